@@ -1,0 +1,1 @@
+"""semvec backend: everything that computes or serves."""

@@ -1,0 +1,184 @@
+"""The `semvec` command line: train, align, analyze, project, export, runs.
+
+User errors (a bad name, a missing file, an unsafe checkpoint) print one line and exit 2;
+only bugs print a traceback.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from backend.core.errors import SemvecError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {}
+
+
+def command(name: str):
+    def wrap(fn):
+        COMMANDS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _layers(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+def _params(pairs: list[str]) -> dict:
+    """`key=value` pairs; values parsed as JSON when they can be (numbers, booleans)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SemvecError(f"parameter {pair!r} must look like name=value")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument(
+        "--dataset",
+        default="digits",
+        help="digits | mnist | fashion_mnist | cifar10 | cifar100 | imagefolder",
+    )
+    g.add_argument("--root", help="dataset root (torchvision sets) or folder (imagefolder)")
+    g.add_argument("--image-size", type=int, help="resize images to this square size")
+    g.add_argument("--data-seed", type=int, default=0, help="fixes the train/val/test split")
+    g.add_argument("--download", action="store_true", help="download missing torchvision files")
+
+
+def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
+    g = p.add_argument_group("semantic alignment")
+    g.add_argument("--dim", type=int, default=64, help="length of each semantic vector")
+    g.add_argument(
+        "--subset", type=int, default=2048, help="neurons sampled per step when N is larger"
+    )
+    g.add_argument("--align-lr", type=float, default=0.01, help="Adam learning rate of the vectors")
+    g.add_argument("--align-steps", type=int, default=steps, help="frozen alignment steps")
+    g.add_argument("--align-batch-size", type=int, default=128)
+    g.add_argument("--layers", help="comma-separated module paths (default: the model's own)")
+    g.add_argument(
+        "--device",
+        default=None,
+        help="auto | cpu | cuda | cuda:N (default: $SEMVEC_DEVICE or auto)",
+    )
+    g.add_argument("--no-amp", action="store_true", help="no autocast on CUDA")
+    g.add_argument("--name", help="run name (default: <arch>-<dataset>-<time>)")
+    g.add_argument("--no-analyze", action="store_true", help="skip analysis and the PCA map")
+
+
+def _data_config(args):
+    from backend.training.config import DataConfig
+
+    return DataConfig(
+        name=args.dataset,
+        root=args.root,
+        seed=args.data_seed,
+        image_size=args.image_size,
+        download=args.download,
+    )
+
+
+def _align_config(args, **extra):
+    from backend.training.config import AlignConfig
+
+    return AlignConfig(
+        dim=args.dim,
+        subset=args.subset,
+        lr=args.align_lr,
+        steps=args.align_steps,
+        batch_size=args.align_batch_size,
+        **extra,
+    )
+
+
+def _device(args) -> str:
+    from backend.core.settings import get_settings
+
+    return args.device or get_settings().device
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="semvec", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model with semantic alignment")
+    p.add_argument("--arch", default="digits_cnn", help="architecture name (see `semvec models`)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--augment", action="store_true")
+    p.add_argument("--align-weight", type=float, default=1.0, help="lambda_align")
+    p.add_argument(
+        "--align-grad",
+        action="store_true",
+        help="let the alignment gradient reach the network (default: detached)",
+    )
+    _add_data(p)
+    _add_align(p, steps=600)
+
+    p = sub.add_parser("align", help="learn semantic vectors for a loaded, frozen model")
+    p.add_argument("--run", help="an existing run to re-align")
+    p.add_argument("--checkpoint", help="a .safetensors (or weights-only .pt) file")
+    p.add_argument("--arch", help="the checkpoint's architecture name")
+    _add_data(p)
+    _add_align(p, steps=1500)
+
+    p = sub.add_parser("analyze", help="top-k images, class selectivity, histograms per neuron")
+    p.add_argument("run")
+    p.add_argument("--split", default="all", choices=["train", "val", "test", "all"])
+    p.add_argument("--k", type=int, default=9, help="top images kept per neuron")
+    p.add_argument("--device", default=None)
+
+    p = sub.add_parser("project", help="2-D map of a run's vectors (cached)")
+    p.add_argument("run")
+    p.add_argument("--method", default="umap", choices=["umap", "tsne", "pca"])
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="e.g. n_neighbors=30, min_dist=0.2, perplexity=20, seed=1",
+    )
+
+    p = sub.add_parser("export", help="TensorBoard projector TSVs and a neurons CSV")
+    p.add_argument("run")
+    p.add_argument("--out", help="folder (default: <run>/export)")
+
+    sub.add_parser("runs", help="list runs in the data home")
+    sub.add_parser("models", help="list architectures")
+
+    p = sub.add_parser(
+        "quickstart", help="the digits default, end to end, from the shipped checkpoint"
+    )
+    p.add_argument("--force", action="store_true", help="rebuild the default run")
+
+    p = sub.add_parser("default-checkpoint", help="re-make the shipped digits teacher checkpoint")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--device", default="cpu")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from backend import commands  # noqa: F401  (registers the command functions)
+
+    try:
+        return COMMANDS[args.command](args) or 0
+    except SemvecError as err:
+        print(f"semvec {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""What each `semvec` subcommand does (the parser lives in backend.cli)."""
+
+import sys
+import time
+from pathlib import Path
+
+from backend.cli import _align_config, _data_config, _device, _layers, _params, command
+from backend.core.progress import TqdmReporter
+from backend.core.settings import get_settings
+
+
+def _after_vectors(run, args, reporter) -> None:
+    """Analysis and a PCA map right after a run is made, so it opens on the map at once."""
+    from backend.services.analysis import analyze_run
+    from backend.services.projection import project_run
+
+    if getattr(args, "no_analyze", False):
+        return
+    analyze_run(run, device=_device(args), reporter=reporter)
+    project_run(run, "pca", {}, reporter)
+
+
+def _where(run) -> None:
+    print(f"run {run.id}: {run.folder}")
+
+
+@command("train")
+def train(args) -> None:
+    from backend.services.vectors import train_run
+    from backend.training.config import TrainConfig
+
+    cfg = TrainConfig(
+        arch=args.arch,
+        data=_data_config(args),
+        layers=_layers(args.layers),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        augment=args.augment,
+        device=_device(args),
+        amp=not args.no_amp,
+        align=_align_config(args, weight=args.align_weight, grad_to_network=args.align_grad),
+    )
+    reporter = TqdmReporter()
+    run = train_run(cfg, name=args.name, reporter=reporter)
+    _after_vectors(run, args, reporter)
+    reporter.close()
+    _where(run)
+
+
+@command("align")
+def align(args) -> None:
+    from backend.services.vectors import align_run
+    from backend.training.config import PostHocConfig
+
+    cfg = PostHocConfig(
+        run=args.run,
+        checkpoint=args.checkpoint,
+        arch=args.arch,
+        data=_data_config(args),
+        layers=_layers(args.layers),
+        device=_device(args),
+        amp=not args.no_amp,
+        align=_align_config(args),
+    )
+    reporter = TqdmReporter()
+    run = align_run(cfg, name=args.name, reporter=reporter)
+    _after_vectors(run, args, reporter)
+    reporter.close()
+    _where(run)
+
+
+@command("analyze")
+def analyze(args) -> None:
+    from backend.runs.store import RunStore
+    from backend.services.analysis import analyze_run
+    from backend.training.config import AnalyzeConfig
+
+    run = RunStore(get_settings().home).open(args.run)
+    reporter = TqdmReporter()
+    cfg = AnalyzeConfig(split=args.split, k=args.k, device=_device(args))
+    analyze_run(run, cfg=cfg, reporter=reporter)
+    reporter.close()
+    print(f"analysis of {run.id}: {run.folder / 'analysis.safetensors'}")
+
+
+@command("project")
+def project(args) -> None:
+    from backend.runs.store import RunStore
+    from backend.services.projection import project_run
+
+    run = RunStore(get_settings().home).open(args.run)
+    reporter = TqdmReporter()
+    started = time.perf_counter()
+    result = project_run(run, args.method, _params(args.param), reporter)
+    reporter.close()
+    how = "from cache" if result.hit else "computed"
+    print(
+        f"{args.method} map of {run.id} {how} in {time.perf_counter() - started:.2f} s: "
+        f"{result.path}"
+    )
+
+
+@command("export")
+def export(args) -> None:
+    from backend.runs.store import RunStore
+    from backend.services.export import export_run
+
+    run = RunStore(get_settings().home).open(args.run)
+    out = Path(args.out) if args.out else run.folder / "export"
+    for path in export_run(run, out):
+        print(path)
+
+
+@command("runs")
+def runs(_args) -> None:
+    from backend.runs.store import RunStore
+
+    store = RunStore(get_settings().home)
+    rows = [("RUN", "KIND", "ARCH", "DATASET", "NEURONS", "r", "P@10", "ACC")]
+    for run in store.runs():
+        q = run.metrics().get("quality", {})
+        acc = run.metrics().get("test_accuracy")
+        rows.append(
+            (
+                run.id,
+                run.meta.kind,
+                run.meta.arch,
+                run.meta.dataset.get("name", "?"),
+                str(len(run.index())),
+                _fmt(q.get("r")),
+                _fmt(q.get("precision_at_10")),
+                _fmt(acc),
+            )
+        )
+    if len(rows) == 1:
+        print(f"no runs in {store.runs_dir}; make one with `semvec quickstart` or `semvec train`")
+        return
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+@command("models")
+def models(_args) -> None:
+    import model_zoo
+
+    for name in model_zoo.list_models():
+        print(f"{name:18s} {model_zoo.model_entry(name).description}")
+
+
+@command("quickstart")
+def quickstart(args) -> None:
+    from backend.services.default_run import ensure_default_run
+
+    reporter = TqdmReporter()
+    run = ensure_default_run(force=args.force, reporter=reporter)
+    reporter.close()
+    q = run.metrics()["quality"]
+    print(
+        f"\nThe digits default is ready: run {run.id!r} in {run.folder}\n"
+        f"  {len(run.index())} neurons, held-out r {q['r']:.3f}, "
+        f"precision@10 {q['precision_at_10']:.3f}\n"
+        f"  maps: {run.projections_dir}\n"
+        f"  browse its neurons with `semvec runs`, `semvec export {run.id}`",
+        file=sys.stdout,
+    )
+
+
+@command("default-checkpoint")
+def default_checkpoint(args) -> None:
+    from backend.services.default_run import make_default_checkpoint
+
+    reporter = TqdmReporter()
+    paths = make_default_checkpoint(epochs=args.epochs, device=args.device, reporter=reporter)
+    reporter.close()
+    for path in paths:
+        print(path)

@@ -1,0 +1,26 @@
+"""Errors a user can fix. The CLI and the API show their message, never a traceback."""
+
+
+class SemvecError(Exception):
+    """Base class for problems caused by input (a name, a path, a file), not by a bug."""
+
+
+class UnknownNameError(SemvecError, ValueError):
+    """A name (architecture, dataset, layer, method) that is not one of the known choices."""
+
+    def __init__(self, kind: str, name: str, choices: list[str]):
+        self.kind, self.name, self.choices = kind, name, list(choices)
+        shown = ", ".join(self.choices[:40]) + (" ..." if len(self.choices) > 40 else "")
+        super().__init__(f"unknown {kind} {name!r}; choose one of: {shown}")
+
+
+class DatasetMissingError(SemvecError, FileNotFoundError):
+    """A dataset's files are not where they were looked for."""
+
+
+class CheckpointError(SemvecError):
+    """A checkpoint that is corrupt, unsafe (pickled objects) or does not fit the model."""
+
+
+class RunNotFoundError(SemvecError, FileNotFoundError):
+    """A run id that has no folder in the data home."""

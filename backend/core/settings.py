@@ -1,0 +1,23 @@
+"""One settings object, read from the environment (SEMVEC_*) once."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEMVEC_")
+
+    home: Path = Path("semvec-data")
+    """Data home: runs/, the job database, caches."""
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N"""
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+
+def get_settings() -> Settings:
+    """Read the environment now (tests change SEMVEC_HOME between cases)."""
+    return Settings()

@@ -1,0 +1,107 @@
+"""DataSplit: one split of one dataset, served as normalised tensor batches.
+
+Subclasses say how to read images in [0, 1] at the output size; this base class owns
+the order, the batching, the augmentation and the normalisation, so every dataset
+behaves the same.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+class DataSplit(ABC):
+    """One split ("train", "val", "test" or "all") of a dataset.
+
+    Attributes:
+        name: the dataset's registered name.
+        split: which split this is.
+        classes: class names; label k is classes[k].
+        in_channels: 1 (greyscale) or 3 (RGB).
+        image_size: H == W of the tensors `batches()` yields.
+        mean, std: per-channel normalisation applied to those tensors.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        split: str,
+        classes: list[str],
+        in_channels: int,
+        image_size: int,
+        labels: torch.Tensor,
+        mean: Sequence[float],
+        std: Sequence[float],
+        augment: Augment,
+    ):
+        self.name, self.split = name, split
+        self.classes = list(classes)
+        self.in_channels, self.image_size = in_channels, image_size
+        self.mean, self.std = tuple(mean), tuple(std)
+        self._labels = labels.to(torch.int64)
+        self._augment = augment
+        self._mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self._std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.name}/{self.split}: {len(self)} images, "
+            f"{len(self.classes)} classes, {self.in_channels}x{self.image_size}x{self.image_size})"
+        )
+
+    def labels(self) -> torch.Tensor:
+        """All labels of the split, (len,) int64, in index order."""
+        return self._labels.clone()
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        augment: bool = False,
+        drop_last: bool = False,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Yield (x, y, idx): x float32 (B, C, H, W) normalised, y and idx int64 (B,).
+
+        idx is each image's index within this split. Without drop_last every image
+        comes exactly once per pass. `seed` fixes both the shuffle and the augmentation.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        generator = torch.Generator().manual_seed(seed)
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        stop = n - n % batch_size if drop_last else n
+        chunks = [order[i : min(i + batch_size, stop)] for i in range(0, stop, batch_size)]
+        for idx, x in zip(chunks, self._read_batches(chunks), strict=True):
+            if augment:
+                x = self._augment(x, generator)
+            yield (x - self._mean) / self._std, self._labels[idx], idx
+
+    def _read_batches(self, chunks: list[torch.Tensor]) -> Iterator[torch.Tensor]:
+        """Images of each chunk of indices, float32 (B, C, S, S) in [0, 1]."""
+        for idx in chunks:
+            yield self._read(idx)
+
+    @abstractmethod
+    def _read(self, idx: torch.Tensor) -> torch.Tensor:
+        """Images at split indices `idx`, float32 (B, C, S, S) in [0, 1], S = image_size."""
+
+    @abstractmethod
+    def raw_image(self, index: int) -> np.ndarray:
+        """The image at `index` as uint8 (H, W) or (H, W, 3), at its original resolution."""
+
+    def _check_index(self, index: int) -> int:
+        if not 0 <= index < len(self):
+            raise IndexError(
+                f"index {index} out of range for {self.name}/{self.split} (0..{len(self) - 1})"
+            )
+        return int(index)

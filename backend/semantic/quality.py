@@ -1,0 +1,132 @@
+"""How well the semantic vectors describe the network, on held-out data (DESIGN.md §1).
+
+Two measures, per run and per neuron, over live neurons (non-zero variance held out):
+- r: Pearson correlation between S_ij and the held-out activation correlation C_ij over
+  all off-diagonal pairs (per neuron: over its row).
+- precision@k: overlap of each neuron's k nearest semantic neighbours with its k most
+  correlated neurons, divided by k.
+Everything is computed in row chunks, so memory stays O(chunk × N) for large N.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from backend.semantic.alignment import DEAD_STD
+from backend.semantic.neurons import ActivationProbe
+
+
+@dataclass
+class QualityReport:
+    r: float
+    precision_at_k: float
+    k: int
+    live_neurons: int
+    num_images: int
+    per_neuron_r: np.ndarray
+    """(N,) float32; NaN for neurons dead on the held-out data."""
+    per_neuron_precision: np.ndarray
+
+    def summary(self) -> dict:
+        return {
+            "r": self.r,
+            f"precision_at_{self.k}": self.precision_at_k,
+            "live_neurons": self.live_neurons,
+            "num_images": self.num_images,
+        }
+
+
+@torch.no_grad()
+def collect_activations(
+    model: nn.Module,
+    layers: list[str],
+    batches: Iterable,
+    device: torch.device,
+    max_images: int = 4096,
+    progress: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Pooled activations H (images, N) on the CPU, for at most `max_images` images."""
+    model.eval()
+    rows, seen = [], 0
+    with ActivationProbe(model, layers) as probe:
+        for x, *_ in batches:
+            model(x.to(device, non_blocking=True))
+            rows.append(probe.pooled().cpu())
+            seen += x.shape[0]
+            if progress:
+                progress(x.shape[0])
+            if seen >= max_images:
+                break
+    return torch.cat(rows)[:max_images]
+
+
+def _standardise(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    h = h.double()
+    centred = h - h.mean(dim=0, keepdim=True)
+    norm = centred.norm(dim=0)
+    alive = norm > DEAD_STD * (h.shape[0] ** 0.5)
+    unit = centred / torch.where(alive, norm, torch.ones_like(norm))
+    return (unit * alive).float(), alive
+
+
+def _pearson_rows(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation of x and y along dim 1, counting only masked entries."""
+    n = mask.sum(dim=1).clamp(min=1)
+    mx = (x * mask).sum(1, keepdim=True) / n[:, None]
+    my = (y * mask).sum(1, keepdim=True) / n[:, None]
+    dx, dy = (x - mx) * mask, (y - my) * mask
+    denom = (dx.pow(2).sum(1) * dy.pow(2).sum(1)).sqrt()
+    return (dx * dy).sum(1) / denom.clamp(min=1e-12)
+
+
+def evaluate_quality(
+    unit_vectors: torch.Tensor, h: torch.Tensor, k: int = 10, chunk: int | None = None
+) -> QualityReport:
+    """Compare the vectors' similarity with the correlation of held-out activations h."""
+    n = h.shape[1]
+    if unit_vectors.shape[0] != n:
+        raise ValueError(f"{unit_vectors.shape[0]} vectors for {n} neurons")
+    z, alive = _standardise(h)
+    u = torch.nn.functional.normalize(unit_vectors.float(), dim=1)
+    live = int(alive.sum())
+    k = max(1, min(k, live - 1))
+    chunk = chunk or max(1, min(n, 2**24 // max(n, 1)))
+    per_r = torch.full((n,), float("nan"))
+    per_p = torch.full((n,), float("nan"))
+    sums = torch.zeros(5, dtype=torch.float64)  # sum x, y, xy, xx, yy over all pairs
+    pairs = 0
+    for start in range(0, n, chunk):
+        rows = torch.arange(start, min(start + chunk, n))
+        corr = z[:, rows].T @ z
+        sim = u[rows] @ u.T
+        mask = alive[rows, None] & alive[None, :]
+        mask[torch.arange(len(rows)), rows] = False
+        maskf = mask.float()
+        cm, sm = corr * maskf, sim * maskf
+        sums += torch.stack(
+            [cm.sum(), sm.sum(), (cm * sm).sum(), cm.pow(2).sum(), sm.pow(2).sum()]
+        ).double()
+        pairs += int(mask.sum())
+        live_rows = alive[rows]
+        per_r[rows[live_rows]] = _pearson_rows(sim, corr, maskf)[live_rows]
+        top_c = corr.masked_fill(~mask, -2.0).topk(k, dim=1).indices
+        top_s = sim.masked_fill(~mask, -2.0).topk(k, dim=1).indices
+        marked = torch.zeros_like(maskf).scatter_(1, top_c, 1.0)
+        overlap = marked.gather(1, top_s).sum(1) / k
+        per_p[rows[live_rows]] = overlap[live_rows]
+    sx, sy, sxy, sxx, syy = sums.tolist()
+    cov = sxy / pairs - (sx / pairs) * (sy / pairs)
+    var = (sxx / pairs - (sx / pairs) ** 2) * (syy / pairs - (sy / pairs) ** 2)
+    r = cov / var**0.5 if pairs and var > 0 else float("nan")
+    return QualityReport(
+        r=float(r),
+        precision_at_k=float(np.nanmean(per_p.numpy())) if live else float("nan"),
+        k=k,
+        live_neurons=live,
+        num_images=h.shape[0],
+        per_neuron_r=per_r.numpy().astype(np.float32),
+        per_neuron_precision=per_p.numpy().astype(np.float32),
+    )

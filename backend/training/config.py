@@ -1,0 +1,81 @@
+"""Validated settings for training and alignment (shared by the CLI, jobs and the API)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class DataConfig(BaseModel):
+    """Which data: mirrors backend.data.DataSpec."""
+
+    name: str = "digits"
+    root: str | None = None
+    seed: int = Field(0, ge=0)
+    image_size: int | None = Field(None, ge=4, le=1024)
+    download: bool = False
+
+    def spec(self):
+        from backend.data import DataSpec
+
+        return DataSpec(**self.model_dump())
+
+
+class AlignConfig(BaseModel):
+    """How semantic vectors are fitted (DESIGN.md §1)."""
+
+    dim: int = Field(64, ge=2, le=1024, description="length d of each semantic vector")
+    subset: int = Field(
+        2048, ge=8, le=65536, description="neurons sampled per step when N is larger"
+    )
+    lr: float = Field(0.01, gt=0, le=1.0, description="Adam learning rate of the vectors")
+    weight: float = Field(1.0, ge=0, le=100.0, description="lambda_align")
+    grad_to_network: bool = Field(
+        False, description="let the alignment gradient reach the network (default: detached)"
+    )
+    steps: int = Field(
+        1500,
+        ge=0,
+        le=1_000_000,
+        description="frozen alignment steps (post hoc; after training: settling steps)",
+    )
+    batch_size: int = Field(128, ge=4, le=8192)
+    seed: int = Field(0, ge=0)
+
+
+class TrainConfig(BaseModel):
+    arch: str = "digits_cnn"
+    arch_kwargs: dict = {}
+    data: DataConfig = DataConfig()
+    layers: list[str] | None = None
+    epochs: int = Field(30, ge=1, le=10_000)
+    batch_size: int = Field(128, ge=2, le=8192)
+    lr: float = Field(0.05, gt=0, le=10.0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(5e-4, ge=0, le=1)
+    augment: bool = False
+    seed: int = Field(0, ge=0)
+    device: str = "auto"
+    amp: bool = True
+    align: AlignConfig = AlignConfig(steps=600)
+
+
+class PostHocConfig(BaseModel):
+    """Align a loaded, frozen model: from a run, or a checkpoint + architecture."""
+
+    run: str | None = None
+    checkpoint: str | None = None
+    arch: str | None = None
+    arch_kwargs: dict = {}
+    data: DataConfig = DataConfig()
+    layers: list[str] | None = None
+    device: str = "auto"
+    amp: bool = True
+    align: AlignConfig = AlignConfig()
+
+
+class AnalyzeConfig(BaseModel):
+    split: Literal["train", "val", "test", "all"] = "all"
+    k: int = Field(9, ge=1, le=100)
+    bins: int = Field(32, ge=4, le=256)
+    batch_size: int = Field(256, ge=1, le=8192)
+    device: str = "auto"

@@ -1,0 +1,92 @@
+"""Train a classifier with semantic alignment: L = CE + lambda_align * L_align.
+
+By default the activations are detached in L_align, so only the vectors follow the
+network and accuracy is that of plain training; `grad_to_network` lets the alignment
+gradient shape the network too.
+"""
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from backend.core.devices import autocast
+from backend.core.progress import Reporter
+from backend.semantic.alignment import SemanticVectors, alignment_loss
+from backend.semantic.neurons import ActivationProbe
+from backend.training.config import TrainConfig
+from backend.training.evaluate import accuracy
+
+
+def train_with_alignment(
+    model: nn.Module,
+    layers: list[str],
+    train_split,
+    val_split,
+    vectors: SemanticVectors,
+    cfg: TrainConfig,
+    device: torch.device,
+    reporter: Reporter | None = None,
+) -> list[dict]:
+    """Train `model` and `vectors` together; returns one metrics dict per epoch."""
+    reporter = reporter or Reporter()
+    model.to(device).train()
+    vectors.to(device).train()
+    net_opt = torch.optim.SGD(
+        model.parameters(),
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
+        nesterov=cfg.momentum > 0,
+    )
+    vec_opt = torch.optim.Adam(vectors.parameters(), lr=cfg.align.lr)
+    steps_per_epoch = max(1, len(train_split) // cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch
+    gen = torch.Generator().manual_seed(cfg.align.seed)
+    history: list[dict] = []
+    step = 0
+    reporter.stage("train", total)
+    with ActivationProbe(model, layers) as probe:
+        for epoch in range(cfg.epochs):
+            started = time.perf_counter()
+            sums = torch.zeros(3)
+            for x, y, _ in train_split.batches(
+                cfg.batch_size,
+                shuffle=True,
+                seed=cfg.seed + epoch,
+                augment=cfg.augment,
+                drop_last=True,
+            ):
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                for group in net_opt.param_groups:  # cosine schedule per step
+                    group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / total))
+                with autocast(device, cfg.amp):
+                    logits = model(x)
+                ce = F.cross_entropy(logits.float(), y)
+                h = probe.pooled()
+                if not cfg.align.grad_to_network:
+                    h = h.detach()
+                align = alignment_loss(h, vectors, cfg.align.subset, gen)
+                loss = ce + cfg.align.weight * align
+                net_opt.zero_grad(set_to_none=True)
+                vec_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                net_opt.step()
+                vec_opt.step()
+                sums += torch.tensor([loss.item(), ce.item(), align.item()])
+                step += 1
+                reporter.advance(1, f"epoch {epoch + 1} loss {loss.item():.3f}")
+            n = max(1, steps_per_epoch)
+            metrics = {
+                "epoch": epoch + 1,
+                "train_loss": sums[0].item() / n,
+                "train_ce": sums[1].item() / n,
+                "align_loss": sums[2].item() / n,
+                "val_accuracy": accuracy(model, val_split.batches(512), device, cfg.amp),
+                "seconds": time.perf_counter() - started,
+            }
+            history.append(metrics)
+            reporter.epoch(metrics)
+    return history

@@ -1,0 +1,7 @@
+"""Architectures by name, and the small checkpoints that ship with semvec."""
+
+# Importing the families registers their architectures.
+from model_zoo import cifar_resnet, digits_cnn, torchvision_models, wrn  # noqa: F401
+from model_zoo.registry import ModelEntry, get_model, list_models, model_entry, register_model
+
+__all__ = ["ModelEntry", "get_model", "list_models", "model_entry", "register_model"]
