@@ -5,39 +5,9 @@ only bugs print a traceback.
 """
 
 import argparse
-import json
 import sys
-from collections.abc import Callable
 
 from backend.core.errors import SemvecError
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {}
-
-
-def command(name: str):
-    def wrap(fn):
-        COMMANDS[name] = fn
-        return fn
-
-    return wrap
-
-
-def _layers(text: str | None) -> list[str] | None:
-    return [p.strip() for p in text.split(",") if p.strip()] if text else None
-
-
-def _params(pairs: list[str]) -> dict:
-    """`key=value` pairs; values parsed as JSON when they can be (numbers, booleans)."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SemvecError(f"parameter {pair!r} must look like name=value")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -59,7 +29,7 @@ def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
     g.add_argument(
         "--subset", type=int, default=2048, help="neurons sampled per step when N is larger"
     )
-    g.add_argument("--align-lr", type=float, default=0.01, help="Adam learning rate of the vectors")
+    g.add_argument("--align-lr", type=float, default=0.03, help="Adam learning rate of the vectors")
     g.add_argument("--align-steps", type=int, default=steps, help="frozen alignment steps")
     g.add_argument("--align-batch-size", type=int, default=128)
     g.add_argument("--layers", help="comma-separated module paths (default: the model's own)")
@@ -71,37 +41,6 @@ def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
     g.add_argument("--no-amp", action="store_true", help="no autocast on CUDA")
     g.add_argument("--name", help="run name (default: <arch>-<dataset>-<time>)")
     g.add_argument("--no-analyze", action="store_true", help="skip analysis and the PCA map")
-
-
-def _data_config(args):
-    from backend.training.config import DataConfig
-
-    return DataConfig(
-        name=args.dataset,
-        root=args.root,
-        seed=args.data_seed,
-        image_size=args.image_size,
-        download=args.download,
-    )
-
-
-def _align_config(args, **extra):
-    from backend.training.config import AlignConfig
-
-    return AlignConfig(
-        dim=args.dim,
-        subset=args.subset,
-        lr=args.align_lr,
-        steps=args.align_steps,
-        batch_size=args.align_batch_size,
-        **extra,
-    )
-
-
-def _device(args) -> str:
-    from backend.core.settings import get_settings
-
-    return args.device or get_settings().device
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from backend import commands  # noqa: F401  (registers the command functions)
+    from backend.commands import COMMANDS
 
     try:
         return COMMANDS[args.command](args) or 0

@@ -1,12 +1,74 @@
 """What each `semvec` subcommand does (the parser lives in backend.cli)."""
 
+import argparse
+import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from backend.cli import _align_config, _data_config, _device, _layers, _params, command
+from backend.core.errors import SemvecError
 from backend.core.progress import TqdmReporter
 from backend.core.settings import get_settings
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {}
+
+
+def command(name: str):
+    def wrap(fn):
+        COMMANDS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _layers(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+def _params(pairs: list[str]) -> dict:
+    """`key=value` pairs; values parsed as JSON when they can be (numbers, booleans)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SemvecError(f"parameter {pair!r} must look like name=value")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _data_config(args):
+    from backend.training.config import DataConfig
+
+    return DataConfig(
+        name=args.dataset,
+        root=args.root,
+        seed=args.data_seed,
+        image_size=args.image_size,
+        download=args.download,
+    )
+
+
+def _align_config(args, **extra):
+    from backend.training.config import AlignConfig
+
+    return AlignConfig(
+        dim=args.dim,
+        subset=args.subset,
+        lr=args.align_lr,
+        steps=args.align_steps,
+        batch_size=args.align_batch_size,
+        **extra,
+    )
+
+
+def _device(args) -> str:
+    from backend.core.settings import get_settings
+
+    return args.device or get_settings().device
 
 
 def _after_vectors(run, args, reporter) -> None:

@@ -23,23 +23,35 @@ _FP16_MAX = 65504.0
 
 
 class _MapKeeper:
-    """For one spatial layer, the activation map behind each of its neurons' top-k values."""
+    """For one spatial layer, the activation map behind each of its neurons' top-k values.
+
+    Maps live flat, one row per (channel, slot), so that updates are `index_select` and
+    `index_copy_` on row numbers: several times faster than fancy indexing, and only the
+    winners' maps are copied, never the whole batch.
+    """
 
     def __init__(self, layer: LayerInfo, k: int, shape: tuple[int, int], device: torch.device):
-        self.layer, self.k = layer, k
-        self.maps = torch.zeros(layer.width, k, *shape, dtype=torch.float16, device=device)
-        self._channel = torch.arange(layer.width, device=device).unsqueeze(1).expand(-1, k)
+        self.layer, self.k, self.shape = layer, k, shape
+        self.maps = torch.zeros(layer.width * k, shape[0] * shape[1], dtype=torch.float16)
+        self.maps = self.maps.to(device)
+        self._channel = torch.arange(layer.width, device=device).repeat_interleave(k)
+        self._slot_base = self._channel * k
 
     def update(self, output: torch.Tensor, positions: torch.Tensor) -> None:
         """`output` (B, width, h, w) is the layer's output; `positions` (width, k) are this
         layer's rows of `RunningTopK.update`'s result."""
-        k = self.k
-        from_batch = positions >= k
-        # Advanced indexing gathers only the k winners per channel, never the whole batch.
-        fresh = output[(positions - k).clamp(min=0), self._channel]
-        fresh = fresh.clamp(-_FP16_MAX, _FP16_MAX).half()
-        kept = self.maps[self._channel, positions.clamp(max=k - 1)]
-        self.maps = torch.where(from_batch[:, :, None, None], fresh, kept)
+        k, pos = self.k, positions.reshape(-1)
+        maps = self.maps.index_select(0, self._slot_base + pos.clamp(max=k - 1))
+        new = (pos >= k).nonzero().squeeze(1)
+        if new.numel():
+            rows = (pos[new] - k) * self.layer.width + self._channel[new]
+            fresh = output.reshape(-1, maps.shape[1]).index_select(0, rows)
+            maps.index_copy_(0, new, fresh.clamp(-_FP16_MAX, _FP16_MAX).half())
+        self.maps = maps
+
+    def result(self) -> torch.Tensor:
+        """(width, k, h, w) float16."""
+        return self.maps.view(self.layer.width, self.k, *self.shape)
 
 
 def _unpack(batch, seen: int, device: torch.device):
@@ -101,87 +113,83 @@ def analyze(
 
     was_training = model.training
     model.to(device).eval()
-    state: dict = {}
-    seen = 0
+    acc: _Accumulators | None = None
     try:
         with torch.inference_mode(), ActivationProbe(model, layers, keep_maps=True) as probe:
             for step, batch in enumerate(batches, start=1):
-                x, y, idx = _unpack(batch, seen, device)
-                if bool(((y < 0) | (y >= num_classes)).any()):
-                    raise ValueError(f"labels must be in 0..{num_classes - 1}")
+                x, y, idx = _unpack(batch, acc.seen if acc else 0, device)
                 model(x)
-                h = probe.pooled()
-                if not state:
-                    state = _start(probe, k, bins, num_classes, device)
-                _update(state, probe.maps(), h, y, idx)
-                seen += len(y)
+                if acc is None:
+                    acc = _Accumulators(probe, k, bins, num_classes, device)
+                acc.update(probe.pooled(), probe.maps(), y, idx)
                 if progress is not None:
                     progress(step, total)
     finally:
         model.train(was_training)
-    if not state:
+    if acc is None:
         raise ValueError("analyze got no batches: the dataset is empty")
-    return _finish(state, seen, k, bins, class_names)
+    return acc.finish(class_names)
 
 
-def _start(probe: ActivationProbe, k: int, bins: int, num_classes: int, device) -> dict:
-    index = probe.index()
-    n = len(index)
-    outputs = probe.maps()
-    keepers = [
-        _MapKeeper(layer, k, tuple(outputs[layer.path].shape[2:]), device)
-        for layer in index.layers
-        if layer.spatial
-    ]
-    for keeper in keepers:
-        if outputs[keeper.layer.path].dim() != 4:
-            raise ValueError(
-                f"layer {keeper.layer.path!r} gives {outputs[keeper.layer.path].dim()}-D "
-                "outputs; only (B, C) vectors and (B, C, H, W) maps are supported"
-            )
-    return {
-        "index": index,
-        "topk": RunningTopK(n, k, device),
-        "keepers": keepers,
-        "moments": RunningMoments(n, device),
-        "classes": ClassMeans(n, num_classes, device),
-        "hist": StreamingHistogram(n, bins, device),
-    }
+class _Accumulators:
+    """Everything the pass keeps, sized from the first batch's layer outputs."""
 
+    def __init__(self, probe: ActivationProbe, k: int, bins: int, num_classes: int, device):
+        self.index = probe.index()
+        self.k, self.bins, self.seen = k, bins, 0
+        n, outputs = len(self.index), probe.maps()
+        for layer in self.index.layers:
+            if outputs[layer.path].dim() not in (2, 4):
+                raise ValueError(
+                    f"layer {layer.path!r} gives {outputs[layer.path].dim()}-D outputs; only "
+                    "(B, C) vectors and (B, C, H, W) maps are supported"
+                )
+        self.keepers = [
+            _MapKeeper(layer, k, tuple(outputs[layer.path].shape[2:]), device)
+            for layer in self.index.layers
+            if layer.spatial
+        ]
+        self.topk = RunningTopK(n, k, device)
+        self.moments = RunningMoments(n, device)
+        self.classes = ClassMeans(n, num_classes, device)
+        self.hist = StreamingHistogram(n, bins, device)
 
-def _update(state: dict, outputs: dict, h, y, idx) -> None:
-    positions = state["topk"].update(h, idx)
-    for keeper in state["keepers"]:
-        layer = keeper.layer
-        keeper.update(outputs[layer.path], positions[layer.offset : layer.offset + layer.width])
-    state["moments"].update(h)
-    state["classes"].update(h, y)
-    state["hist"].update(h)
+    def update(self, h: torch.Tensor, outputs: dict, y: torch.Tensor, idx: torch.Tensor):
+        positions = self.topk.update(h, idx)
+        for keeper in self.keepers:
+            layer = keeper.layer
+            keeper.update(outputs[layer.path], positions[layer.offset : layer.offset + layer.width])
+        h = h.double()  # once, for the three float64 accumulators
+        self.classes.update(h, y)
+        self.moments.update(h)
+        self.hist.update(h)
+        self.seen += len(y)
 
+    def finish(self, class_names: list[str] | None) -> Analysis:
+        # Copies on the CPU: tensors made under inference_mode refuse in-place edits later.
+        def out(t: torch.Tensor) -> torch.Tensor:
+            return t.to("cpu", copy=True)
 
-def _finish(state: dict, seen: int, k: int, bins: int, class_names) -> Analysis:
-    topk, moments, classes, hist = state["topk"], state["moments"], state["classes"], state["hist"]
-    means = classes.means().cpu()
-    dominant, select = selectivity(means)
-    std = moments.std().cpu()
-    return Analysis(
-        index=state["index"],
-        num_images=seen,
-        k=k,
-        bins=bins,
-        top_values=topk.values.cpu(),
-        top_indices=topk.indices.cpu(),
-        top_maps={keeper.layer.path: keeper.maps.cpu() for keeper in state["keepers"]},
-        class_means=means,
-        class_counts=classes.counts.cpu(),
-        dominant_class=dominant,
-        selectivity=select,
-        hist_counts=hist.counts.cpu(),
-        hist_lo=hist.lo.cpu(),
-        hist_hi=hist.hi.cpu(),
-        mean=moments.mean.cpu(),
-        std=std,
-        dead=std <= DEAD_STD,
-        class_names=list(class_names) if class_names is not None else None,
-    )
-
+        means = out(self.classes.means())
+        dominant, select = selectivity(means)
+        std = out(self.moments.std())
+        return Analysis(
+            index=self.index,
+            num_images=self.seen,
+            k=self.k,
+            bins=self.bins,
+            top_values=out(self.topk.values),
+            top_indices=out(self.topk.indices),
+            top_maps={keeper.layer.path: out(keeper.result()) for keeper in self.keepers},
+            class_means=means,
+            class_counts=out(self.classes.counts),
+            dominant_class=dominant,
+            selectivity=select,
+            hist_counts=out(self.hist.counts),
+            hist_lo=out(self.hist.lo),
+            hist_hi=out(self.hist.hi),
+            mean=out(self.moments.mean),
+            std=std,
+            dead=std <= DEAD_STD,
+            class_names=list(class_names) if class_names is not None else None,
+        )

@@ -41,14 +41,13 @@ class RunningMoments:
         self.m2 = torch.zeros(num_neurons, dtype=torch.float64, device=device)
 
     def update(self, h: torch.Tensor) -> None:
-        h = h.double()
+        """`h` (B, N) pooled activations, ideally already float64."""
         batch = h.shape[0]
-        batch_mean = h.mean(dim=0)
-        batch_m2 = (h - batch_mean).square().sum(dim=0)
+        batch_var, batch_mean = torch.var_mean(h.double(), dim=0, correction=0)
         total = self.count + batch
         delta = batch_mean - self.mean
         self.mean += delta * (batch / total)
-        self.m2 += batch_m2 + delta.square() * (self.count * batch / total)
+        self.m2 += batch_var * batch + delta.square() * (self.count * batch / total)
         self.count = total
 
     def std(self) -> torch.Tensor:
@@ -64,8 +63,16 @@ class ClassMeans:
         self.counts = torch.zeros(num_classes, dtype=torch.int64, device=device)
 
     def update(self, h: torch.Tensor, y: torch.Tensor) -> None:
+        """`h` (B, N) pooled activations, `y` (B,) int64 labels in 0..C-1."""
+        if y.numel() and bool(y.min() < 0):
+            raise ValueError(f"labels must be in 0..{self.num_classes - 1}, got a negative one")
+        counts = torch.bincount(y, minlength=self.num_classes)
+        if counts.numel() > self.num_classes:
+            raise ValueError(
+                f"labels must be in 0..{self.num_classes - 1}, got {counts.numel() - 1}"
+            )
+        self.counts += counts
         self.sums.index_add_(0, y, h.double())
-        self.counts += torch.bincount(y, minlength=self.num_classes)
 
     def means(self) -> torch.Tensor:
         """(N, C) float32; NaN for a class with no images."""
@@ -91,22 +98,24 @@ class StreamingHistogram:
         self.counts = torch.zeros(num_neurons, bins, dtype=torch.int64, device=device)
         self.lo = torch.zeros(num_neurons, dtype=torch.float64, device=device)
         self.hi = torch.zeros(num_neurons, dtype=torch.float64, device=device)
+        self._row_start = torch.arange(0, num_neurons * bins, bins, device=device)
         self._started = False
 
     def update(self, h: torch.Tensor) -> None:
-        h = h.double()
-        bmin, bmax = h.aminmax(dim=0)
-        if not (torch.isfinite(bmin).all() and torch.isfinite(bmax).all()):
+        """`h` (B, N) pooled activations, ideally already float64 (bins are placed in it)."""
+        bmin, bmax = h.amin(dim=0).double(), h.amax(dim=0).double()
+        if not (bool(torch.isfinite(bmin).all()) and bool(torch.isfinite(bmax).all())):
             raise ValueError("activations contain NaN or infinity; cannot histogram them")
         if not self._started:
             self._init_range(bmin, bmax)
         else:
             self._grow(bmin, bmax)
         n, bins = self.counts.shape
-        which = ((h - self.lo) * (bins / (self.hi - self.lo))).floor_().long()
-        # Rounding can put a value a hair past an edge; the range already holds it.
+        # Every value is >= lo, so truncation is floor; rounding can only put a value a
+        # hair past the last edge, and the clamp takes it back.
+        which = ((h.double() - self.lo) * (bins / (self.hi - self.lo))).long()
         which.clamp_(0, bins - 1)
-        which += torch.arange(n, device=h.device) * bins
+        which += self._row_start
         self.counts += torch.bincount(which.view(-1), minlength=n * bins).view(n, bins)
 
     def _init_range(self, bmin: torch.Tensor, bmax: torch.Tensor) -> None:
@@ -122,7 +131,7 @@ class StreamingHistogram:
         while True:
             right = bmax >= self.hi
             left = (bmin < self.lo) & ~right  # one side per round; the other waits a round
-            if not (right.any() or left.any()):
+            if not bool((right | left).any()):
                 return
             width = self.hi - self.lo
             self.hi = torch.where(right, self.lo + 2 * width, self.hi)

@@ -27,7 +27,7 @@ class AlignConfig(BaseModel):
     subset: int = Field(
         2048, ge=8, le=65536, description="neurons sampled per step when N is larger"
     )
-    lr: float = Field(0.01, gt=0, le=1.0, description="Adam learning rate of the vectors")
+    lr: float = Field(0.03, gt=0, le=1.0, description="Adam learning rate of the vectors")
     weight: float = Field(1.0, ge=0, le=100.0, description="lambda_align")
     grad_to_network: bool = Field(
         False, description="let the alignment gradient reach the network (default: detached)"

@@ -1,0 +1,37 @@
+# The few commands people run. Each target sets up .venv itself on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+READY  := $(VENV)/.installed
+
+.PHONY: run test bench lint format checkpoint clean
+
+$(READY): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(READY)
+
+run: $(READY)  ## the digits default end to end (shipped checkpoint: no training)
+	$(VENV)/bin/semvec quickstart
+
+test: $(READY)  ## lint, then the whole test suite
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -q
+
+bench: $(READY)  ## performance ratios, measured side by side; writes bench/out/core.json
+	$(PY) -m bench.core
+
+lint: $(READY)
+	$(PY) -m ruff check .
+
+format: $(READY)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+checkpoint: $(READY)  ## re-make the shipped digits teacher in model_zoo/checkpoints
+	$(VENV)/bin/semvec default-checkpoint --epochs 40 --device cpu
+
+clean:
+	rm -rf $(VENV) semvec-data bench/out

@@ -1,0 +1,61 @@
+"""Analyse a run's neurons over its dataset and keep the result in the run folder."""
+
+import math
+
+from backend.analysis import Analysis, analyze
+from backend.core.devices import resolve_device
+from backend.core.progress import Reporter
+from backend.runs.store import Run
+from backend.training.config import AnalyzeConfig, DataConfig
+
+
+def analyze_run(
+    run: Run,
+    cfg: AnalyzeConfig | None = None,
+    device: str | None = None,
+    reporter: Reporter | None = None,
+) -> Analysis:
+    """One streaming pass over the run's dataset split; writes analysis.* into the run."""
+    from backend.data import load_split
+
+    reporter = reporter or Reporter()
+    cfg = cfg or AnalyzeConfig(device=device or "auto")
+    dev = resolve_device(cfg.device)
+    split = load_split(DataConfig.model_validate(run.meta.dataset).spec(), cfg.split)
+    total = math.ceil(len(split) / cfg.batch_size)
+    reporter.stage("analysis", total)
+    done = [0]
+
+    def progress(step: int, _total: int) -> None:
+        reporter.advance(step - done[0])
+        done[0] = step
+
+    result = analyze(
+        run.build_model(),
+        run.layer_paths(),
+        split.batches(cfg.batch_size),
+        num_classes=len(split.classes),
+        k=cfg.k,
+        bins=cfg.bins,
+        device=dev,
+        progress=progress,
+        class_names=split.classes,
+        total=total,
+    )
+    result.save(run.folder)
+    metrics = run.metrics()
+    metrics["analysis"] = {
+        "split": cfg.split,
+        "k": cfg.k,
+        "num_images": result.num_images,
+        "dead_neurons": int(result.dead.sum()),
+    }
+    run.write_metrics(metrics)
+    return result
+
+
+def load_analysis(run: Run) -> Analysis | None:
+    """The run's analysis, or None when it has not been analysed yet."""
+    if not (run.folder / "analysis.json").exists():
+        return None
+    return Analysis.load(run.folder)

@@ -1,0 +1,28 @@
+"""2-D maps of a run's vectors, cached in the run folder by method and parameters."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backend.core.progress import Reporter
+from backend.projection import ProjectionCache
+from backend.runs.store import Run
+
+
+@dataclass
+class ProjectionResult:
+    coords: np.ndarray
+    hit: bool
+    path: Path
+
+
+def project_run(
+    run: Run, method: str, params: dict | None = None, reporter: Reporter | None = None
+) -> ProjectionResult:
+    reporter = reporter or Reporter()
+    reporter.stage(f"{method} map", 1)
+    cache = ProjectionCache(run.projections_dir)
+    coords, hit = cache.get_or_compute(run.vectors().numpy(), method, params or {})
+    reporter.advance(1, "from cache" if hit else "computed")
+    return ProjectionResult(coords, hit, run.projections_dir)

@@ -1,0 +1,22 @@
+"""Side-by-side timing: interleave the contenders in rounds, compare medians."""
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def interleaved(
+    contenders: dict[str, Callable[[], None]], rounds: int = 7, warmup: int = 1
+) -> dict[str, float]:
+    """Median seconds per call of each contender, alternating them round by round so that
+    machine noise (other processes, frequency changes) hits all of them alike."""
+    for _ in range(warmup):
+        for fn in contenders.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            started = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}

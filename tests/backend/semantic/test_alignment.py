@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import torch
+
+import model_zoo
+from backend.data import DataSpec, load_split
+from backend.semantic.alignment import SemanticVectors, alignment_loss, batch_correlation
+from backend.training.align import align_frozen
+from backend.training.config import AlignConfig, TrainConfig
+from backend.training.fit import train_with_alignment
+
+
+def test_batch_correlation_matches_numpy_and_masks_dead_columns():
+    h = torch.randn(64, 6)
+    h[:, 3] = 2.5  # a dead column: no variance in this batch
+    corr, alive = batch_correlation(h)
+    assert alive.tolist() == [True, True, True, False, True, True]
+    live = [0, 1, 2, 4, 5]
+    expected = np.corrcoef(h[:, live].numpy(), rowvar=False)
+    assert np.allclose(corr[live][:, live].numpy(), expected, atol=1e-5)
+    assert torch.all(corr[3] == 0)
+
+
+def test_loss_is_zero_when_similarity_equals_correlation():
+    h = torch.randn(200, 5)
+    corr, _ = batch_correlation(h)
+    # factor the correlation (PSD, unit diagonal) into vectors whose cosine reproduces it
+    vals, vecs = torch.linalg.eigh(corr.double())
+    e = (vecs * vals.clamp(min=0).sqrt()).float()
+    vectors = SemanticVectors(5, 5)
+    with torch.no_grad():
+        vectors.weight.copy_(e)
+    assert alignment_loss(h, vectors).item() < 1e-8
+    assert alignment_loss(torch.randn(200, 5), vectors).item() > 1e-4
+
+
+def test_subset_sampling_uses_only_the_subset():
+    h = torch.randn(32, 500, requires_grad=False)
+    vectors = SemanticVectors(500, 8)
+    loss = alignment_loss(h, vectors, subset=40, generator=torch.Generator().manual_seed(0))
+    loss.backward()
+    touched = (vectors.weight.grad.abs().sum(dim=1) > 0).sum().item()
+    assert touched == 40
+
+
+def test_alignment_loss_falls_during_training():
+    torch.manual_seed(0)
+    train, val = (load_split(DataSpec(), s) for s in ("train", "val"))
+    model = model_zoo.get_model("digits_cnn")
+    vectors = SemanticVectors(234, 16)
+    cfg = TrainConfig(epochs=6, device="cpu")
+    history = train_with_alignment(
+        model, model.probed_layers, train, val, vectors, cfg, torch.device("cpu")
+    )
+    losses = [h["align_loss"] for h in history]
+    assert losses[-1] < 0.6 * losses[0]
+    assert history[-1]["val_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize(("subset", "steps"), [(2048, 1000), (160, 2000)])
+def test_identical_channels_get_identical_vectors(subset, steps):
+    """Two conv channels with the same weights fire together, so their vectors must agree."""
+    torch.manual_seed(0)
+    model = model_zoo.get_model("digits_cnn").eval()
+    block = model.conv3
+    with torch.no_grad():
+        block[0].weight[7] = block[0].weight[5]
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(block[1], name)[7] = getattr(block[1], name)[5]
+    train = load_split(DataSpec(), "train")
+    vectors = SemanticVectors(234, 64)
+    cfg = AlignConfig(steps=steps, subset=subset)
+    losses = align_frozen(model, model.probed_layers, train, vectors, cfg, torch.device("cpu"))
+    unit = vectors.unit()
+    a, b = 96 + 5, 96 + 7  # conv3 starts after 32 + 64 neurons
+    assert float(unit[a] @ unit[b]) >= 0.99
+    assert np.mean(losses[-20:]) < np.mean(losses[:20])

@@ -1,0 +1,123 @@
+"""The `semvec` command line, run as a user would, in a subprocess with its own data home."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import model_zoo
+from backend.runs.checkpoint import save_state_dict
+
+
+@pytest.fixture
+def semvec(tmp_path):
+    env = {**os.environ, "SEMVEC_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "2"}
+
+    def run(*args, expect=0):
+        proc = subprocess.run(
+            [sys.executable, "-m", "backend.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == expect, proc.stdout + proc.stderr
+        return proc
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["train", "--arch", "nope"], ["unknown architecture 'nope'", "resnet20", "digits_cnn"]),
+        (["train", "--dataset", "svhn"], ["unknown dataset 'svhn'", "cifar10", "digits"]),
+        (["train", "--layers", "conv9"], ["unknown layer 'conv9'", "conv3"]),
+        (
+            ["train", "--dataset", "cifar10", "--root", "/nonexistent"],
+            ["data_batch_1", "--download"],
+        ),
+        (["train", "--device", "cuda:7"], ["cuda"]),
+        (["analyze", "no-such-run"], ["no run named 'no-such-run'"]),
+        (["project", "../etc", "--method", "pca"], ["invalid run name"]),
+    ],
+)
+def test_user_errors_are_one_clear_line(semvec, args, says):
+    proc = (
+        semvec(*args, "--epochs", "1", expect=2) if args[0] == "train" else semvec(*args, expect=2)
+    )
+    assert "Traceback" not in proc.stderr
+    for text in says:
+        assert text in proc.stderr
+
+
+def test_unsafe_and_mismatched_checkpoints_are_refused(semvec, tmp_path):
+    evil = tmp_path / "evil.pt"
+    target = tmp_path / "written-by-payload"
+    torch.save({"w": torch.zeros(1), "x": _Payload(str(target))}, evil)
+    proc = semvec("align", "--checkpoint", str(evil), "--arch", "digits_cnn", expect=2)
+    assert "refused" in proc.stderr and not target.exists()
+
+    small = tmp_path / "small.safetensors"
+    save_state_dict(model_zoo.get_model("digits_cnn_small").state_dict(), small)
+    proc = semvec("align", "--checkpoint", str(small), "--arch", "digits_cnn", expect=2)
+    assert "does not fit digits_cnn" in proc.stderr and "conv1.0.weight" in proc.stderr
+
+
+class _Payload:
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def test_train_analyze_project_export_align_end_to_end(semvec, tmp_path):
+    semvec(
+        "train",
+        "--epochs",
+        "2",
+        "--align-steps",
+        "40",
+        "--name",
+        "e2e",
+        "--device",
+        "cpu",
+        "--no-analyze",
+    )
+    listing = semvec("runs").stdout
+    assert "e2e" in listing and "digits_cnn" in listing
+
+    semvec("analyze", "e2e", "--split", "test", "--k", "5")
+    first = semvec("project", "e2e", "--method", "pca").stdout
+    again = semvec("project", "e2e", "--method", "pca").stdout
+    assert "from cache" in again and "from cache" not in first
+    other = semvec("project", "e2e", "--method", "tsne", "--param", "perplexity=10").stdout
+    assert "computed" in other
+
+    out = tmp_path / "export"
+    semvec("export", "e2e", "--out", str(out))
+    vectors = (out / "vectors.tsv").read_text().splitlines()
+    assert len(vectors) == 234 and len(vectors[0].split("\t")) == 64
+    metadata = (out / "metadata.tsv").read_text().splitlines()
+    assert len(metadata) == 235 and metadata[0].startswith("name\tlayer\tlabel")
+    rows = list(csv.DictReader((out / "neurons.csv").open()))
+    assert rows[0]["name"] == "conv1:0" and rows[-1]["name"] == "fc:9"
+    assert rows[-1]["label"] == "9"  # the logit of class 9 is largest on nines
+
+    semvec(
+        "align",
+        "--run",
+        "e2e",
+        "--align-steps",
+        "40",
+        "--name",
+        "e2e-realigned",
+        "--no-analyze",
+        "--device",
+        "cpu",
+    )
+    assert "e2e-realigned" in semvec("runs").stdout
