@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.installed
 
-.PHONY: run test bench lint format checkpoint clean
+.PHONY: run test bench bench-quality lint format checkpoint clean
 
 $(READY): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,6 @@ checkpoint: $(READY)  ## re-make the shipped digits teacher in model_zoo/checkpo
 
 clean:
 	rm -rf $(VENV) semvec-data bench/out
+
+bench-quality: $(READY)  ## held-out quality of the vectors (digits CNN, resnet20 @32px)
+	$(PY) -m bench.quality

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
 from backend.projection import ProjectionCache
+from backend.projection.methods import resolve_params
 from backend.runs.store import Run
 
 
@@ -21,8 +23,13 @@ def project_run(
     run: Run, method: str, params: dict | None = None, reporter: Reporter | None = None
 ) -> ProjectionResult:
     reporter = reporter or Reporter()
+    try:
+        resolve_params(method, params or {})
+    except ValueError as err:  # a bad value: the user's to fix
+        raise SemvecError(str(err)) from err
     reporter.stage(f"{method} map", 1)
     cache = ProjectionCache(run.projections_dir)
-    coords, hit = cache.get_or_compute(run.vectors().numpy(), method, params or {})
+    vectors = run.vectors().numpy()
+    coords, hit = cache.get_or_compute(vectors, method, params or {})
     reporter.advance(1, "from cache" if hit else "computed")
-    return ProjectionResult(coords, hit, run.projections_dir)
+    return ProjectionResult(coords, hit, cache.path_for(vectors, method, params or {}))
