@@ -104,6 +104,8 @@ class RunWriter:
         self.runs_dir, self.id = runs_dir, check_run_id(run_id)
         if (runs_dir / run_id).exists():
             raise SemvecError(f"a run named {run_id!r} already exists; choose another --name")
+        for stale in runs_dir.glob(f".partial-{run_id}-*"):  # left by a killed process
+            shutil.rmtree(stale, ignore_errors=True)
         self.folder = runs_dir / f".partial-{run_id}-{uuid.uuid4().hex[:6]}"
         self.folder.mkdir(parents=True)
 

@@ -21,6 +21,7 @@ from backend.semantic.quality import collect_activations, evaluate_quality
 from backend.services.models import build_model, probed_layers
 from backend.training.align import align_frozen
 from backend.training.config import PostHocConfig, TrainConfig
+from backend.training.checkpoint import EpochCheckpoint
 from backend.training.evaluate import accuracy
 from backend.training.fit import train_with_alignment
 
@@ -103,8 +104,13 @@ def train_run(
     name: str | None = None,
     reporter: Reporter | None = None,
     home: Path | None = None,
+    checkpoint_dir: Path | None = None,
 ) -> Run:
-    """Train cfg.arch on cfg.data with alignment, then settle the vectors on the frozen model."""
+    """Train cfg.arch on cfg.data with alignment, then settle the vectors on the frozen model.
+
+    With `checkpoint_dir`, every epoch is checkpointed there and a second call with the same
+    folder resumes after the last finished epoch.
+    """
     reporter = reporter or Reporter()
     device = resolve_device(cfg.device)
     train, val, test = _splits(cfg.data)
@@ -117,7 +123,10 @@ def train_run(
     store = RunStore(home or get_settings().home)
     run_id = name or store.new_id(f"{cfg.arch}-{cfg.data.name}")
     with store.writer(run_id) as writer:
-        history = train_with_alignment(model, layers, train, val, vectors, cfg, device, reporter)
+        checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir else None
+        history = train_with_alignment(
+            model, layers, train, val, vectors, cfg, device, reporter, checkpoint
+        )
         settle = align_frozen(model, layers, train, vectors, cfg.align, device, cfg.amp, reporter)
         meta = RunMeta(
             id=run_id,

@@ -16,6 +16,7 @@ from backend.core.devices import autocast
 from backend.core.progress import Reporter
 from backend.semantic.alignment import SemanticVectors, alignment_loss
 from backend.semantic.neurons import ActivationProbe
+from backend.training.checkpoint import EpochCheckpoint
 from backend.training.config import TrainConfig
 from backend.training.evaluate import accuracy
 
@@ -29,8 +30,13 @@ def train_with_alignment(
     cfg: TrainConfig,
     device: torch.device,
     reporter: Reporter | None = None,
+    checkpoint: EpochCheckpoint | None = None,
 ) -> list[dict]:
-    """Train `model` and `vectors` together; returns one metrics dict per epoch."""
+    """Train `model` and `vectors` together; returns one metrics dict per epoch.
+
+    With `checkpoint`, the state is saved after every epoch and training resumes from the
+    last saved epoch when one exists.
+    """
     reporter = reporter or Reporter()
     model.to(device).train()
     vectors.to(device).train()
@@ -45,11 +51,13 @@ def train_with_alignment(
     steps_per_epoch = max(1, len(train_split) // cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     gen = torch.Generator().manual_seed(cfg.align.seed)
-    history: list[dict] = []
-    step = 0
+    modules = {"model": model, "vectors": vectors, "net_opt": net_opt, "vec_opt": vec_opt}
+    start, step, history = checkpoint.restore(modules) if checkpoint else (0, 0, [])
+    gen.manual_seed(cfg.align.seed + start)
     reporter.stage("train", total)
+    reporter.advance(step)
     with ActivationProbe(model, layers) as probe:
-        for epoch in range(cfg.epochs):
+        for epoch in range(start, cfg.epochs):
             started = time.perf_counter()
             sums = torch.zeros(3)
             for x, y, _ in train_split.batches(
@@ -88,5 +96,7 @@ def train_with_alignment(
                 "seconds": time.perf_counter() - started,
             }
             history.append(metrics)
+            if checkpoint:
+                checkpoint.save(epoch + 1, step, modules, history)
             reporter.epoch(metrics)
     return history

@@ -1,0 +1,134 @@
+"""The built-in job kinds: train, align, analyze, project."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from backend.jobs.context import JobContext
+from backend.jobs.kinds import job_kind
+from backend.training.config import AnalyzeConfig, DataConfig, PostHocConfig, TrainConfig
+
+
+def _known_arch(value: str | None) -> str | None:
+    import model_zoo
+
+    if value is not None and value not in model_zoo.list_models():
+        raise ValueError(
+            f"unknown architecture {value!r}; known: {', '.join(model_zoo.list_models())}"
+        )
+    return value
+
+
+def _known_dataset(data: DataConfig) -> DataConfig:
+    from backend.data import list_datasets
+
+    if data.name not in list_datasets():
+        raise ValueError(f"unknown dataset {data.name!r}; known: {', '.join(list_datasets())}")
+    return data
+
+
+def _existing_run(value: str | None) -> str | None:
+    from backend.core.settings import get_settings
+    from backend.runs.store import RunStore
+
+    if value is not None and value not in RunStore(get_settings().home).ids():
+        raise ValueError(f"no run named {value!r}")
+    return value
+
+
+class TrainJob(TrainConfig):
+    name: str | None = Field(None, description="run name (default: <arch>-<dataset>-job<id>)")
+    analyze: bool = Field(True, description="analyse and draw a PCA map when done")
+
+    _arch = field_validator("arch")(_known_arch)
+    _data = field_validator("data")(_known_dataset)
+
+
+class AlignJob(PostHocConfig):
+    name: str | None = None
+    analyze: bool = True
+
+    _arch = field_validator("arch")(_known_arch)
+    _data = field_validator("data")(_known_dataset)
+    _run = field_validator("run")(_existing_run)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.run is None) == (self.checkpoint is None):
+            raise ValueError("give exactly one of `run` or `checkpoint`")
+        if self.checkpoint is not None and self.arch is None:
+            raise ValueError("a checkpoint needs its architecture name in `arch`")
+        return self
+
+
+class AnalyzeJob(AnalyzeConfig):
+    run: str
+
+    _run = field_validator("run")(_existing_run)
+
+
+class ProjectJob(BaseModel):
+    run: str
+    method: Literal["umap", "tsne", "pca"] = "umap"
+    params: dict[str, Any] = {}
+
+    _run = field_validator("run")(_existing_run)
+
+    @model_validator(mode="after")
+    def _params_valid(self):
+        from backend.projection.methods import resolve_params
+
+        resolve_params(self.method, self.params)  # raises ValueError naming the valid ones
+        return self
+
+
+def _open(ctx: JobContext, run_id: str):
+    from backend.runs.store import RunStore
+
+    return RunStore(ctx.home).open(run_id)
+
+
+def _finish_run(ctx: JobContext, run, analyze: bool, device: str) -> str:
+    from backend.services.analysis import analyze_run
+    from backend.services.projection import project_run
+
+    if analyze:
+        analyze_run(run, device=device, reporter=ctx.reporter)
+        project_run(run, "pca", {}, ctx.reporter)
+    return run.id
+
+
+@job_kind("train", TrainJob, resumable=True)
+def train(ctx: JobContext, cfg: TrainJob) -> str:
+    from backend.services.vectors import train_run
+
+    name = cfg.name or f"{cfg.arch}-{cfg.data.name}-job{ctx.job_id}"
+    run = train_run(cfg, name=name, reporter=ctx.reporter, home=ctx.home, checkpoint_dir=ctx.folder)
+    return _finish_run(ctx, run, cfg.analyze, cfg.device)
+
+
+@job_kind("align", AlignJob)
+def align(ctx: JobContext, cfg: AlignJob) -> str:
+    from backend.services.vectors import align_run
+
+    name = cfg.name or f"{cfg.arch or cfg.run}-aligned-job{ctx.job_id}"
+    run = align_run(cfg, name=name, reporter=ctx.reporter, home=ctx.home)
+    return _finish_run(ctx, run, cfg.analyze, cfg.device)
+
+
+@job_kind("analyze", AnalyzeJob)
+def analyze(ctx: JobContext, cfg: AnalyzeJob) -> str:
+    from backend.services.analysis import analyze_run
+
+    run = _open(ctx, cfg.run)
+    analyze_run(run, cfg=cfg, reporter=ctx.reporter)
+    return run.id
+
+
+@job_kind("project", ProjectJob)
+def project(ctx: JobContext, cfg: ProjectJob) -> str:
+    from backend.services.projection import project_run
+
+    run = _open(ctx, cfg.run)
+    project_run(run, cfg.method, cfg.params, ctx.reporter)
+    return run.id

@@ -1,0 +1,47 @@
+"""Job kinds by name: each has a pydantic config and a function that does the work.
+
+A kind registers itself with `@job_kind(name, ConfigModel)`; the runner and the API look
+kinds up here, so a new kind (e.g. `distill`) needs no change to either.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from backend.core.errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    config: type[BaseModel]
+    run: Callable  # (ctx: JobContext, cfg: BaseModel) -> run id or None
+    resumable: bool
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(name: str, config: type[BaseModel], resumable: bool = False):
+    def wrap(fn: Callable) -> Callable:
+        _KINDS[name] = JobKind(name, config, fn, resumable)
+        return fn
+
+    return wrap
+
+
+def list_kinds() -> list[str]:
+    _load_builtin()
+    return sorted(_KINDS)
+
+
+def get_kind(name: str) -> JobKind:
+    _load_builtin()
+    if name not in _KINDS:
+        raise UnknownNameError("job kind", name, sorted(_KINDS))
+    return _KINDS[name]
+
+
+def _load_builtin() -> None:
+    from backend.jobs import builtin  # noqa: F401  (registers train, align, analyze, project)

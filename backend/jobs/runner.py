@@ -1,0 +1,143 @@
+"""The runner: starts queued jobs in worker processes, a fixed number at once.
+
+It runs as a thread inside the server (or `semvec jobs work` from the CLI). A worker that
+dies without recording an outcome is recorded as failed with its exit status; a cancel
+that the job does not honour within a grace period ends with the worker being killed.
+Nothing a worker does can take the runner's process down.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backend.jobs.store import JobStore
+
+CANCEL_GRACE_S = 3.0
+
+
+def default_slots() -> int:
+    """One worker per GPU, or one on a CPU machine."""
+    try:
+        import torch
+
+        return max(1, torch.cuda.device_count())
+    except Exception:  # torch missing or broken: still run one job at a time
+        return 1
+
+
+@dataclass
+class _Worker:
+    job_id: int
+    proc: subprocess.Popen
+    cancel_seen: float | None = field(default=None)
+
+
+class Runner:
+    def __init__(self, home: Path, slots: int | None = None, poll_s: float = 0.2):
+        self.home = Path(home)
+        self.store = JobStore(self.home / "jobs.db")
+        self.slots = slots or default_slots()
+        self.poll_s = poll_s
+        self.workers: dict[int, _Worker] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def recover(self) -> list[int]:
+        """Jobs left `running` by a previous server are `interrupted` (resumable)."""
+        return self.store.mark_interrupted("the server stopped while this job ran; resume it")
+
+    def start(self) -> "Runner":
+        self.recover()
+        self._thread = threading.Thread(target=self._loop, name="semvec-runner", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, kill_workers: bool = True) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+        if kill_workers:
+            for worker in list(self.workers.values()):
+                _kill(worker.proc)
+            self.store.mark_interrupted("the server was shut down while this job ran")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception as err:  # keep the runner alive whatever happens
+                print(f"semvec runner: {type(err).__name__}: {err}", file=sys.stderr)
+            self._stop.wait(self.poll_s)
+
+    def tick(self) -> None:
+        """One round: reap finished workers, enforce cancels, start queued jobs."""
+        for job_id, worker in list(self.workers.items()):
+            code = worker.proc.poll()
+            if code is not None:
+                self._reap(job_id, code)
+            else:
+                self._enforce_cancel(worker)
+        while len(self.workers) < self.slots:
+            job = self.store.claim_next()
+            if job is None:
+                break
+            self._launch(job.id)
+
+    def _launch(self, job_id: int) -> None:
+        (self.home / "jobs").mkdir(parents=True, exist_ok=True)
+        log = (self.home / "jobs" / f"{job_id}.log").open("ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.jobs.worker", str(job_id), "--home", str(self.home)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "SEMVEC_HOME": str(self.home)},
+        )
+        log.close()
+        self.store.set_pid(job_id, proc.pid)
+        self.workers[job_id] = _Worker(job_id, proc)
+
+    def _reap(self, job_id: int, code: int) -> None:
+        del self.workers[job_id]
+        job = self.store.get(job_id)
+        if job is None or job.state != "running":
+            return  # the worker recorded its own outcome
+        if job.cancel_requested:
+            self.store.finish(job_id, "cancelled", error="cancelled by the user")
+            return
+        how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        tail = _log_tail(self.home / "jobs" / f"{job_id}.log")
+        self.store.finish(
+            job_id, "failed", error=f"the worker process died ({how})", traceback=tail
+        )
+
+    def _enforce_cancel(self, worker: _Worker) -> None:
+        if worker.cancel_seen is None:
+            if self.store.cancel_requested(worker.job_id):
+                worker.cancel_seen = time.monotonic()
+        elif time.monotonic() - worker.cancel_seen > CANCEL_GRACE_S:
+            _kill(worker.proc)  # the next tick reaps it as cancelled
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill the worker and anything it started (torchrun's ranks)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

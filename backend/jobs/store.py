@@ -1,0 +1,256 @@
+"""The job database: SQLite in WAL mode in the data home.
+
+Every process (server, runner, workers, CLI) opens its own connection; WAL lets readers
+poll while a worker writes, and a busy timeout absorbs short write contention.
+"""
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+ACTIVE = ("queued", "running")
+FINAL = ("succeeded", "failed", "cancelled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    progress REAL NOT NULL DEFAULT 0,
+    progress_text TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    traceback TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    run_id TEXT,
+    worker_pid INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    epoch INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (job_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS logs (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    at REAL NOT NULL,
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE INDEX IF NOT EXISTS logs_job ON logs(job_id);
+"""
+
+
+@dataclass
+class Job:
+    id: int
+    kind: str
+    config: dict
+    state: str
+    progress: float
+    progress_text: str
+    error: str | None
+    traceback: str | None
+    cancel_requested: bool
+    created: float
+    started: float | None
+    finished: float | None
+    run_id: str | None
+    worker_pid: int | None
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Job":
+        data = dict(row)
+        data["config"] = json.loads(data["config"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        return cls(**data)
+
+
+class JobStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self):
+        """One write transaction, taken eagerly so that two writers never deadlock."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def create(self, kind: str, config: dict) -> Job:
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO jobs (kind, config, created) VALUES (?, ?, ?)",
+                (kind, json.dumps(config), time.time()),
+            )
+            job_id = cur.lastrowid
+        return self.get(job_id)
+
+    def get(self, job_id: int) -> Job | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return Job.from_row(row) if row else None
+
+    def list_jobs(
+        self, state: str | None = None, kind: str | None = None, limit: int = 200, offset: int = 0
+    ) -> list[Job]:
+        where, args = [], []
+        if state:
+            where.append("state = ?")
+            args.append(state)
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
+        with self._connect() as db:
+            rows = db.execute(sql, (*args, limit, offset)).fetchall()
+        return [Job.from_row(r) for r in rows]
+
+    def claim_next(self, worker_pid: int | None = None) -> Job | None:
+        """Atomically move the oldest queued job to running."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE jobs SET state = 'running', started = ?, finished = NULL, error = NULL,"
+                " traceback = NULL, worker_pid = ?, attempts = attempts + 1 WHERE id = ?",
+                (time.time(), worker_pid, row["id"]),
+            )
+        return self.get(row["id"])
+
+    def set_pid(self, job_id: int, pid: int) -> None:
+        with self._write() as db:
+            db.execute("UPDATE jobs SET worker_pid = ? WHERE id = ?", (pid, job_id))
+
+    def progress(self, job_id: int, fraction: float, text: str = "") -> bool:
+        """Record progress; returns True when a cancel was requested meanwhile."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET progress = ?, progress_text = ? WHERE id = ?",
+                (max(0.0, min(1.0, fraction)), text[:200], job_id),
+            )
+            row = db.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    def cancel_requested(self, job_id: int) -> bool:
+        with self._connect() as db:
+            row = db.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    def add_metrics(self, job_id: int, epoch: int, data: dict) -> None:
+        """One row per (job, epoch): a resumed job that re-reports an epoch replaces it."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO metrics (job_id, epoch, data) VALUES (?, ?, ?)",
+                (job_id, epoch, json.dumps(data)),
+            )
+
+    def metrics(self, job_id: int) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT epoch, data FROM metrics WHERE job_id = ? ORDER BY epoch", (job_id,)
+            ).fetchall()
+        return [{"epoch": r["epoch"], **json.loads(r["data"])} for r in rows]
+
+    def log(self, job_id: int, line: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO logs (job_id, at, line) VALUES (?, ?, ?)",
+                (job_id, time.time(), line[:4000]),
+            )
+
+    def logs(self, job_id: int) -> list[tuple[float, str]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT at, line FROM logs WHERE job_id = ? ORDER BY rowid", (job_id,)
+            ).fetchall()
+        return [(r["at"], r["line"]) for r in rows]
+
+    def finish(
+        self,
+        job_id: int,
+        state: str,
+        error: str | None = None,
+        traceback: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        if state not in STATES:
+            raise ValueError(f"unknown job state {state!r}")
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET state = ?, error = ?, traceback = ?, finished = ?,"
+                " run_id = COALESCE(?, run_id), worker_pid = NULL,"
+                " progress = CASE WHEN ? = 'succeeded' THEN 1.0 ELSE progress END"
+                " WHERE id = ?",
+                (state, error, traceback, time.time(), run_id, state, job_id),
+            )
+
+    def request_cancel(self, job_id: int) -> Job | None:
+        """Queued jobs are cancelled at once; running ones are asked to stop."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET state = 'cancelled', finished = ? "
+                "WHERE id = ? AND state IN ('queued', 'interrupted')",
+                (time.time(), job_id),
+            )
+            db.execute(
+                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'",
+                (job_id,),
+            )
+        return self.get(job_id)
+
+    def requeue(self, job_id: int) -> Job | None:
+        """Put an interrupted, failed or cancelled job back in the queue (to resume)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET state = 'queued', cancel_requested = 0, error = NULL,"
+                " traceback = NULL, finished = NULL "
+                "WHERE id = ? AND state IN ('interrupted', 'failed', 'cancelled')",
+                (job_id,),
+            )
+        return self.get(job_id)
+
+    def mark_interrupted(self, reason: str) -> list[int]:
+        """At server start: jobs still `running` lost their worker with the old server."""
+        with self._write() as db:
+            rows = db.execute("SELECT id FROM jobs WHERE state = 'running'").fetchall()
+            ids = [r["id"] for r in rows]
+            db.execute(
+                "UPDATE jobs SET state = 'interrupted', error = ?, finished = ?,"
+                " worker_pid = NULL WHERE state = 'running'",
+                (reason, time.time()),
+            )
+        return ids

@@ -1,0 +1,61 @@
+"""A worker process runs one job: `python -m backend.jobs.worker JOB_ID --home HOME`.
+
+It records the outcome itself (succeeded, failed with the reason, cancelled). If it dies
+without doing so (killed, out of memory), the runner records that instead.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import traceback
+from pathlib import Path
+
+from backend.core.errors import SemvecError
+from backend.jobs.context import JobCancelled, JobContext
+from backend.jobs.kinds import get_kind
+from backend.jobs.store import JobStore
+
+
+def run_job(home: Path, job_id: int) -> str:
+    """Run job `job_id` to its end; returns the final state."""
+    store = JobStore(home / "jobs.db")
+    job = store.get(job_id)
+    if job is None:
+        raise SystemExit(f"no job {job_id} in {home / 'jobs.db'}")
+    rank = int(os.environ.get("RANK", "0"))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    ctx = JobContext(store, job_id, home, rank, world)
+    kind = get_kind(job.kind)
+    try:
+        cfg = kind.config.model_validate(job.config)
+        run_id = kind.run(ctx, cfg)
+    except JobCancelled:
+        if rank == 0:
+            shutil.rmtree(ctx.folder, ignore_errors=True)  # partial output goes too
+            store.finish(job_id, "cancelled", error="cancelled by the user")
+        return "cancelled"
+    except Exception as err:  # the job failed, the worker reports why
+        reason = str(err) if isinstance(err, SemvecError) else f"{type(err).__name__}: {err}"
+        if rank == 0:
+            store.log(job_id, traceback.format_exc())
+            store.finish(job_id, "failed", error=reason, traceback=traceback.format_exc())
+        return "failed"
+    if rank == 0:
+        shutil.rmtree(ctx.folder, ignore_errors=True)  # epoch checkpoints are no longer needed
+        store.finish(job_id, "succeeded", run_id=run_id)
+    return "succeeded"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("job_id", type=int)
+    parser.add_argument("--home", type=Path, required=True)
+    args = parser.parse_args(argv)
+    os.environ["SEMVEC_HOME"] = str(args.home)
+    state = run_job(args.home, args.job_id)
+    return 0 if state in ("succeeded", "cancelled") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Jobs in real worker processes, driven by a real runner (no mocks)."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from backend.jobs.builtin import TrainJob
+from backend.jobs.runner import Runner
+from backend.jobs.store import JobStore
+
+
+def _wait(store: JobStore, job_id: int, states, timeout=180.0, runner: Runner | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if runner is not None:
+            runner.tick()
+        job = store.get(job_id)
+        if job.state in states:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {store.get(job_id).state} after {timeout} s")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMVEC_HOME", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    return tmp_path
+
+
+def _train(**kw) -> dict:
+    base = {"epochs": 2, "device": "cpu", "align": {"steps": 20}, "analyze": False}
+    return TrainJob.model_validate(base | kw).model_dump()
+
+
+def test_train_job_succeeds_with_metrics_and_a_run(home):
+    runner = Runner(home, slots=1)
+    job = runner.store.create("train", _train(name="from-job"))
+    done = _wait(runner.store, job.id, {"succeeded", "failed"}, runner=runner)
+    assert done.state == "succeeded", done.error
+    assert done.run_id == "from-job" and (home / "runs" / "from-job" / "run.json").exists()
+    epochs = [m["epoch"] for m in runner.store.metrics(job.id)]
+    assert epochs == [1, 2]
+    assert done.progress == 1.0
+
+
+def test_failing_job_is_failed_with_the_reason(home):
+    runner = Runner(home, slots=1)
+    job = runner.store.create("train", _train() | {"layers": ["conv9"]})
+    done = _wait(runner.store, job.id, {"succeeded", "failed"}, runner=runner)
+    assert done.state == "failed"
+    assert "unknown layer 'conv9'" in done.error
+    assert done.traceback and "Traceback" in done.traceback
+
+
+def test_cancel_stops_a_running_job_within_5_s(home):
+    runner = Runner(home, slots=1)
+    job = runner.store.create("train", _train(epochs=200))
+    _wait(runner.store, job.id, {"running"}, runner=runner)
+    while not runner.store.metrics(job.id):  # well inside the training loop
+        runner.tick()
+        time.sleep(0.1)
+    asked = time.monotonic()
+    runner.store.request_cancel(job.id)
+    done = _wait(runner.store, job.id, {"cancelled", "failed", "succeeded"}, runner=runner)
+    assert done.state == "cancelled"
+    assert time.monotonic() - asked < 5.0
+    assert not (home / "jobs" / str(job.id)).exists()  # partial output removed
+    assert not list((home / "runs").glob(".partial-*"))
+
+
+def test_killed_worker_frees_its_slot_and_the_next_job_runs(home):
+    runner = Runner(home, slots=1)
+    first = runner.store.create("train", _train(epochs=200))
+    second = runner.store.create("train", _train(name="after-kill"))
+    _wait(runner.store, first.id, {"running"}, runner=runner)
+    pid = runner.store.get(first.id).worker_pid
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGKILL)
+    dead = _wait(runner.store, first.id, {"failed"}, runner=runner)
+    assert "SIGKILL" in dead.error
+    done = _wait(runner.store, second.id, {"succeeded", "failed"}, runner=runner)
+    assert done.state == "succeeded", done.error
+
+
+def test_two_jobs_run_at_once_with_two_slots(home):
+    runner = Runner(home, slots=2)
+    a = runner.store.create("train", _train(epochs=200))
+    b = runner.store.create("train", _train(epochs=200))
+    _wait(runner.store, a.id, {"running"}, runner=runner)
+    _wait(runner.store, b.id, {"running"}, runner=runner)
+    assert len(runner.workers) == 2
+    runner.store.request_cancel(a.id)
+    runner.store.request_cancel(b.id)
+    _wait(runner.store, a.id, {"cancelled"}, runner=runner)
+    _wait(runner.store, b.id, {"cancelled"}, runner=runner)
+
+
+def test_interrupted_training_resumes_to_the_same_result(home):
+    runner = Runner(home, slots=1)
+    job = runner.store.create("train", _train(epochs=6, name="resumed"))
+    _wait(runner.store, job.id, {"running"}, runner=runner)
+    while len(runner.store.metrics(job.id)) < 3:
+        runner.tick()
+        time.sleep(0.05)
+    # the server dies: its worker goes with it, the job is left `running`
+    os.killpg(runner.store.get(job.id).worker_pid, signal.SIGKILL)
+    runner.workers[job.id].proc.wait()
+    runner.workers.clear()
+    restarted = Runner(home, slots=1)
+    assert restarted.recover() == [job.id]
+    assert restarted.store.get(job.id).state == "interrupted"
+    restarted.store.requeue(job.id)
+    done = _wait(restarted.store, job.id, {"succeeded", "failed"}, runner=restarted)
+    assert done.state == "succeeded", done.error
+    epochs = [m["epoch"] for m in restarted.store.metrics(job.id)]
+    assert epochs == [1, 2, 3, 4, 5, 6]  # every epoch once, none lost
+    assert done.attempts == 2
