@@ -6,6 +6,7 @@ that the job does not honour within a grace period ends with the worker being ki
 Nothing a worker does can take the runner's process down.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -126,14 +127,10 @@ class Runner:
 
 def _kill(proc: subprocess.Popen) -> None:
     """Kill the worker and anything it started (torchrun's ranks)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _log_tail(path: Path, lines: int = 40) -> str:

@@ -20,8 +20,8 @@ from backend.semantic.neurons import NeuronIndex, neuron_index
 from backend.semantic.quality import collect_activations, evaluate_quality
 from backend.services.models import build_model, probed_layers
 from backend.training.align import align_frozen
-from backend.training.config import PostHocConfig, TrainConfig
 from backend.training.checkpoint import EpochCheckpoint
+from backend.training.config import PostHocConfig, TrainConfig
 from backend.training.evaluate import accuracy
 from backend.training.fit import train_with_alignment
 
