@@ -92,6 +92,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder (default: <run>/export)")
 
     sub.add_parser("runs", help="list runs in the data home")
+
+    p = sub.add_parser("serve", help="the API server (with its job runner)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--slots", type=int, default=0, help="jobs at once (0: 1 per GPU, or 1)")
+
+    p = sub.add_parser("jobs", help="list, submit, follow, cancel and resume jobs")
+    jobs = p.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    q = jobs.add_parser("list", help="jobs, newest first")
+    q.add_argument("--state")
+    q.add_argument("--kind")
+    q = jobs.add_parser("submit", help="queue a job: semvec jobs submit train '{\"epochs\": 5}'")
+    q.add_argument("kind")
+    q.add_argument("config", nargs="?", default="{}", help="the kind's settings as JSON")
+    q.add_argument("--follow", action="store_true", help="then follow it")
+    for action in ("show", "follow", "cancel", "resume"):
+        jobs.add_parser(action).add_argument("job_id", type=int)
+    q = jobs.add_parser("work", help="run queued jobs here until the queue is empty")
+    q.add_argument("--slots", type=int, default=0)
     sub.add_parser("models", help="list architectures")
 
     p = sub.add_parser(

@@ -243,3 +243,17 @@ def default_checkpoint(args) -> None:
     reporter.close()
     for path in paths:
         print(path)
+
+
+@command("jobs")
+def jobs(args) -> int:
+    from backend.jobs.cli import jobs_command
+
+    return jobs_command(args)
+
+
+@command("serve")
+def serve(args) -> int:
+    from backend.jobs.cli import serve as serve_app
+
+    return serve_app(args)

@@ -1,5 +1,6 @@
 """`analyze`: one streaming pass over a dataset that fills every neuron's `Analysis`."""
 
+import contextlib
 from collections.abc import Callable, Iterable
 
 import torch
@@ -25,33 +26,52 @@ _FP16_MAX = 65504.0
 class _MapKeeper:
     """For one spatial layer, the activation map behind each of its neurons' top-k values.
 
-    Maps live flat, one row per (channel, slot), so that updates are `index_select` and
-    `index_copy_` on row numbers: several times faster than fancy indexing, and only the
-    winners' maps are copied, never the whole batch.
+    Maps live flat, one row per (channel, slot), so that an update is an `index_select`
+    of the surviving rows and an `index_copy_` of only the new winners' maps from the
+    batch (never the whole batch), both several times faster than fancy indexing.
     """
 
     def __init__(self, layer: LayerInfo, k: int, shape: tuple[int, int], device: torch.device):
         self.layer, self.k, self.shape = layer, k, shape
         self.maps = torch.zeros(layer.width * k, shape[0] * shape[1], dtype=torch.float16)
         self.maps = self.maps.to(device)
-        self._channel = torch.arange(layer.width, device=device).repeat_interleave(k)
-        self._slot_base = self._channel * k
 
-    def update(self, output: torch.Tensor, positions: torch.Tensor) -> None:
-        """`output` (B, width, h, w) is the layer's output; `positions` (width, k) are this
-        layer's rows of `RunningTopK.update`'s result."""
-        k, pos = self.k, positions.reshape(-1)
-        maps = self.maps.index_select(0, self._slot_base + pos.clamp(max=k - 1))
-        new = (pos >= k).nonzero().squeeze(1)
-        if new.numel():
-            rows = (pos[new] - k) * self.layer.width + self._channel[new]
-            fresh = output.reshape(-1, maps.shape[1]).index_select(0, rows)
-            maps.index_copy_(0, new, fresh.clamp(-_FP16_MAX, _FP16_MAX).half())
+    def update(self, output: torch.Tensor, kept: torch.Tensor, new: torch.Tensor, fresh):
+        """`output` (B, width, h, w) is the layer's output; for this layer's (width, k)
+        slots, `kept` is the old row each slot keeps, `new` whether the batch fills it,
+        and `fresh` the row of `output` viewed as (B * width, h * w) that does."""
+        maps = self.maps.index_select(0, kept.reshape(-1))
+        new = new.reshape(-1).nonzero().squeeze(1)
+        if len(new):
+            rows = fresh.reshape(-1)[new]
+            maps.index_copy_(0, new, output.reshape(-1, maps.shape[1]).index_select(0, rows).half())
         self.maps = maps
 
     def result(self) -> torch.Tensor:
-        """(width, k, h, w) float16."""
-        return self.maps.view(self.layer.width, self.k, *self.shape)
+        """(width, k, h, w) float16; values beyond float16's range are clipped to it."""
+        maps = self.maps.view(self.layer.width, self.k, *self.shape)
+        return maps.clamp(-_FP16_MAX, _FP16_MAX)
+
+
+@contextlib.contextmanager
+def _one_thread(device: torch.device):
+    """Run the per-batch statistics on one CPU thread.
+
+    They are dozens of small ops on (B, N) tensors. With several intra-op threads each
+    op ends in an OpenMP barrier, and when another process holds a core those barriers
+    cost milliseconds: on 2 busy cores one batch's update took ~180 ms on 2 threads and
+    ~2 ms on one. On an idle machine one thread is as fast or a little faster (its topk
+    pads to the partial-sort path). The model's forward pass keeps all threads.
+    """
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _unpack(batch, seen: int, device: torch.device):
@@ -105,6 +125,8 @@ def analyze(
         raise ValueError(f"k must be at least 1, got {k}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+    if bins < 2 or bins % 2:
+        raise ValueError(f"histogram bins must be an even number >= 2, got {bins}")
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(f"{len(class_names)} class names given for {num_classes} classes")
     device = torch.device(device)
@@ -119,9 +141,10 @@ def analyze(
             for step, batch in enumerate(batches, start=1):
                 x, y, idx = _unpack(batch, acc.seen if acc else 0, device)
                 model(x)
-                if acc is None:
-                    acc = _Accumulators(probe, k, bins, num_classes, device)
-                acc.update(probe.pooled(), probe.maps(), y, idx)
+                with _one_thread(device):
+                    if acc is None:
+                        acc = _Accumulators(probe, k, bins, num_classes, device)
+                    acc.update(probe.pooled(), probe.maps(), y, idx)
                 if progress is not None:
                     progress(step, total)
     finally:
@@ -153,16 +176,29 @@ class _Accumulators:
         self.moments = RunningMoments(n, device)
         self.classes = ClassMeans(n, num_classes, device)
         self.hist = StreamingHistogram(n, bins, device)
+        # Per neuron (N, 1): the flat map rows of its k slots start at channel * k, and
+        # batch row r of it is r * width + channel in the (B * width, h * w) output view.
+        channel = torch.cat([torch.arange(lay.width) for lay in self.index.layers])
+        width = torch.cat([torch.full((lay.width,), lay.width) for lay in self.index.layers])
+        self._slot_base = (channel * k).unsqueeze(1).to(device)
+        self._width = width.unsqueeze(1).to(device)
+        self._fresh_base = (channel - k * width).unsqueeze(1).to(device)
 
     def update(self, h: torch.Tensor, outputs: dict, y: torch.Tensor, idx: torch.Tensor):
-        positions = self.topk.update(h, idx)
-        for keeper in self.keepers:
-            layer = keeper.layer
-            keeper.update(outputs[layer.path], positions[layer.offset : layer.offset + layer.width])
-        h = h.double()  # once, for the three float64 accumulators
-        self.classes.update(h, y)
-        self.moments.update(h)
-        self.hist.update(h)
+        h64 = h.double()  # once, for the float64 accumulators
+        batch_min, batch_max = h64.amin(dim=0), h64.amax(dim=0)
+        positions = self.topk.update(h, idx, batch_max)
+        if self.keepers:
+            # Row numbers for every neuron at once, then one slice per layer.
+            kept = positions.clamp(max=self.k - 1).add_(self._slot_base)
+            new = positions >= self.k
+            fresh = positions.mul(self._width).add_(self._fresh_base)
+            for keeper in self.keepers:
+                rows = slice(keeper.layer.offset, keeper.layer.offset + keeper.layer.width)
+                keeper.update(outputs[keeper.layer.path], kept[rows], new[rows], fresh[rows])
+        self.classes.update(h64, y)
+        self.moments.update(h64)
+        self.hist.update(h64, batch_min, batch_max)
         self.seen += len(y)
 
     def finish(self, class_names: list[str] | None) -> Analysis:
@@ -188,7 +224,7 @@ class _Accumulators:
             hist_counts=out(self.hist.counts),
             hist_lo=out(self.hist.lo),
             hist_hi=out(self.hist.hi),
-            mean=out(self.moments.mean),
+            mean=out(self.moments.mean()),
             std=std,
             dead=std <= DEAD_STD,
             class_names=list(class_names) if class_names is not None else None,

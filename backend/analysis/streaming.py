@@ -11,47 +11,92 @@ import torch
 class RunningTopK:
     """The k largest values seen per neuron, with the dataset index that produced each.
 
-    Merging a batch is one `topk` over cat([running (N, k), batch (N, B)]). `positions`
-    of the last merge say where each winner came from (< k: kept, >= k: batch row
-    position - k), so callers can gather per-winner data such as activation maps.
+    Merging a batch is a `topk` over cat([running (n, k), batch (n, B)]), done only for
+    the n neurons whose batch maximum beats their current k-th value: once the lists
+    fill up, most neurons gain nothing from a batch, and topk is the costliest step here.
+    `update` returns where each winner came from (< k: slot of the old list, >= k: batch
+    row + k; unchanged neurons get 0..k-1), so callers can gather per-winner data such as
+    activation maps.
     """
 
     def __init__(self, num_neurons: int, k: int, device: torch.device):
         self.k = k
         self.values = torch.full((num_neurons, k), float("-inf"), device=device)
         self.indices = torch.full((num_neurons, k), -1, dtype=torch.int64, device=device)
+        self._unchanged = torch.arange(k, device=device).repeat(num_neurons, 1)
+        self._padding = torch.full((num_neurons, 0), float("-inf"), device=device)
+        self._pad_ok = torch.device(device).type == "cpu" and num_neurons * 64 * k <= 1 << 24
 
-    def update(self, h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Merge a batch; returns the winners' positions (N, k) in the concatenation."""
-        n, batch = self.values.shape[0], h.shape[0]
-        pool = torch.cat([self.values, h.t().float()], dim=1)
-        self.values, positions = pool.topk(self.k, dim=1)
-        ids = torch.cat([self.indices, idx.view(1, batch).expand(n, batch)], dim=1)
-        self.indices = ids.gather(1, positions)
-        return positions
+    def update(
+        self, h: torch.Tensor, idx: torch.Tensor, batch_max: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Merge a batch h (B, N) with dataset indices idx (B,); returns positions (N, k).
+
+        `batch_max` (N,), h's maximum over the batch, saves recomputing it if known.
+        """
+        n, k, batch = self.values.shape[0], self.k, h.shape[0]
+        if batch_max is None:
+            batch_max = h.amax(dim=0)
+        rows = (batch_max > self.values[:, -1]).nonzero().squeeze(1)
+        every_row = len(rows) == n
+        # Padding with -inf to 64k columns puts torch's CPU topk on its partial-sort path,
+        # about twice as fast single-threaded as the nth_element path it takes otherwise;
+        # only where the padding stays small (and never on a GPU, whose topk differs).
+        pad = max(0, 64 * k - k - batch) if self._pad_ok else 0
+        if self._padding.shape[1] != pad:
+            self._padding = self.values.new_full((n, pad), float("-inf"))
+        if every_row:
+            old_values, old_ids, fresh = self.values, self.indices, h.t()
+        else:
+            old_values, old_ids = self.values[rows], self.indices[rows]
+            fresh = h.index_select(1, rows).t()
+        pool = torch.cat([old_values, fresh.to(old_values.dtype), self._padding[: len(rows)]], 1)
+        values, positions = pool.topk(k, dim=1)
+        # A padding column wins only where fewer than k real values exist; the old list's
+        # last slot is then empty as well (-inf, index -1), so point there instead.
+        positions = torch.where(positions >= k + batch, k - 1, positions)
+        ids = torch.cat([old_ids, idx.view(1, batch).expand(len(rows), batch)], dim=1)
+        ids = ids.gather(1, positions)
+        if every_row:
+            self.values, self.indices = values, ids
+            return positions
+        self.values = self.values.index_copy(0, rows, values)
+        self.indices = self.indices.index_copy(0, rows, ids)
+        return self._unchanged.index_copy(0, rows, positions)
 
 
 class RunningMoments:
-    """Mean and population variance per neuron in float64 (Chan et al.'s pairwise merge,
-    which stays accurate where sum-of-squares minus squared-sum would cancel)."""
+    """Mean and population variance per neuron, in float64.
+
+    Sums (x - s) and (x - s)^2 with s the first batch's mean: a shift near the mean
+    keeps E[d^2] - E[d]^2 free of the cancellation that ruins it on raw sums (a constant
+    neuron gets a variance of ~0, not rounding noise), at a few ops per batch.
+    """
 
     def __init__(self, num_neurons: int, device: torch.device):
         self.count = 0
-        self.mean = torch.zeros(num_neurons, dtype=torch.float64, device=device)
-        self.m2 = torch.zeros(num_neurons, dtype=torch.float64, device=device)
+        self.shift: torch.Tensor | None = None
+        self.sum = torch.zeros(num_neurons, dtype=torch.float64, device=device)
+        self.sum_sq = torch.zeros(num_neurons, dtype=torch.float64, device=device)
 
     def update(self, h: torch.Tensor) -> None:
         """`h` (B, N) pooled activations, ideally already float64."""
-        batch = h.shape[0]
-        batch_var, batch_mean = torch.var_mean(h.double(), dim=0, correction=0)
-        total = self.count + batch
-        delta = batch_mean - self.mean
-        self.mean += delta * (batch / total)
-        self.m2 += batch_var * batch + delta.square() * (self.count * batch / total)
-        self.count = total
+        h = h.double()
+        if self.shift is None:
+            self.shift = h.mean(dim=0)
+        d = h - self.shift
+        self.sum += d.sum(dim=0)
+        self.sum_sq += d.square_().sum(dim=0)
+        self.count += h.shape[0]
+
+    def mean(self) -> torch.Tensor:
+        if self.shift is None:
+            return self.sum.clone()
+        return self.shift + self.sum / max(self.count, 1)
 
     def std(self) -> torch.Tensor:
-        return (self.m2 / max(self.count, 1)).sqrt()
+        n = max(self.count, 1)
+        return (self.sum_sq / n - (self.sum / n).square()).clamp_(min=0).sqrt_()
 
 
 class ClassMeans:
@@ -98,33 +143,49 @@ class StreamingHistogram:
         self.counts = torch.zeros(num_neurons, bins, dtype=torch.int64, device=device)
         self.lo = torch.zeros(num_neurons, dtype=torch.float64, device=device)
         self.hi = torch.zeros(num_neurons, dtype=torch.float64, device=device)
-        self._row_start = torch.arange(0, num_neurons * bins, bins, device=device)
-        self._started = False
+        self._row_start = torch.arange(num_neurons, dtype=torch.float64, device=device) * bins
+        self._row_end = self._row_start + (bins - 1)
+        self._bin_dtype = torch.int32 if num_neurons * bins < 2**31 else torch.int64
+        self._scale: torch.Tensor | None = None
+        self._offset: torch.Tensor | None = None
 
-    def update(self, h: torch.Tensor) -> None:
-        """`h` (B, N) pooled activations, ideally already float64 (bins are placed in it)."""
-        bmin, bmax = h.amin(dim=0).double(), h.amax(dim=0).double()
-        if not (bool(torch.isfinite(bmin).all()) and bool(torch.isfinite(bmax).all())):
+    def update(
+        self,
+        h: torch.Tensor,
+        batch_min: torch.Tensor | None = None,
+        batch_max: torch.Tensor | None = None,
+    ) -> None:
+        """Count a batch h (B, N), ideally float64; its min and max over the batch (N,)
+        save recomputing them if known."""
+        h = h.double()
+        bmin = (h.amin(dim=0) if batch_min is None else batch_min).double()
+        bmax = (h.amax(dim=0) if batch_max is None else batch_max).double()
+        if not bool(torch.isfinite(bmax - bmin).all()):
             raise ValueError("activations contain NaN or infinity; cannot histogram them")
-        if not self._started:
+        if self._offset is None:
             self._init_range(bmin, bmax)
         else:
             self._grow(bmin, bmax)
+        # The flat bin number row * bins + floor((x - lo) * bins / (hi - lo)), as one fused
+        # multiply-add and one clamp. The clamp takes a value that rounding put a hair past
+        # the last edge back into the last bin; every value is >= lo, so truncating floors.
+        flat = torch.addcmul(self._offset, h, self._scale)
         n, bins = self.counts.shape
-        # Every value is >= lo, so truncation is floor; rounding can only put a value a
-        # hair past the last edge, and the clamp takes it back.
-        which = ((h.double() - self.lo) * (bins / (self.hi - self.lo))).long()
-        which.clamp_(0, bins - 1)
-        which += self._row_start
-        self.counts += torch.bincount(which.view(-1), minlength=n * bins).view(n, bins)
+        # int32 converts about 3x faster than int64 and holds any realistic n * bins.
+        flat = flat.clamp_(self._row_start, self._row_end).to(self._bin_dtype)
+        self.counts += torch.bincount(flat.view(-1), minlength=n * bins).view(n, bins)
+
+    def _set_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
+        self.lo, self.hi = lo, hi
+        self._scale = self.bins / (hi - lo)
+        self._offset = self._row_start - lo * self._scale
 
     def _init_range(self, bmin: torch.Tensor, bmax: torch.Tensor) -> None:
         span = bmax - bmin
-        # A constant neuron (span 0) gets a small range around its value instead.
+        # A neuron constant so far (span 0) gets a small range starting at its value.
         floor = bmin.abs().clamp(min=1.0) * 1e-6
         width = torch.maximum(span * (1 + 1 / self.bins), floor)
-        self.lo, self.hi = bmin.clone(), bmin + width
-        self._started = True
+        self._set_range(bmin.clone(), bmin + width)
 
     def _grow(self, bmin: torch.Tensor, bmax: torch.Tensor) -> None:
         half = self.bins // 2
@@ -134,8 +195,8 @@ class StreamingHistogram:
             if not bool((right | left).any()):
                 return
             width = self.hi - self.lo
-            self.hi = torch.where(right, self.lo + 2 * width, self.hi)
-            self.lo = torch.where(left, self.hi - 2 * width, self.lo)
+            hi = torch.where(right, self.lo + 2 * width, self.hi)
+            self._set_range(torch.where(left, hi - 2 * width, self.lo), hi)
             merged = self.counts.view(-1, half, 2).sum(dim=2)
             zeros = torch.zeros_like(merged)
             grown_right = torch.cat([merged, zeros], dim=1)

@@ -12,6 +12,8 @@ class Settings(BaseSettings):
     """Data home: runs/, the job database, caches."""
     device: str = "auto"
     """auto | cpu | cuda | cuda:N"""
+    job_slots: int = 0
+    """Jobs run at once; 0 = one per GPU, or one on a CPU machine."""
 
     @property
     def runs_dir(self) -> Path:

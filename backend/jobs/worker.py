@@ -8,6 +8,8 @@ import argparse
 import os
 import shutil
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -47,12 +49,28 @@ def run_job(home: Path, job_id: int) -> str:
     return "succeeded"
 
 
+def exit_with_parent(poll_s: float = 0.2) -> None:
+    """Exit at once (recording nothing) when the process that started this worker dies: a
+    killed server must not leave workers behind; its successor marks their jobs
+    `interrupted`, to be resumed from their last checkpoint."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job_id", type=int)
     parser.add_argument("--home", type=Path, required=True)
     args = parser.parse_args(argv)
     os.environ["SEMVEC_HOME"] = str(args.home)
+    exit_with_parent()
     state = run_job(args.home, args.job_id)
     return 0 if state in ("succeeded", "cancelled") else 1
 

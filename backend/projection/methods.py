@@ -17,6 +17,9 @@ TINY = 3
 """At most this many vectors, every method gives the PCA layout: UMAP's spectral start and
 t-SNE's perplexity need more points, and there is no neighbourhood to preserve anyway."""
 
+TSNE_ONE_THREAD_MAX = 5000
+"""t-SNE on at most this many vectors runs single-threaded (see `_tsne`)."""
+
 Check = Callable[[str, Any], Any]
 
 
@@ -145,21 +148,43 @@ def _pca(array: np.ndarray) -> np.ndarray:
 def _umap(array: np.ndarray, n_neighbors: int, min_dist: float, metric: str, seed: int):
     import umap  # compiles with numba on first use: slow, so only when asked for
 
+    n_neighbors = min(n_neighbors, len(array) - 1)
+    knn = _exact_cosine_knn(array, n_neighbors) if metric == "cosine" else None
     reducer = umap.UMAP(
         n_components=2,
-        n_neighbors=min(n_neighbors, len(array) - 1),
+        n_neighbors=n_neighbors,
         min_dist=min_dist,
         metric=metric,
         random_state=seed,
         n_jobs=1,  # a seed makes umap single-threaded anyway; saying so silences its warning
+        precomputed_knn=knn or (None, None, None),
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
+        # we never call transform() on new data, so the missing search index is fine
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         return np.asarray(reducer.fit_transform(array), dtype=np.float32)
+
+
+def _exact_cosine_knn(array: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, None]:
+    """UMAP's k-nearest-neighbour graph, computed exactly by blocked matrix products.
+
+    Exact search over N = 10k vectors takes well under a second, while UMAP's own
+    approximate search (pynndescent) spends ~25 s compiling with numba in a fresh process.
+    UMAP's convention puts each point first among its own neighbours, at distance 0.
+    """
+    from backend.projection.neighbors import all_neighbors
+
+    ids, sims = all_neighbors(array, k=k - 1)
+    n = len(array)
+    ids = np.concatenate([np.arange(n, dtype=np.int64)[:, None], ids], axis=1)
+    dists = np.concatenate([np.zeros((n, 1), np.float32), np.clip(1.0 - sims, 0.0, 2.0)], 1)
+    return ids, dists.astype(np.float32), None
 
 
 def _tsne(array: np.ndarray, perplexity: float, metric: str, init: str, seed: int):
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     reducer = TSNE(
         n_components=2,
@@ -168,4 +193,8 @@ def _tsne(array: np.ndarray, perplexity: float, metric: str, init: str, seed: in
         init=init,
         random_state=seed,
     )
-    return np.asarray(reducer.fit_transform(array), dtype=np.float32)
+    # Barnes-Hut's OpenMP loop pays a barrier per iteration; when another process holds a
+    # core that cost ~40 ms x 1000 iterations, so small inputs run on one thread.
+    threads = 1 if len(array) <= TSNE_ONE_THREAD_MAX else None
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return np.asarray(reducer.fit_transform(array), dtype=np.float32)

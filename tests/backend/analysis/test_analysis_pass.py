@@ -199,13 +199,14 @@ def test_fewer_images_than_k_leaves_empty_slots(model, digits, make_batches):
 
 def test_progress_pairs_and_plain_xy_batches(model, digits):
     x, y = digits
-    calls = []
+    calls, threads = [], torch.get_num_threads()
     plain = [(x[:100], y[:100]), (x[100:150], y[100:150])]
     model.train()
     result = analyze(model, model.probed_layers, plain, 10, progress=lambda *a: calls.append(a))
     assert calls == [(1, 2), (2, 2)]
     assert result.num_images == 150 and int(result.top_indices.max()) < 150
     assert model.training  # the training flag is restored
+    assert torch.get_num_threads() == threads  # so is the thread count
 
 
 def test_generator_batches_report_unknown_total(model, digits, make_batches):
@@ -233,3 +234,26 @@ def test_labels_out_of_range_are_refused(model, digits, bad):
 def test_empty_dataset_is_refused(model):
     with pytest.raises(ValueError, match="no batches"):
         analyze(model, model.probed_layers, [], 10)
+
+
+def test_runs_on_a_real_data_split(shared_model):
+    from backend.data import DataSpec, load_split
+
+    split = load_split(DataSpec(name="digits", seed=0), "test")
+    calls = []
+    result = analyze(
+        shared_model,
+        shared_model.probed_layers,
+        split.batches(128),
+        len(split.classes),
+        class_names=split.classes,
+        progress=lambda *a: calls.append(a),
+        total=math.ceil(len(split) / 128),
+    )
+    assert result.num_images == len(split)
+    assert calls[-1] == (math.ceil(len(split) / 128),) * 2
+    assert torch.equal(result.class_counts, torch.bincount(split.labels(), minlength=10))
+    assert torch.all(result.hist_counts.sum(dim=1) == len(split))
+    assert int(result.top_indices.min()) >= 0 and int(result.top_indices.max()) < len(split)
+    summary = result.neuron_summary(result.index.id_of("conv2:0"))
+    assert summary["dominant_class_name"] == split.classes[summary["dominant_class"]]

@@ -74,7 +74,7 @@ def test_moments_merge_like_one_pass():
     for b in batches:
         moments.update(b)
     data = torch.cat(batches)
-    torch.testing.assert_close(moments.mean, data.mean(dim=0))
+    torch.testing.assert_close(moments.mean(), data.mean(dim=0))
     torch.testing.assert_close(moments.std(), data.std(dim=0, correction=0))
 
 
@@ -86,3 +86,23 @@ def test_running_top_k_keeps_ties_consistent_with_indices():
     assert top.indices[0].tolist() == [13, 11, 12]
     assert top.values[1].tolist() == [5.0, 5.0, 0.0]
     assert sorted(top.indices[1, :2].tolist()) == [10, 11] and top.indices[1, 2] == 12
+
+
+def test_running_top_k_with_fewer_values_than_k():
+    top = RunningTopK(3, 5, CPU)
+    positions = top.update(torch.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, 6.0]]), torch.tensor([7, 8]))
+    assert top.values[:, :2].tolist() == [[4.0, 1.0], [2.0, 0.0], [6.0, 3.0]]
+    assert top.indices.tolist() == [[8, 7, -1, -1, -1], [7, 8, -1, -1, -1], [8, 7, -1, -1, -1]]
+    assert torch.isinf(top.values[:, 2:]).all()
+    # Every position points into the old list (< k) or the batch (k + row), never past it;
+    # empty slots come from the old list's empty slots.
+    assert int(positions.max()) < 5 + 2
+    assert torch.all(positions[:, 2:] < 5) and torch.all(positions[:, :2] >= 5)
+
+
+def test_moments_of_a_constant_are_exactly_flat():
+    moments = RunningMoments(2, CPU)
+    for _ in range(5):
+        moments.update(torch.tensor([[1234.5678, 0.1]] * 7, dtype=torch.float64))
+    assert torch.all(moments.std() <= 1e-9)
+    torch.testing.assert_close(moments.mean(), torch.tensor([1234.5678, 0.1], dtype=torch.float64))

@@ -1,0 +1,1 @@
+"""The FastAPI app: the JSON API under /api."""

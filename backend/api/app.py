@@ -1,0 +1,55 @@
+"""The FastAPI app. `create_app()` builds it; the job runner starts with it."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from backend.api.routes import health, jobs
+from backend.core.errors import RunNotFoundError, SemvecError
+from backend.core.settings import get_settings
+from backend.jobs.runner import Runner
+from backend.services.jobs import JobConfigError, JobNotFoundError
+
+
+def create_app(slots: int | None = None) -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runner = Runner(settings.home, slots=slots or settings.job_slots).start()
+        yield
+        app.state.runner.stop()
+
+    app = FastAPI(
+        title="semvec",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
+    )
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(JobConfigError)
+    async def bad_config(_request: Request, err: JobConfigError):
+        return JSONResponse(status_code=422, content={"detail": str(err), "errors": err.errors})
+
+    @app.exception_handler(JobNotFoundError)
+    @app.exception_handler(RunNotFoundError)
+    async def not_found(_request: Request, err: SemvecError):
+        return JSONResponse(status_code=404, content={"detail": str(err)})
+
+    @app.exception_handler(SemvecError)
+    async def user_error(_request: Request, err: SemvecError):
+        return JSONResponse(status_code=422, content={"detail": str(err)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, err: RequestValidationError):
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors]
+        return JSONResponse(status_code=422, content={"detail": "; ".join(parts), "errors": errors})

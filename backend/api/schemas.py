@@ -1,0 +1,49 @@
+"""What the API sends and receives."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class JobCreate(BaseModel):
+    kind: str = Field(description="train | align | analyze | project (see GET /api/jobs/kinds)")
+    config: dict[str, Any] = Field(default_factory=dict, description="the kind's settings")
+
+
+class JobPublic(BaseModel):
+    id: int
+    kind: str
+    config: dict[str, Any]
+    state: str
+    progress: float
+    progress_text: str
+    error: str | None
+    cancel_requested: bool
+    created: float
+    started: float | None
+    finished: float | None
+    run_id: str | None
+    attempts: int
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int
+
+
+class EpochMetrics(BaseModel):
+    data: list[dict[str, Any]]
+    count: int
+
+
+class JobLog(BaseModel):
+    lines: list[str]
+    traceback: str | None
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    home: str
+    jobs_running: int
+    job_slots: int

@@ -1,0 +1,61 @@
+"""Submitting, listing, cancelling and resuming jobs (what the API and the CLI call)."""
+
+from pydantic import ValidationError
+
+from backend.core.errors import SemvecError
+from backend.jobs.kinds import get_kind, list_kinds
+from backend.jobs.store import Job, JobStore
+
+
+class JobNotFoundError(SemvecError, LookupError):
+    pass
+
+
+class JobConfigError(SemvecError):
+    """A job config that does not validate; `errors` lists each problem."""
+
+    def __init__(self, kind: str, errors: list[dict]):
+        self.errors = errors
+        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in errors]
+        super().__init__(f"invalid {kind} job: " + "; ".join(parts))
+
+
+def validate_config(kind: str, config: dict) -> dict:
+    """The config, validated by the kind's model (defaults filled in)."""
+    model = get_kind(kind).config
+    try:
+        return model.model_validate(config).model_dump()
+    except ValidationError as err:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]
+        raise JobConfigError(kind, errors) from err
+
+
+def submit(store: JobStore, kind: str, config: dict) -> Job:
+    return store.create(kind, validate_config(kind, config))
+
+
+def get(store: JobStore, job_id: int) -> Job:
+    job = store.get(job_id)
+    if job is None:
+        raise JobNotFoundError(f"no job with id {job_id}")
+    return job
+
+
+def cancel(store: JobStore, job_id: int) -> Job:
+    job = get(store, job_id)
+    if job.state in ("succeeded", "failed", "cancelled"):
+        raise SemvecError(f"job {job_id} already ended ({job.state}); nothing to cancel")
+    return store.request_cancel(job_id)
+
+
+def resume(store: JobStore, job_id: int) -> Job:
+    job = get(store, job_id)
+    if job.state not in ("interrupted", "failed", "cancelled"):
+        raise SemvecError(
+            f"job {job_id} is {job.state}; only interrupted, failed or cancelled jobs resume"
+        )
+    return store.requeue(job_id)
+
+
+def kinds() -> list[str]:
+    return list_kinds()
