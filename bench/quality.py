@@ -25,8 +25,13 @@ OUT = Path(__file__).parent / "out"
 
 def summary(run, seconds: float) -> dict:
     metrics = run.metrics()
-    return {"run": run.id, "neurons": len(run.index()), "seconds": round(seconds, 1),
-            "test_accuracy": metrics["test_accuracy"], **metrics["quality"]}
+    return {
+        "run": run.id,
+        "neurons": len(run.index()),
+        "seconds": round(seconds, 1),
+        "test_accuracy": metrics["test_accuracy"],
+        **metrics["quality"],
+    }
 
 
 def main() -> None:
@@ -38,8 +43,12 @@ def main() -> None:
         cases = {
             "digits_cnn (train with alignment)": TrainConfig(epochs=40, device="cpu"),
             "resnet20 @32px, subset 128 (train with alignment)": TrainConfig(
-                arch="resnet20", data=DataConfig(image_size=32), epochs=15, device="cpu",
-                align=AlignConfig(subset=128, steps=1500)),
+                arch="resnet20",
+                data=DataConfig(image_size=32),
+                epochs=15,
+                device="cpu",
+                align=AlignConfig(subset=128, steps=1500),
+            ),
         }
         for label, cfg in cases.items():
             started = time.perf_counter()
@@ -47,18 +56,22 @@ def main() -> None:
             results[label] = summary(run, time.perf_counter() - started)
             print(label, json.dumps(results[label]), file=sys.stderr, flush=True)
         started = time.perf_counter()
-        post = align_run(PostHocConfig(run=run.id, device="cpu",
-                                       align=AlignConfig(subset=128, steps=3000)),
-                         reporter=reporter, home=home)
+        post = align_run(
+            PostHocConfig(run=run.id, device="cpu", align=AlignConfig(subset=128, steps=3000)),
+            reporter=reporter,
+            home=home,
+        )
         label = "resnet20 @32px, subset 128 (post hoc, frozen)"
         results[label] = summary(post, time.perf_counter() - started)
     reporter.close()
     OUT.mkdir(exist_ok=True)
     (OUT / "quality.json").write_text(json.dumps(results, indent=2))
     for label, row in results.items():
-        print(f"{label:52s} N {row['neurons']:4d}  r {row['r']:.4f}  "
-              f"P@10 {row['precision_at_10']:.4f}  acc {row['test_accuracy']:.4f}  "
-              f"{row['seconds']:.0f} s")
+        print(
+            f"{label:52s} N {row['neurons']:4d}  r {row['r']:.4f}  "
+            f"P@10 {row['precision_at_10']:.4f}  acc {row['test_accuracy']:.4f}  "
+            f"{row['seconds']:.0f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 def interleaved(
     contenders: dict[str, Callable[[], None]], rounds: int = 7, warmup: int = 1
-) -> dict[str, float]:
-    """Median seconds per call of each contender, alternating them round by round so that
-    machine noise (other processes, frequency changes) hits all of them alike."""
+) -> dict[str, list[float]]:
+    """Seconds per call of each contender in every round, alternating them round by round
+    so that machine noise (other processes, frequency changes) hits all of them alike."""
     for _ in range(warmup):
         for fn in contenders.values():
             fn()
@@ -19,4 +19,14 @@ def interleaved(
             started = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """Median over rounds of the per-round ratio: each pair ran back to back, so the pair
+    shares the machine's state at that moment."""
+    return statistics.median(n / d for n, d in zip(numerator, denominator, strict=True))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

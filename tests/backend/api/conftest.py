@@ -27,7 +27,9 @@ class Server:
         log = (self.home / f"server-{time.time():.0f}.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "serve", "--port", str(self.port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

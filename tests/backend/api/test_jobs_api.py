@@ -19,15 +19,24 @@ def _wait(client, job_id, states, timeout=180):
     raise AssertionError(f"job {job_id} is still {job['state']}")
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    ({"kind": "bake", "config": {}}, ["unknown job kind 'bake'", "train"]),
-    ({"kind": "train", "config": {"arch": "vgg99"}}, ["unknown architecture 'vgg99'", "resnet20"]),
-    ({"kind": "train", "config": {"data": {"name": "svhn"}}}, ["unknown dataset 'svhn'", "digits"]),
-    ({"kind": "train", "config": {"epochs": 0}}, ["epochs", "greater than or equal to 1"]),
-    ({"kind": "analyze", "config": {"run": "nope"}}, ["no run named 'nope'"]),
-    ({"kind": "project", "config": {"run": "x", "method": "mds"}}, ["method"]),
-    ({"config": {}}, ["kind", "Field required"]),
-])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"kind": "bake", "config": {}}, ["unknown job kind 'bake'", "train"]),
+        (
+            {"kind": "train", "config": {"arch": "vgg99"}},
+            ["unknown architecture 'vgg99'", "resnet20"],
+        ),
+        (
+            {"kind": "train", "config": {"data": {"name": "svhn"}}},
+            ["unknown dataset 'svhn'", "digits"],
+        ),
+        ({"kind": "train", "config": {"epochs": 0}}, ["epochs", "greater than or equal to 1"]),
+        ({"kind": "analyze", "config": {"run": "nope"}}, ["no run named 'nope'"]),
+        ({"kind": "project", "config": {"run": "x", "method": "mds"}}, ["method"]),
+        ({"config": {}}, ["kind", "Field required"]),
+    ],
+)
 def test_bad_jobs_get_422_saying_what_is_wrong(server, body, says):
     with server.client() as client:
         response = client.post("/api/jobs", json=body)
@@ -56,8 +65,10 @@ def test_train_job_through_the_api(server):
         assert all(0 <= m["val_accuracy"] <= 1 for m in metrics["data"])
         listed = client.get("/api/jobs", params={"state": "succeeded", "kind": "train"}).json()
         assert [j["id"] for j in listed["data"]] == [job["id"]]
-        assert any("quality on held-out data" in line
-                   for line in client.get(f"/api/jobs/{job['id']}/log").json()["lines"])
+        assert any(
+            "quality on held-out data" in line
+            for line in client.get(f"/api/jobs/{job['id']}/log").json()["lines"]
+        )
 
 
 def test_cancel_through_the_api(server):

@@ -34,6 +34,7 @@ def test_safetensors_round_trip_is_exact(tmp_path):
     assert torch.equal(fresh.eval()(x), model.eval()(x))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("how", ["torch.save", "pickle.dump"])
 def test_pickle_payload_is_refused_and_never_runs(tmp_path, how):
     target = tmp_path / "pwned.txt"
