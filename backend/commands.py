@@ -82,7 +82,12 @@ def _after_vectors(run, args, reporter) -> None:
     project_run(run, "pca", {}, reporter)
 
 
-def _where(run) -> None:
+def _make_run(make, cfg, args) -> None:
+    """Make a run with vectors (train_run or align_run), analyse it, say where it is."""
+    reporter = TqdmReporter()
+    run = make(cfg, name=args.name, reporter=reporter)
+    _after_vectors(run, args, reporter)
+    reporter.close()
     print(f"run {run.id}: {run.folder}")
 
 
@@ -104,11 +109,7 @@ def train(args) -> None:
         amp=not args.no_amp,
         align=_align_config(args, weight=args.align_weight, grad_to_network=args.align_grad),
     )
-    reporter = TqdmReporter()
-    run = train_run(cfg, name=args.name, reporter=reporter)
-    _after_vectors(run, args, reporter)
-    reporter.close()
-    _where(run)
+    _make_run(train_run, cfg, args)
 
 
 @command("align")
@@ -126,11 +127,7 @@ def align(args) -> None:
         amp=not args.no_amp,
         align=_align_config(args),
     )
-    reporter = TqdmReporter()
-    run = align_run(cfg, name=args.name, reporter=reporter)
-    _after_vectors(run, args, reporter)
-    reporter.close()
-    _where(run)
+    _make_run(align_run, cfg, args)
 
 
 @command("analyze")
