@@ -39,6 +39,7 @@ def _existing_run(value: str | None) -> str | None:
 class TrainJob(TrainConfig):
     name: str | None = Field(None, description="run name (default: <arch>-<dataset>-job<id>)")
     analyze: bool = Field(True, description="analyse and draw a PCA map when done")
+    gpus: int = Field(1, ge=1, le=64, description="processes on this machine (torchrun + DDP)")
 
     _arch = field_validator("arch")(_known_arch)
     _data = field_validator("data")(_known_dataset)
@@ -103,7 +104,16 @@ def train(ctx: JobContext, cfg: TrainJob) -> str:
     from backend.services.vectors import train_run
 
     name = cfg.name or f"{cfg.arch}-{cfg.data.name}-job{ctx.job_id}"
-    run = train_run(cfg, name=name, reporter=ctx.reporter, home=ctx.home, checkpoint_dir=ctx.folder)
+    run = train_run(
+        cfg,
+        name=name,
+        reporter=ctx.reporter,
+        home=ctx.home,
+        checkpoint_dir=ctx.folder,
+        world=ctx.world,
+    )
+    if run is None:  # a rank other than 0 under torchrun: rank 0 writes the run
+        return None
     return _finish_run(ctx, run, cfg.analyze, cfg.device)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from backend.core.progress import Reporter
 from backend.jobs.store import JobStore
+from backend.training.distributed import World
 
 
 class JobCancelled(Exception):
@@ -48,11 +49,10 @@ class JobReporter(Reporter):
 class JobContext:
     """Handed to a kind's function: the reporter, a scratch folder, the resume point."""
 
-    def __init__(
-        self, store: JobStore, job_id: int, home: Path, rank: int = 0, world_size: int = 1
-    ):
+    def __init__(self, store: JobStore, job_id: int, home: Path, world: World | None = None):
         self.store, self.job_id, self.home = store, job_id, home
-        self.rank, self.world_size = rank, world_size
+        self.world = world or World()
         self.folder = home / "jobs" / str(job_id)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.reporter: Reporter = JobReporter(store, job_id) if rank == 0 else Reporter()
+        main = self.world.is_main
+        self.reporter: Reporter = JobReporter(store, job_id) if main else Reporter()

@@ -87,13 +87,13 @@ class Runner:
             job = self.store.claim_next()
             if job is None:
                 break
-            self._launch(job.id)
+            self._launch(job.id, job.config)
 
-    def _launch(self, job_id: int) -> None:
+    def _launch(self, job_id: int, config: dict) -> None:
         (self.home / "jobs").mkdir(parents=True, exist_ok=True)
         log = (self.home / "jobs" / f"{job_id}.log").open("ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.jobs.worker", str(job_id), "--home", str(self.home)],
+            [*worker_command(int(config.get("gpus", 1))), str(job_id), "--home", str(self.home)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -123,6 +123,21 @@ class Runner:
                 worker.cancel_seen = time.monotonic()
         elif time.monotonic() - worker.cancel_seen > CANCEL_GRACE_S:
             _kill(worker.proc)  # the next tick reaps it as cancelled
+
+
+def worker_command(processes: int = 1) -> list[str]:
+    """The worker's command line: torchrun (DistributedDataParallel) for several processes."""
+    if processes > 1:
+        return [
+            sys.executable,
+            "-m",
+            "backend.jobs.launch",
+            "--standalone",
+            f"--nproc-per-node={processes}",
+            "-m",
+            "backend.jobs.worker",
+        ]
+    return [sys.executable, "-m", "backend.jobs.worker"]
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -17,6 +17,7 @@ from backend.core.errors import SemvecError
 from backend.jobs.context import JobCancelled, JobContext
 from backend.jobs.kinds import get_kind
 from backend.jobs.store import JobStore
+from backend.training import distributed
 
 
 def run_job(home: Path, job_id: int) -> str:
@@ -25,9 +26,9 @@ def run_job(home: Path, job_id: int) -> str:
     job = store.get(job_id)
     if job is None:
         raise SystemExit(f"no job {job_id} in {home / 'jobs.db'}")
-    rank = int(os.environ.get("RANK", "0"))
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    ctx = JobContext(store, job_id, home, rank, world)
+    world = distributed.from_environment()
+    rank = world.rank
+    ctx = JobContext(store, job_id, home, world)
     kind = get_kind(job.kind)
     try:
         cfg = kind.config.model_validate(job.config)
@@ -43,6 +44,8 @@ def run_job(home: Path, job_id: int) -> str:
             store.log(job_id, traceback.format_exc())
             store.finish(job_id, "failed", error=reason, traceback=traceback.format_exc())
         return "failed"
+    finally:
+        distributed.stop()
     if rank == 0:
         shutil.rmtree(ctx.folder, ignore_errors=True)  # epoch checkpoints are no longer needed
         store.finish(job_id, "succeeded", run_id=run_id)

@@ -155,6 +155,11 @@ class RunStore:
             run_id = f"{base}-{n}"
         return run_id
 
+    def ensure_free(self, run_id: str) -> None:
+        """Fail early (before hours of training) when the name is taken or invalid."""
+        if (self.runs_dir / check_run_id(run_id)).exists():
+            raise SemvecError(f"a run named {run_id!r} already exists; choose another name")
+
     def writer(self, run_id: str) -> RunWriter:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         return RunWriter(self.runs_dir, run_id)

@@ -22,6 +22,8 @@ from backend.services.models import build_model, probed_layers
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
 from backend.training.config import PostHocConfig, TrainConfig
+from backend.training.distributed import World
+from backend.training.distributed import start as start_distributed
 from backend.training.evaluate import accuracy
 from backend.training.fit import train_with_alignment
 
@@ -105,14 +107,17 @@ def train_run(
     reporter: Reporter | None = None,
     home: Path | None = None,
     checkpoint_dir: Path | None = None,
-) -> Run:
+    world: World | None = None,
+) -> Run | None:
     """Train cfg.arch on cfg.data with alignment, then settle the vectors on the frozen model.
 
     With `checkpoint_dir`, every epoch is checkpointed there and a second call with the same
-    folder resumes after the last finished epoch.
+    folder resumes after the last finished epoch. Under torchrun (`world`), every rank
+    trains; rank 0 alone settles the vectors and writes the run (the others return None).
     """
     reporter = reporter or Reporter()
-    device = resolve_device(cfg.device)
+    world = world or World()
+    device = start_distributed(world, resolve_device(cfg.device))
     train, val, test = _splits(cfg.data)
     torch.manual_seed(cfg.seed)
     kwargs, model = _model_for(cfg.arch, cfg.arch_kwargs, train)
@@ -122,11 +127,14 @@ def train_run(
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
     store = RunStore(home or get_settings().home)
     run_id = name or store.new_id(f"{cfg.arch}-{cfg.data.name}")
+    store.ensure_free(run_id)
+    checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir else None
+    history = train_with_alignment(
+        model, layers, train, val, vectors, cfg, device, reporter, checkpoint, world
+    )
+    if not world.is_main:
+        return None
     with store.writer(run_id) as writer:
-        checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir else None
-        history = train_with_alignment(
-            model, layers, train, val, vectors, cfg, device, reporter, checkpoint
-        )
         settle = align_frozen(model, layers, train, vectors, cfg.align, device, cfg.amp, reporter)
         meta = RunMeta(
             id=run_id,

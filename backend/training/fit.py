@@ -11,6 +11,7 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from backend.core.devices import autocast
 from backend.core.progress import Reporter
@@ -18,6 +19,7 @@ from backend.semantic.alignment import SemanticVectors, alignment_loss
 from backend.semantic.neurons import ActivationProbe
 from backend.training.checkpoint import EpochCheckpoint
 from backend.training.config import TrainConfig
+from backend.training.distributed import World, average_gradients, gather, shard
 from backend.training.evaluate import accuracy
 
 
@@ -31,13 +33,17 @@ def train_with_alignment(
     device: torch.device,
     reporter: Reporter | None = None,
     checkpoint: EpochCheckpoint | None = None,
+    world: World | None = None,
 ) -> list[dict]:
     """Train `model` and `vectors` together; returns one metrics dict per epoch.
 
     With `checkpoint`, the state is saved after every epoch and training resumes from the
-    last saved epoch when one exists.
+    last saved epoch when one exists. Under torchrun (`world` of several ranks) the model is
+    wrapped in DistributedDataParallel, each rank trains on its own share of the batches,
+    the vectors' gradients are averaged, and only rank 0 saves checkpoints.
     """
     reporter = reporter or Reporter()
+    world = world or World()
     model.to(device).train()
     vectors.to(device).train()
     net_opt = torch.optim.SGD(
@@ -48,7 +54,9 @@ def train_with_alignment(
         nesterov=cfg.momentum > 0,
     )
     vec_opt = torch.optim.Adam(vectors.parameters(), lr=cfg.align.lr)
-    steps_per_epoch = max(1, len(train_split) // cfg.batch_size)
+    num_batches = len(train_split) // cfg.batch_size
+    steps_per_epoch = max(1, num_batches // world.size)
+    net = DistributedDataParallel(model) if world.distributed else model
     total = cfg.epochs * steps_per_epoch
     gen = torch.Generator().manual_seed(cfg.align.seed)
     modules = {"model": model, "vectors": vectors, "net_opt": net_opt, "vec_opt": vec_opt}
@@ -60,18 +68,22 @@ def train_with_alignment(
         for epoch in range(start, cfg.epochs):
             started = time.perf_counter()
             sums = torch.zeros(3)
-            for x, y, _ in train_split.batches(
+            seen = [0, 0]  # images and the sum of their indices: tells the ranks' shares apart
+            batches = train_split.batches(
                 cfg.batch_size,
                 shuffle=True,
                 seed=cfg.seed + epoch,
                 augment=cfg.augment,
                 drop_last=True,
-            ):
+            )
+            for x, y, idx in shard(batches, world, num_batches):
+                seen[0] += len(idx)
+                seen[1] += int(idx.sum())
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 for group in net_opt.param_groups:  # cosine schedule per step
                     group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / total))
                 with autocast(device, cfg.amp):
-                    logits = model(x)
+                    logits = net(x)
                 ce = F.cross_entropy(logits.float(), y)
                 h = probe.pooled()
                 if not cfg.align.grad_to_network:
@@ -81,6 +93,7 @@ def train_with_alignment(
                 net_opt.zero_grad(set_to_none=True)
                 vec_opt.zero_grad(set_to_none=True)
                 loss.backward()
+                average_gradients(vectors.parameters(), world)
                 net_opt.step()
                 vec_opt.step()
                 sums += torch.tensor([loss.item(), ce.item(), align.item()])
@@ -95,8 +108,12 @@ def train_with_alignment(
                 "val_accuracy": accuracy(model, val_split.batches(512), device, cfg.amp),
                 "seconds": time.perf_counter() - started,
             }
+            if world.distributed:
+                shares = gather(seen, world)
+                metrics["images_per_rank"] = [images for images, _ in shares]
+                metrics["index_sum_per_rank"] = [total for _, total in shares]
             history.append(metrics)
-            if checkpoint:
+            if checkpoint and world.is_main:
                 checkpoint.save(epoch + 1, step, modules, history)
             reporter.epoch(metrics)
     return history

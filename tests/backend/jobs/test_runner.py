@@ -118,3 +118,24 @@ def test_interrupted_training_resumes_to_the_same_result(home):
     epochs = [m["epoch"] for m in restarted.store.metrics(job.id)]
     assert epochs == [1, 2, 3, 4, 5, 6]  # every epoch once, none lost
     assert done.attempts == 2
+
+
+def test_two_process_ddp_job_on_gloo_shares_the_data(home):
+    """torchrun with two CPU ranks: disjoint data per rank, one checkpoint, one run."""
+    runner = Runner(home, slots=1)
+    job = runner.store.create("train", _train(epochs=3, gpus=2, name="ddp"))
+    _wait(runner.store, job.id, {"running"}, runner=runner)
+    while not runner.store.metrics(job.id):
+        runner.tick()
+        time.sleep(0.05)
+    files = sorted(p.name for p in (home / "jobs" / str(job.id)).iterdir())
+    assert files == ["epoch-checkpoint.pt"]  # rank 0 alone writes it
+    done = _wait(runner.store, job.id, {"succeeded", "failed"}, runner=runner)
+    assert done.state == "succeeded", done.error
+    metrics = runner.store.metrics(job.id)
+    assert [m["epoch"] for m in metrics] == [1, 2, 3]
+    for m in metrics:
+        first, second = m["images_per_rank"]
+        assert first == second > 0  # the same number of steps on both ranks
+        assert m["index_sum_per_rank"][0] != m["index_sum_per_rank"][1]  # different images
+    assert [p.name for p in (home / "runs").iterdir()] == ["ddp"]
