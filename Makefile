@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.installed
 
-.PHONY: run test bench bench-quality lint format checkpoint clean
+.PHONY: run test bench bench-quality bench-gpu lint format checkpoint clean
 
 $(READY): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,6 @@ clean:
 
 bench-quality: $(READY)  ## held-out quality of the vectors (digits CNN, resnet20 @32px)
 	$(PY) -m bench.quality
+
+bench-gpu: $(READY)  ## on a CUDA machine: resnet18 alignment ratio + a train job on the GPU
+	$(PY) -m bench.gpu --device cuda

@@ -121,3 +121,18 @@ def test_train_analyze_project_export_align_end_to_end(semvec, tmp_path):
         "cpu",
     )
     assert "e2e-realigned" in semvec("runs").stdout
+
+
+def test_jobs_from_the_command_line(semvec):
+    config = '{"epochs": 2, "device": "cpu", "align": {"steps": 20}, "analyze": false}'
+    assert "job 1 queued" in semvec("jobs", "submit", "train", config).stdout
+    bad = semvec("jobs", "submit", "train", '{"epochs": -3}', expect=2)
+    assert "epochs" in bad.stderr and "Traceback" not in bad.stderr
+    semvec("jobs", "work")  # runs the queue here until it is empty
+    listing = semvec("jobs", "list").stdout
+    assert "succeeded" in listing and "digits_cnn-digits-job1" in listing
+    shown = semvec("jobs", "show", "1").stdout
+    assert '"epoch": 2' in shown
+    assert semvec("jobs", "follow", "1").returncode == 0
+    assert "only interrupted, failed or cancelled" in semvec("jobs", "resume", "1", expect=2).stderr
+    assert "no job with id 9" in semvec("jobs", "cancel", "9", expect=2).stderr

@@ -106,3 +106,24 @@ def test_server_killed_during_training_then_resumed(tmp_path):
             assert job["run_id"] == "r" and job["attempts"] == 2
     finally:
         second.stop()
+
+
+def test_worker_killed_the_server_stays_up_and_the_slot_is_freed(server):
+    import os
+    import signal
+
+    from backend.jobs.store import JobStore
+
+    with server.client() as client:
+        long_id = client.post(
+            "/api/jobs", json={"kind": "train", "config": TRAIN | {"epochs": 300}}
+        ).json()["id"]
+        next_id = client.post("/api/jobs", json={"kind": "train", "config": TRAIN}).json()["id"]
+        _wait(client, long_id, {"running"})
+        time.sleep(0.5)
+        pid = JobStore(server.home / "jobs.db").get(long_id).worker_pid
+        os.kill(pid, signal.SIGKILL)
+        dead = _wait(client, long_id, {"failed"})
+        assert "killed by signal SIGKILL" in dead["error"]
+        assert client.get("/api/health").json()["status"] == "ok"
+        assert _wait(client, next_id, {"succeeded", "failed"})["state"] == "succeeded"
