@@ -6,10 +6,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from backend.api.routes import health, jobs
+from backend.api.routes import health, jobs, runs
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
+from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
 
 
@@ -30,6 +31,7 @@ def create_app(slots: int | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(runs.router)
     _add_error_handlers(app)
     return app
 
@@ -41,6 +43,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(JobNotFoundError)
     @app.exception_handler(RunNotFoundError)
+    @app.exception_handler(NeuronNotFoundError)
     async def not_found(_request: Request, err: SemvecError):
         return JSONResponse(status_code=404, content={"detail": str(err)})
 

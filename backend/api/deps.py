@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from backend.jobs.runner import Runner
 from backend.jobs.store import JobStore
+from backend.runs.store import RunStore
 
 
 def get_runner(request: Request) -> Runner:
@@ -18,3 +19,10 @@ def get_job_store(request: Request) -> JobStore:
 
 RunnerDep = Annotated[Runner, Depends(get_runner)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+
+
+def get_run_store(request: Request) -> RunStore:
+    return RunStore(request.app.state.runner.home)
+
+
+RunStoreDep = Annotated[RunStore, Depends(get_run_store)]

@@ -59,3 +59,13 @@ def resume(store: JobStore, job_id: int) -> Job:
 
 def kinds() -> list[str]:
     return list_kinds()
+
+
+def submit_once(store: JobStore, kind: str, config: dict) -> Job:
+    """Submit, unless the same job is already queued or running (then return that one)."""
+    config = validate_config(kind, config)
+    for state in ("queued", "running"):
+        for job in store.list_jobs(state=state, kind=kind):
+            if job.config == config:
+                return job
+    return store.create(kind, config)

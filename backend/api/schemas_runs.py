@@ -1,0 +1,84 @@
+"""What the explorer's API returns."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class LayerPublic(BaseModel):
+    path: str
+    width: int
+
+
+class RunPublic(BaseModel):
+    id: str
+    kind: str
+    arch: str
+    dataset: str | None
+    neurons: int
+    vector_dim: int
+    created: float
+    quality: dict[str, Any]
+    test_accuracy: float | None
+    analyzed: bool
+    layers: list[LayerPublic]
+    classes: list[str] | None
+    source: str | None
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+
+
+class NeuronBrief(BaseModel):
+    id: int
+    name: str
+    layer: str
+    channel: int
+    label: str | None
+    selectivity: float | None
+    dead: bool | None
+    quality_r: float | None
+    precision_at_10: float | None
+
+
+class NeuronsPublic(BaseModel):
+    data: list[NeuronBrief]
+    count: int
+    total: int
+
+
+class TopImage(BaseModel):
+    rank: int
+    value: float
+    image: int
+
+
+class NeuronDetail(NeuronBrief):
+    top: list[TopImage]
+    class_means: list[float | None]
+    classes: list[str] | None
+    histogram: dict[str, list[float]] | None
+
+
+class Neighbor(NeuronBrief):
+    similarity: float
+
+
+class NeighborsPublic(BaseModel):
+    data: list[Neighbor]
+    count: int
+
+
+class ProjectionPublic(BaseModel):
+    method: str
+    params: dict[str, Any]
+    ids: list[int]
+    x: list[float]
+    y: list[float]
+
+
+class ProjectionPending(BaseModel):
+    detail: str
+    job_id: int

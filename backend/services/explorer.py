@@ -1,0 +1,195 @@
+"""What the explorer reads: run summaries, neurons, neighbours, maps. Everything comes
+from run artifacts, loaded once per run (and again only when the run's files change)."""
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.analysis import Analysis
+from backend.core.errors import SemvecError
+from backend.projection import ProjectionCache
+from backend.projection.methods import resolve_params
+from backend.projection.neighbors import nearest_neighbors
+from backend.runs.store import Run, RunStore
+from backend.semantic.neurons import NeuronIndex
+from backend.services.analysis import load_analysis
+
+
+class NeuronNotFoundError(SemvecError, LookupError):
+    pass
+
+
+@dataclass
+class LoadedRun:
+    run: Run
+    index: NeuronIndex
+    vectors: np.ndarray
+    analysis: Analysis | None
+    quality_r: np.ndarray | None
+    quality_p: np.ndarray | None
+    metrics: dict
+
+
+def _signature(folder: Path) -> tuple:
+    """Changes whenever the run's artifacts are rewritten (e.g. a new analysis)."""
+    names = ("run.json", "vectors.safetensors", "analysis.json", "quality.safetensors")
+    return tuple((folder / n).stat().st_mtime_ns if (folder / n).exists() else 0 for n in names)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(folder: Path, _signature: tuple) -> LoadedRun:
+    run = Run(folder)
+    quality = run.per_neuron_quality()
+    return LoadedRun(
+        run=run,
+        index=run.index(),
+        vectors=run.vectors().numpy(),
+        analysis=load_analysis(run),
+        quality_r=quality["r"].numpy() if quality else None,
+        quality_p=quality["precision"].numpy() if quality else None,
+        metrics=run.metrics(),
+    )
+
+
+def loaded(store: RunStore, run_id: str) -> LoadedRun:
+    run = store.open(run_id)
+    return _load(run.folder, _signature(run.folder))
+
+
+def resolve_neuron(data: LoadedRun, neuron: str) -> int:
+    """A neuron by id (`17`) or name (`conv3:5`); a bad one names what is valid."""
+    n = len(data.index)
+    if neuron.isdigit():
+        if int(neuron) >= n:
+            raise NeuronNotFoundError(f"neuron id {neuron} out of range: this run has 0..{n - 1}")
+        return int(neuron)
+    try:
+        return data.index.id_of(neuron)
+    except (ValueError, SemvecError) as err:
+        raise NeuronNotFoundError(
+            f"no neuron {neuron!r} in run {data.run.id}: {err}; give an id 0..{n - 1} or a name "
+            "like layer:channel"
+        ) from err
+
+
+def _float(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def run_summary(data: LoadedRun) -> dict:
+    meta = data.run.meta
+    return {
+        "id": meta.id,
+        "kind": meta.kind,
+        "arch": meta.arch,
+        "dataset": meta.dataset.get("name"),
+        "neurons": len(data.index),
+        "vector_dim": meta.vector_dim,
+        "created": meta.created,
+        "quality": data.metrics.get("quality", {}),
+        "test_accuracy": data.metrics.get("test_accuracy"),
+        "analyzed": data.analysis is not None,
+        "layers": [{"path": lay.path, "width": lay.width} for lay in data.index.layers],
+        "classes": data.analysis.class_names if data.analysis is not None else None,
+        "source": meta.source,
+    }
+
+
+def neuron_brief(data: LoadedRun, i: int) -> dict:
+    layer = data.index.layer_of(i)
+    brief = {
+        "id": i,
+        "name": data.index.name(i),
+        "layer": layer.path,
+        "channel": i - layer.offset,
+        "label": None,
+        "selectivity": None,
+        "dead": None,
+        "quality_r": _float(data.quality_r[i]) if data.quality_r is not None else None,
+        "precision_at_10": _float(data.quality_p[i]) if data.quality_p is not None else None,
+    }
+    if data.analysis is not None:
+        a = data.analysis
+        dominant = int(a.dominant_class[i])
+        brief["label"] = a.class_names[dominant] if a.class_names else str(dominant)
+        brief["selectivity"] = float(a.selectivity[i])
+        brief["dead"] = bool(a.dead[i])
+    return brief
+
+
+def neuron_detail(data: LoadedRun, i: int) -> dict:
+    detail = neuron_brief(data, i)
+    if data.analysis is not None:
+        summary = data.analysis.neuron_summary(i)
+        detail |= {
+            "top": [
+                {"rank": r, "value": v, "image": img} for r, (v, img) in enumerate(summary["top"])
+            ],
+            "class_means": summary["class_means"],
+            "histogram": summary["histogram"],
+            "classes": data.analysis.class_names,
+        }
+    else:
+        detail |= {"top": [], "class_means": [], "histogram": None, "classes": None}
+    return detail
+
+
+def list_neurons(
+    data: LoadedRun,
+    layer: str | None,
+    label: str | None,
+    dead: bool | None,
+    q: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict], int]:
+    if layer is not None:
+        data.index.layer(layer)  # unknown layer -> error naming the valid ones
+    rows = [neuron_brief(data, i) for i in range(len(data.index))]
+    if layer is not None:
+        rows = [r for r in rows if r["layer"] == layer]
+    if label is not None:
+        rows = [r for r in rows if r["label"] == label]
+    if dead is not None:
+        rows = [r for r in rows if r["dead"] is dead]
+    if q:
+        needle = q.lower()
+        rows = [r for r in rows if needle in r["name"].lower() or needle == str(r["label"]).lower()]
+    return rows[offset : offset + limit], len(rows)
+
+
+def neighbors(data: LoadedRun, i: int, k: int) -> list[dict]:
+    ids, sims = nearest_neighbors(data.vectors, i, k)
+    return [
+        neuron_brief(data, int(j)) | {"similarity": float(s)}
+        for j, s in zip(ids, sims, strict=True)
+    ]
+
+
+def cached_projection(data: LoadedRun, method: str, params: dict) -> np.ndarray | None:
+    """The cached 2-D map for these parameters, or None when it has to be computed."""
+    try:
+        resolve_params(method, params)
+    except ValueError as err:
+        raise SemvecError(str(err)) from err
+    cache = ProjectionCache(data.run.projections_dir)
+    path = cache.path_for(data.vectors, method, params)
+    if not path.exists():
+        return None
+    coords, _ = cache.get_or_compute(data.vectors, method, params)
+    return coords
+
+
+def top_map(data: LoadedRun, i: int, rank: int) -> tuple[int, torch.Tensor | None]:
+    """(dataset index, activation map or None) of the neuron's rank-th top image."""
+    if data.analysis is None:
+        raise SemvecError(f"run {data.run.id} has not been analysed yet; run `semvec analyze`")
+    indices = data.analysis.top_indices[i]
+    if not 0 <= rank < len(indices) or int(indices[rank]) < 0:
+        raise NeuronNotFoundError(f"rank must be 0..{int((indices >= 0).sum()) - 1}")
+    maps = data.analysis.maps_of(i)
+    return int(indices[rank]), (maps[rank].float() if maps is not None else None)

@@ -1,0 +1,113 @@
+"""The explorer API on a real digits run (made by `semvec quickstart`) and a real server."""
+
+import io
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from tests.backend.api.conftest import Server
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    home = tmp_path_factory.mktemp("explorer")
+    env = {**os.environ, "SEMVEC_HOME": str(home)}
+    subprocess.run(
+        [sys.executable, "-m", "backend.cli", "quickstart"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    server = Server(home).start()
+    with server.client() as c:
+        yield c
+    server.stop()
+
+
+def test_runs_and_run_detail(client):
+    runs = client.get("/api/runs").json()
+    assert [r["id"] for r in runs["data"]] == ["digits-default"]
+    run = client.get("/api/runs/digits-default").json()
+    assert run["neurons"] == 234 and run["arch"] == "digits_cnn" and run["analyzed"]
+    assert run["quality"]["r"] >= 0.97 and run["classes"] == [str(d) for d in range(10)]
+    missing = client.get("/api/runs/nope")
+    assert missing.status_code == 404 and "no run named 'nope'" in missing.json()["detail"]
+
+
+def test_neuron_listing_filters(client):
+    everything = client.get("/api/runs/digits-default/neurons").json()
+    assert everything["total"] == 234 and everything["data"][0]["name"] == "conv1:0"
+    logits = client.get("/api/runs/digits-default/neurons", params={"layer": "fc"}).json()
+    assert [n["name"] for n in logits["data"]] == [f"fc:{c}" for c in range(10)]
+    assert [n["label"] for n in logits["data"]] == [str(c) for c in range(10)]
+    sevens = client.get("/api/runs/digits-default/neurons", params={"label": "7"}).json()
+    assert sevens["total"] >= 1 and all(n["label"] == "7" for n in sevens["data"])
+    page = client.get("/api/runs/digits-default/neurons", params={"offset": 230, "limit": 10})
+    assert page.json()["count"] == 4
+    bad = client.get("/api/runs/digits-default/neurons", params={"layer": "conv9"})
+    assert bad.status_code == 422 and "conv3" in bad.json()["detail"]
+
+
+def test_neuron_detail_by_id_and_name(client):
+    by_id = client.get("/api/runs/digits-default/neurons/101").json()
+    by_name = client.get("/api/runs/digits-default/neurons/conv3:5").json()
+    assert by_id == by_name and by_id["name"] == "conv3:5"
+    values = [t["value"] for t in by_id["top"]]
+    assert len(values) == 9 and values == sorted(values, reverse=True)
+    assert len(by_id["class_means"]) == 10 and by_id["quality_r"] is not None
+    for bad in ("999", "conv9:1", "conv3:500"):
+        response = client.get(f"/api/runs/digits-default/neurons/{bad}")
+        assert response.status_code == 404, bad
+        assert "neuron" in response.json()["detail"]
+
+
+def test_neighbors(client):
+    rows = client.get("/api/runs/digits-default/neurons/fc:3/neighbors", params={"k": 5}).json()
+    sims = [r["similarity"] for r in rows["data"]]
+    assert rows["count"] == 5 and sims == sorted(sims, reverse=True)
+    assert "fc:3" not in [r["name"] for r in rows["data"]]
+    assert client.get("/api/runs/digits-default/neurons/0/neighbors?k=0").status_code == 422
+
+
+def test_top_image_with_heatmap(client):
+    response = client.get("/api/runs/digits-default/neurons/conv2:3/images/0.png")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.size == (128, 128) and image.mode == "RGB"
+    plain = client.get("/api/runs/digits-default/neurons/fc:3/images/0.png")  # no map
+    assert plain.status_code == 200
+    assert client.get("/api/runs/digits-default/neurons/conv2:3/images/9.png").status_code == 404
+
+
+def test_projection_cached_or_a_job_to_poll(client):
+    pca = client.get("/api/runs/digits-default/projection", params={"method": "pca"})
+    assert pca.status_code == 200 and len(pca.json()["x"]) == 234
+    umap = client.get("/api/runs/digits-default/projection")  # quickstart cached it
+    assert umap.status_code == 200 and len(umap.json()["ids"]) == 234
+    params = {"method": "tsne", "perplexity": 12}
+    pending = client.get("/api/runs/digits-default/projection", params=params)
+    assert pending.status_code == 202
+    job_id = pending.json()["job_id"]
+    deadline = time.monotonic() + 120
+    while client.get(f"/api/jobs/{job_id}").json()["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert client.get(f"/api/jobs/{job_id}").json()["state"] == "succeeded"
+    done = client.get("/api/runs/digits-default/projection", params=params)
+    assert done.status_code == 200 and len(done.json()["x"]) == 234
+    bad = client.get("/api/runs/digits-default/projection", params={"method": "mds"})
+    assert bad.status_code == 422
+    assert client.get("/api/runs/digits-default/projection?n_neighbors=1").status_code == 422
+
+
+def test_exports(client):
+    vectors = client.get("/api/runs/digits-default/export/vectors.tsv")
+    assert vectors.status_code == 200 and len(vectors.text.splitlines()) == 234
+    csv_text = client.get("/api/runs/digits-default/export/neurons.csv").text
+    assert csv_text.startswith("id,name,layer,channel,label")
+    assert client.get("/api/runs/digits-default/export/evil.sh").status_code == 422
