@@ -76,7 +76,7 @@ def _after_vectors(run, args, reporter) -> None:
     from backend.services.analysis import analyze_run
     from backend.services.projection import project_run
 
-    if getattr(args, "no_analyze", False):
+    if args.no_analyze:
         return
     analyze_run(run, device=_device(args), reporter=reporter)
     project_run(run, "pca", {}, reporter)

@@ -10,6 +10,7 @@ Run with `make bench`; writes bench/out/core.json.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -139,10 +140,7 @@ def umap_times() -> dict:
 
 
 def _has_taskset() -> bool:
-    return (
-        subprocess.run(["which", "taskset"], capture_output=True).returncode == 0
-        and (os.cpu_count() or 1) >= 2
-    )
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
 
 
 def cached_reopen() -> dict:

@@ -99,7 +99,7 @@ def _finish_run(ctx: JobContext, run, analyze: bool, device: str) -> str:
     return run.id
 
 
-@job_kind("train", TrainJob, resumable=True)
+@job_kind("train", TrainJob)
 def train(ctx: JobContext, cfg: TrainJob) -> str:
     from backend.services.vectors import train_run
 

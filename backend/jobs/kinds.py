@@ -17,15 +17,14 @@ class JobKind:
     name: str
     config: type[BaseModel]
     run: Callable  # (ctx: JobContext, cfg: BaseModel) -> run id or None
-    resumable: bool
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, config: type[BaseModel], resumable: bool = False):
+def job_kind(name: str, config: type[BaseModel]):
     def wrap(fn: Callable) -> Callable:
-        _KINDS[name] = JobKind(name, config, fn, resumable)
+        _KINDS[name] = JobKind(name, config, fn)
         return fn
 
     return wrap

@@ -136,7 +136,7 @@ class JobStore:
             rows = db.execute(sql, (*args, limit, offset)).fetchall()
         return [Job.from_row(r) for r in rows]
 
-    def claim_next(self, worker_pid: int | None = None) -> Job | None:
+    def claim_next(self) -> Job | None:
         """Atomically move the oldest queued job to running."""
         with self._write() as db:
             row = db.execute(
@@ -146,8 +146,8 @@ class JobStore:
                 return None
             db.execute(
                 "UPDATE jobs SET state = 'running', started = ?, finished = NULL, error = NULL,"
-                " traceback = NULL, worker_pid = ?, attempts = attempts + 1 WHERE id = ?",
-                (time.time(), worker_pid, row["id"]),
+                " traceback = NULL, worker_pid = NULL, attempts = attempts + 1 WHERE id = ?",
+                (time.time(), row["id"]),
             )
         return self.get(row["id"])
 

@@ -27,26 +27,25 @@ def run_job(home: Path, job_id: int) -> str:
     if job is None:
         raise SystemExit(f"no job {job_id} in {home / 'jobs.db'}")
     world = distributed.from_environment()
-    rank = world.rank
     ctx = JobContext(store, job_id, home, world)
     kind = get_kind(job.kind)
     try:
         cfg = kind.config.model_validate(job.config)
         run_id = kind.run(ctx, cfg)
     except JobCancelled:
-        if rank == 0:
+        if world.is_main:
             shutil.rmtree(ctx.folder, ignore_errors=True)  # partial output goes too
             store.finish(job_id, "cancelled", error="cancelled by the user")
         return "cancelled"
     except Exception as err:  # the job failed, the worker reports why
         reason = str(err) if isinstance(err, SemvecError) else f"{type(err).__name__}: {err}"
-        if rank == 0:
+        if world.is_main:
             store.log(job_id, traceback.format_exc())
             store.finish(job_id, "failed", error=reason, traceback=traceback.format_exc())
         return "failed"
     finally:
         distributed.stop()
-    if rank == 0:
+    if world.is_main:
         shutil.rmtree(ctx.folder, ignore_errors=True)  # epoch checkpoints are no longer needed
         store.finish(job_id, "succeeded", run_id=run_id)
     return "succeeded"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.core.errors import UnknownNameError
+from backend.core.errors import SemvecError, UnknownNameError
 
 METRICS = ("cosine", "euclidean", "correlation")
 TINY = 3
@@ -23,10 +23,14 @@ TSNE_ONE_THREAD_MAX = 5000
 Check = Callable[[str, Any], Any]
 
 
+class ProjectionParamError(SemvecError, ValueError):
+    """A projection parameter of the wrong type or out of range: the caller's to fix."""
+
+
 def _integer(low: int) -> Check:
     def check(name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            raise ProjectionParamError(f"{name} must be an integer >= {low}, got {value!r}")
         return int(value)
 
     return check
@@ -40,7 +44,7 @@ def _number(low: float, strict: bool) -> Check:
             value, bool
         )
         if not ok or not np.isfinite(value) or value < low or (strict and value == low):
-            raise ValueError(f"{name} must be a number {rule}, got {value!r}")
+            raise ProjectionParamError(f"{name} must be a number {rule}, got {value!r}")
         return float(value)
 
     return check
@@ -93,7 +97,7 @@ def resolve_params(method: str, params: dict[str, Any] | None = None) -> dict[st
     for name, (default, check) in sorted(spec.items()):
         resolved[name] = check(f"{method} parameter {name}", params.get(name, default))
     if method == "umap" and resolved["min_dist"] > 1.0:
-        raise ValueError("umap parameter min_dist must be <= 1 (the default spread)")
+        raise ProjectionParamError("umap parameter min_dist must be <= 1 (the default spread)")
     return resolved
 
 

@@ -46,6 +46,9 @@ class RunMeta(BaseModel):
     source: str | None = None
     """For aligned runs: the checkpoint or run the weights came from."""
 
+    def layer_paths(self) -> list[str]:
+        return [layer["path"] for layer in self.layers]
+
 
 def check_run_id(run_id: str) -> str:
     if not RUN_ID.match(run_id) or ".." in run_id:
@@ -68,7 +71,7 @@ class Run:
         return NeuronIndex.from_dict(self.meta.layers)
 
     def layer_paths(self) -> list[str]:
-        return [layer["path"] for layer in self.meta.layers]
+        return self.meta.layer_paths()
 
     def build_model(self) -> torch.nn.Module:
         """The model, rebuilt from run.json and loaded with the run's weights (eval mode)."""
@@ -101,9 +104,8 @@ class RunWriter:
     """Builds a new run in a hidden folder; `commit()` moves it into place."""
 
     def __init__(self, runs_dir: Path, run_id: str):
-        self.runs_dir, self.id = runs_dir, check_run_id(run_id)
-        if (runs_dir / run_id).exists():
-            raise SemvecError(f"a run named {run_id!r} already exists; choose another --name")
+        """Use `RunStore.writer`, which checks the name first."""
+        self.runs_dir, self.id = runs_dir, run_id
         for stale in runs_dir.glob(f".partial-{run_id}-*"):  # left by a killed process
             shutil.rmtree(stale, ignore_errors=True)
         self.folder = runs_dir / f".partial-{run_id}-{uuid.uuid4().hex[:6]}"
@@ -158,9 +160,12 @@ class RunStore:
     def ensure_free(self, run_id: str) -> None:
         """Fail early (before hours of training) when the name is taken or invalid."""
         if (self.runs_dir / check_run_id(run_id)).exists():
-            raise SemvecError(f"a run named {run_id!r} already exists; choose another name")
+            raise SemvecError(
+                f"a run named {run_id!r} already exists; choose another name (--name)"
+            )
 
     def writer(self, run_id: str) -> RunWriter:
+        self.ensure_free(run_id)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         return RunWriter(self.runs_dir, run_id)
 

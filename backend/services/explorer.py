@@ -2,7 +2,7 @@
 from run artifacts, loaded once per run (and again only when the run's files change)."""
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,6 @@ import torch
 from backend.analysis import Analysis
 from backend.core.errors import SemvecError
 from backend.projection import ProjectionCache
-from backend.projection.methods import resolve_params
 from backend.projection.neighbors import nearest_neighbors
 from backend.runs.store import Run, RunStore
 from backend.semantic.neurons import NeuronIndex
@@ -31,6 +30,8 @@ class LoadedRun:
     quality_r: np.ndarray | None
     quality_p: np.ndarray | None
     metrics: dict
+    briefs: list[dict] = field(default_factory=list)
+    """`neuron_brief` of every neuron, made once per load (listing and neighbours read it)."""
 
 
 def _signature(folder: Path) -> tuple:
@@ -43,7 +44,7 @@ def _signature(folder: Path) -> tuple:
 def _load(folder: Path, _signature: tuple) -> LoadedRun:
     run = Run(folder)
     quality = run.per_neuron_quality()
-    return LoadedRun(
+    data = LoadedRun(
         run=run,
         index=run.index(),
         vectors=run.vectors().numpy(),
@@ -52,6 +53,8 @@ def _load(folder: Path, _signature: tuple) -> LoadedRun:
         quality_p=quality["precision"].numpy() if quality else None,
         metrics=run.metrics(),
     )
+    data.briefs = [_make_brief(data, i) for i in range(len(data.index))]
+    return data
 
 
 def loaded(store: RunStore, run_id: str) -> LoadedRun:
@@ -100,6 +103,10 @@ def run_summary(data: LoadedRun) -> dict:
 
 
 def neuron_brief(data: LoadedRun, i: int) -> dict:
+    return dict(data.briefs[i])
+
+
+def _make_brief(data: LoadedRun, i: int) -> dict:
     layer = data.index.layer_of(i)
     brief = {
         "id": i,
@@ -149,7 +156,7 @@ def list_neurons(
 ) -> tuple[list[dict], int]:
     if layer is not None:
         data.index.layer(layer)  # unknown layer -> error naming the valid ones
-    rows = [neuron_brief(data, i) for i in range(len(data.index))]
+    rows = data.briefs
     if layer is not None:
         rows = [r for r in rows if r["layer"] == layer]
     if label is not None:
@@ -171,11 +178,8 @@ def neighbors(data: LoadedRun, i: int, k: int) -> list[dict]:
 
 
 def cached_projection(data: LoadedRun, method: str, params: dict) -> np.ndarray | None:
-    """The cached 2-D map for these parameters, or None when it has to be computed."""
-    try:
-        resolve_params(method, params)
-    except ValueError as err:
-        raise SemvecError(str(err)) from err
+    """The cached 2-D map for these parameters, or None when it has to be computed.
+    Bad parameters raise (projection's errors are user errors)."""
     cache = ProjectionCache(data.run.projections_dir)
     path = cache.path_for(data.vectors, method, params)
     if not path.exists():

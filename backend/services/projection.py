@@ -5,10 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
 from backend.projection import ProjectionCache
-from backend.projection.methods import resolve_params
 from backend.runs.store import Run
 
 
@@ -23,10 +21,6 @@ def project_run(
     run: Run, method: str, params: dict | None = None, reporter: Reporter | None = None
 ) -> ProjectionResult:
     reporter = reporter or Reporter()
-    try:
-        resolve_params(method, params or {})
-    except ValueError as err:  # a bad value: the user's to fix
-        raise SemvecError(str(err)) from err
     reporter.stage(f"{method} map", 1)
     cache = ProjectionCache(run.projections_dir)
     vectors = run.vectors().numpy()

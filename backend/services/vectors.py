@@ -71,7 +71,7 @@ def finish_run(
     reporter.stage("quality", len(test_split))
     h = collect_activations(
         model,
-        meta_layers(meta),
+        meta.layer_paths(),
         test_split.batches(256),
         device,
         progress=lambda n: reporter.advance(n),
@@ -95,10 +95,6 @@ def finish_run(
         f"test accuracy {metrics['test_accuracy']:.4f}"
     )
     return writer.commit()
-
-
-def meta_layers(meta: RunMeta) -> list[str]:
-    return [layer["path"] for layer in meta.layers]
 
 
 def train_run(
