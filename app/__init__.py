@@ -1,1 +1,24 @@
-"""The Dash front end. It talks to the backend only through the JSON API (issue 4)."""
+"""The Dash front end. It talks to the backend only through the JSON API."""
+
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def mount(server):
+    """Serve the Dash app at `/` on `server` (the FastAPI app that holds the API)."""
+    from dash import Dash
+
+    from app import api_client
+    from app.shell import layout
+
+    api_client.connect(asgi_app=server)
+    dash_app = Dash(
+        __name__,
+        server=server,
+        title="semvec",
+        update_title=None,
+        assets_folder=str(ASSETS),
+    )
+    dash_app.layout = layout
+    return dash_app

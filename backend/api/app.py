@@ -6,12 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from backend.api.routes import health, jobs, runs
+from backend.api.routes import catalog, health, jobs, runs, uploads
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
+from backend.services.uploads import UploadTooLargeError
 
 
 def create_app(slots: int | None = None) -> FastAPI:
@@ -32,7 +33,17 @@ def create_app(slots: int | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(runs.router)
+    app.include_router(catalog.router)
+    app.include_router(uploads.router)
     _add_error_handlers(app)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.api_route("/api/{path:path}", methods=methods, include_in_schema=False)
+    def no_such_endpoint(path: str):
+        # Without this, the front end's catch-all page would answer unknown API paths.
+        return JSONResponse(status_code=404, content={"detail": f"no API endpoint /api/{path}"})
+
     return app
 
 
@@ -46,6 +57,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NeuronNotFoundError)
     async def not_found(_request: Request, err: SemvecError):
         return JSONResponse(status_code=404, content={"detail": str(err)})
+
+    @app.exception_handler(UploadTooLargeError)
+    async def too_large(_request: Request, err: SemvecError):
+        return JSONResponse(status_code=413, content={"detail": str(err)})
 
     @app.exception_handler(SemvecError)
     async def user_error(_request: Request, err: SemvecError):

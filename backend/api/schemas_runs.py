@@ -10,6 +10,11 @@ class LayerPublic(BaseModel):
     width: int
 
 
+class ProjectionEntry(BaseModel):
+    method: str
+    params: dict[str, Any]
+
+
 class RunPublic(BaseModel):
     id: str
     kind: str
@@ -24,6 +29,8 @@ class RunPublic(BaseModel):
     layers: list[LayerPublic]
     classes: list[str] | None
     source: str | None
+    projections: list[ProjectionEntry]
+    """The maps already computed (instant to open)."""
 
 
 class RunsPublic(BaseModel):
@@ -47,6 +54,17 @@ class NeuronsPublic(BaseModel):
     data: list[NeuronBrief]
     count: int
     total: int
+
+
+class NeuronColumns(BaseModel):
+    """Every neuron of a run, one list per field, in id order (id = position)."""
+
+    name: list[str]
+    layer: list[str]
+    label: list[str | None]
+    selectivity: list[float | None]
+    dead: list[bool | None]
+    quality_r: list[float | None]
 
 
 class TopImage(BaseModel):
@@ -82,3 +100,11 @@ class ProjectionPublic(BaseModel):
 class ProjectionPending(BaseModel):
     detail: str
     job_id: int
+
+
+class CheckpointPublic(BaseModel):
+    checkpoint: str
+    """Server-side path: give it to an `align` job as `checkpoint`."""
+    tensors: int
+    parameters: int
+    bytes: int

@@ -14,10 +14,16 @@ class Settings(BaseSettings):
     """auto | cpu | cuda | cuda:N"""
     job_slots: int = 0
     """Jobs run at once; 0 = one per GPU, or one on a CPU machine."""
+    max_upload_mb: int = 512
+    """Largest checkpoint the API accepts (bigger uploads get 413)."""
 
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
 
 
 def get_settings() -> Settings:

@@ -1,6 +1,7 @@
 """`semvec jobs ...` and `semvec serve`."""
 
 import json
+import os
 import sys
 import time
 
@@ -109,9 +110,10 @@ def store_has_queued(store: JobStore) -> bool:
 def serve(args) -> int:
     import uvicorn
 
-    from backend.api.app import create_app
-
+    if args.slots:
+        os.environ["SEMVEC_JOB_SLOTS"] = str(args.slots)
+    # The page (app/) is composed with the API by name, so backend never imports the front end.
     uvicorn.run(
-        create_app(slots=args.slots or None), host=args.host, port=args.port, log_level="info"
+        "app.server:create_server", factory=True, host=args.host, port=args.port, log_level="info"
     )
     return 0

@@ -96,6 +96,16 @@ class ProjectionCache:
             progress(1, 1)
         return coords, False
 
+    def entries(self) -> list[dict[str, Any]]:
+        """What is cached: the metadata of each complete entry, oldest first."""
+        found = []
+        for npy in sorted(self.folder.glob("*.npy"), key=lambda p: p.stat().st_mtime):
+            try:
+                found.append(json.loads(npy.with_suffix(".json").read_text()))
+            except (OSError, ValueError):
+                continue
+        return found
+
     @staticmethod
     def _read(npy: Path, num_vectors: int) -> np.ndarray | None:
         if not npy.is_file():

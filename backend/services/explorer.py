@@ -32,6 +32,7 @@ class LoadedRun:
     metrics: dict
     briefs: list[dict] = field(default_factory=list)
     """`neuron_brief` of every neuron, made once per load (listing and neighbours read it)."""
+    columns: dict[str, list] = field(default_factory=dict)
 
 
 def _signature(folder: Path) -> tuple:
@@ -99,7 +100,20 @@ def run_summary(data: LoadedRun) -> dict:
         "layers": [{"path": lay.path, "width": lay.width} for lay in data.index.layers],
         "classes": data.analysis.class_names if data.analysis is not None else None,
         "source": meta.source,
+        "projections": [
+            {"method": e["method"], "params": e["params"]}
+            for e in ProjectionCache(data.run.projections_dir).entries()
+        ],
     }
+
+
+def columns(data: LoadedRun) -> dict[str, list]:
+    """Every neuron's brief as columns (one list per field): what the map draws, compact
+    enough for 100k neurons in one response."""
+    if not data.columns:
+        keys = ("name", "layer", "label", "selectivity", "dead", "quality_r")
+        data.columns = {key: [b[key] for b in data.briefs] for key in keys}
+    return data.columns
 
 
 def neuron_brief(data: LoadedRun, i: int) -> dict:

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from backend.api.deps import JobStoreDep, RunStoreDep
 from backend.api.schemas_runs import (
     NeighborsPublic,
+    NeuronColumns,
     NeuronDetail,
     NeuronsPublic,
     ProjectionPending,
@@ -44,6 +45,12 @@ def list_neurons(
     data = explorer.loaded(store, run)
     rows, total = explorer.list_neurons(data, layer, label, dead, q, offset, limit)
     return NeuronsPublic(data=rows, count=len(rows), total=total)
+
+
+@router.get("/{run}/columns", response_model=NeuronColumns)
+def get_columns(run: str, store: RunStoreDep) -> JSONResponse:
+    """All neurons as columns, for drawing maps (no paging: the map shows every neuron)."""
+    return JSONResponse(explorer.columns(explorer.loaded(store, run)))
 
 
 @router.get("/{run}/neurons/{neuron}", response_model=NeuronDetail)

@@ -1,0 +1,138 @@
+"""The front end's only way to data: the semvec JSON API.
+
+Inside `semvec serve` the client calls the API in-process (an ASGI transport over the
+same FastAPI app: no socket, no port to know); pointed at a URL it works against any
+semvec server. Callbacks are async so the server's event loop stays free meanwhile.
+"""
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+
+class ApiError(Exception):
+    """The API said no: `status` and the `detail` message it gave."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+_client: httpx.AsyncClient | None = None
+
+
+def connect(asgi_app=None, base_url: str | None = None) -> None:
+    """Use the FastAPI app in this process, or a server at `base_url`."""
+    global _client
+    if asgi_app is not None:
+        transport = httpx.ASGITransport(app=asgi_app)
+        _client = httpx.AsyncClient(transport=transport, base_url="http://semvec", timeout=60)
+    else:
+        _client = httpx.AsyncClient(base_url=base_url or "http://127.0.0.1:8000", timeout=60)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    return str(detail or response.text[:200] or response.reason_phrase)
+
+
+async def request(method: str, path: str, **kwargs) -> tuple[int, Any]:
+    """(status, decoded JSON) for 2xx answers; anything else raises ApiError."""
+    if _client is None:
+        raise RuntimeError("app.api_client.connect() was not called")
+    try:
+        response = await _client.request(method, path, **kwargs)
+    except httpx.HTTPError as err:
+        raise ApiError(503, f"the semvec API did not answer: {err}") from err
+    if response.status_code >= 400:
+        raise ApiError(response.status_code, _detail(response))
+    return response.status_code, response.json()
+
+
+async def get(path: str, **params) -> Any:
+    params = {k: v for k, v in params.items() if v is not None}
+    return (await request("GET", path, params=params))[1]
+
+
+def run_path(run: str, *parts: str) -> str:
+    """`/api/runs/<run>/<parts...>` with each piece escaped (names come from users)."""
+    return "/".join(["/api/runs", quote(run, safe=""), *(quote(p, safe="") for p in parts)])
+
+
+def image_url(run: str, neuron: int, rank: int, size: int = 128) -> str:
+    """Where the browser fetches a top image with its heatmap (served by the API)."""
+    return run_path(run, "neurons", str(neuron), "images", f"{rank}.png") + f"?size={size}"
+
+
+async def runs() -> list[dict]:
+    return (await get("/api/runs"))["data"]
+
+
+async def run(run_id: str) -> dict:
+    return await get(run_path(run_id))
+
+
+async def columns(run_id: str) -> dict:
+    return await get(run_path(run_id, "columns"))
+
+
+async def neurons(run_id: str, **filters) -> dict:
+    return await get(run_path(run_id, "neurons"), **filters)
+
+
+async def neuron(run_id: str, neuron_ref: str) -> dict:
+    return await get(run_path(run_id, "neurons", neuron_ref))
+
+
+async def neighbors(run_id: str, neuron_ref: str, k: int = 10) -> list[dict]:
+    return (await get(run_path(run_id, "neurons", neuron_ref, "neighbors"), k=k))["data"]
+
+
+async def projection(run_id: str, method: str, params: dict) -> tuple[int, dict]:
+    """(200, coordinates) when the map is cached, (202, {job_id, detail}) while computed."""
+    query = {"method": method, **{k: v for k, v in params.items() if v is not None}}
+    return await request("GET", run_path(run_id, "projection"), params=query)
+
+
+async def models() -> list[str]:
+    return await get("/api/models")
+
+
+async def datasets() -> list[str]:
+    return await get("/api/datasets")
+
+
+async def jobs(kind: str | None = None, limit: int = 50) -> list[dict]:
+    return (await get("/api/jobs", kind=kind, limit=limit))["data"]
+
+
+async def job(job_id: int) -> dict:
+    return await get(f"/api/jobs/{int(job_id)}")
+
+
+async def job_metrics(job_id: int) -> list[dict]:
+    return (await get(f"/api/jobs/{int(job_id)}/metrics"))["data"]
+
+
+async def submit_job(kind: str, config: dict) -> dict:
+    return (await request("POST", "/api/jobs", json={"kind": kind, "config": config}))[1]
+
+
+async def cancel_job(job_id: int) -> dict:
+    return (await request("DELETE", f"/api/jobs/{int(job_id)}"))[1]
+
+
+async def upload_checkpoint(filename: str, content: bytes) -> dict:
+    _status, body = await request(
+        "POST",
+        "/api/checkpoints",
+        params={"filename": filename},
+        content=content,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    return body

@@ -1,0 +1,1 @@
+"""Pieces the pages share: the map figure, the neuron panel, small charts."""

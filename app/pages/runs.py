@@ -1,0 +1,248 @@
+"""The Runs tab: the runs there are, and jobs that make new ones (train, or upload + align),
+with live progress. A finished job links to its run on the map."""
+
+import base64
+import time
+
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from app import api_client
+from app.api_client import ApiError
+from app.components.neuron_panel import message
+
+MAX_UPLOAD_BYTES = 512 * 2**20
+ACTIVE = ("queued", "running")
+
+
+def _form_field(label: str, component) -> html.Label:
+    return html.Label([html.Span(label), component], className="field")
+
+
+def layout() -> html.Div:
+    train = html.Fieldset(
+        [
+            html.Legend("Train a model with alignment"),
+            _form_field("Architecture", dcc.Dropdown(id="runs-train-arch", value="digits_cnn")),
+            _form_field("Dataset", dcc.Dropdown(id="runs-train-dataset", value="digits")),
+            _form_field(
+                "Epochs",
+                dcc.Input(id="runs-train-epochs", type="number", min=1, max=1000, value=10),
+            ),
+            _form_field(
+                "Run name (optional)",
+                dcc.Input(id="runs-train-name", type="text", placeholder="e.g. my-digits-cnn"),
+            ),
+            html.Button("Start training", id="runs-train-go", className="primary", n_clicks=0),
+        ],
+        className="form",
+    )
+    align = html.Fieldset(
+        [
+            html.Legend("Align an existing checkpoint (post hoc)"),
+            dcc.Upload(
+                html.Div(["Drop a .safetensors file here, or ", html.A("choose one")]),
+                id="runs-upload",
+                accept=".safetensors,.pt,.pth",
+                max_size=MAX_UPLOAD_BYTES,
+                className="upload",
+            ),
+            html.Div(id="runs-upload-name", className="muted"),
+            _form_field("Its architecture", dcc.Dropdown(id="runs-align-arch")),
+            _form_field("Dataset", dcc.Dropdown(id="runs-align-dataset", value="digits")),
+            html.Button("Upload and align", id="runs-align-go", className="primary", n_clicks=0),
+        ],
+        className="form",
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Runs"),
+                    html.Div(id="runs-table"),
+                    html.H2("Jobs"),
+                    html.Div(id="runs-jobs"),
+                ],
+                className="runs-main",
+            ),
+            html.Div([train, align, html.Div(id="runs-message")], className="runs-forms"),
+            dcc.Interval(id="runs-poll", interval=1000, disabled=True),
+        ],
+        className="runs",
+    )
+
+
+@callback(
+    Output("runs-train-arch", "options"),
+    Output("runs-align-arch", "options"),
+    Output("runs-train-dataset", "options"),
+    Output("runs-align-dataset", "options"),
+    Input("runs-poll", "disabled"),
+)
+async def runs_choices(_disabled):
+    try:
+        models, datasets = await api_client.models(), await api_client.datasets()
+    except ApiError:
+        return no_update, no_update, no_update, no_update
+    return models, models, datasets, datasets
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _runs_table(runs: list[dict]) -> html.Table | html.Div:
+    if not runs:
+        return message("No runs yet: train one, or align a checkpoint, with the forms here.")
+    head = ["run", "how", "model", "dataset", "neurons", "held-out r", "P@10", "test acc."]
+    rows = [
+        html.Tr(
+            [
+                html.Td(dcc.Link(r["id"], href=f"/?run={r['id']}", className="run-link")),
+                html.Td(r["kind"]),
+                html.Td(r["arch"]),
+                html.Td(r["dataset"] or "—"),
+                html.Td(f"{r['neurons']:,}"),
+                html.Td(_fmt(r["quality"].get("r"), ".3f")),
+                html.Td(_fmt(r["quality"].get("precision_at_10"), ".3f")),
+                html.Td(_fmt(r["test_accuracy"], ".1%")),
+            ]
+        )
+        for r in sorted(runs, key=lambda r: -r["created"])
+    ]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)])
+
+
+def _elapsed(job: dict) -> str:
+    if not job["started"]:
+        return "—"
+    seconds = (job["finished"] or time.time()) - job["started"]
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _job_row(job: dict) -> html.Tr:
+    percent = round(100 * job["progress"])
+    if job["state"] == "succeeded" and job["run_id"]:
+        outcome = dcc.Link(
+            f"open {job['run_id']} on the map",
+            href=f"/?run={job['run_id']}",
+            id={"type": "runs-open", "job": job["id"]},
+        )
+    elif job["error"]:
+        outcome = html.Span(job["error"], className="error-text")
+    else:
+        outcome = job["progress_text"]
+    cancel = (
+        html.Button("Cancel", id={"type": "runs-cancel", "job": job["id"]}, n_clicks=0)
+        if job["state"] in ACTIVE and not job["cancel_requested"]
+        else None
+    )
+    return html.Tr(
+        [
+            html.Td(job["id"]),
+            html.Td(job["kind"]),
+            html.Td(html.Span(job["state"], className=f"state state-{job['state']}")),
+            html.Td([html.Progress(value=str(percent), max="100"), f" {percent}%"]),
+            html.Td(_elapsed(job)),
+            html.Td(outcome),
+            html.Td(cancel),
+        ],
+        id=f"runs-job-{job['id']}",
+    )
+
+
+def _jobs_table(jobs: list[dict]) -> html.Table | html.Div:
+    if not jobs:
+        return message("No jobs yet.")
+    head = ["job", "kind", "state", "progress", "elapsed", "result", ""]
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody([_job_row(j) for j in jobs])]
+    )
+
+
+@callback(
+    Output("runs-table", "children"),
+    Output("runs-jobs", "children"),
+    Input("runs-poll", "n_intervals"),
+    Input("runs-poll", "disabled"),
+)
+async def runs_refresh(_tick, disabled):
+    if disabled:
+        return no_update, no_update
+    try:
+        runs, jobs = await api_client.runs(), await api_client.jobs(limit=20)
+    except ApiError as err:
+        return message(err.detail, "error"), no_update
+    return _runs_table(runs), _jobs_table(jobs)
+
+
+@callback(
+    Output("runs-message", "children"),
+    Input("runs-train-go", "n_clicks"),
+    State("runs-train-arch", "value"),
+    State("runs-train-dataset", "value"),
+    State("runs-train-epochs", "value"),
+    State("runs-train-name", "value"),
+    prevent_initial_call=True,
+)
+async def runs_train(_go, arch, dataset, epochs, name):
+    config = {"arch": arch, "data": {"name": dataset}, "epochs": epochs}
+    if (name or "").strip():
+        config["name"] = name.strip()
+    try:
+        job = await api_client.submit_job("train", config)
+    except ApiError as err:
+        return message(f"Not started: {err.detail}", "error")
+    return message(f"Training job {job['id']} started: follow it in the jobs table.")
+
+
+@callback(
+    Output("runs-upload-name", "children"),
+    Input("runs-upload", "filename"),
+    prevent_initial_call=True,
+)
+def runs_upload_name(filename):
+    return f"ready: {filename}" if filename else ""
+
+
+@callback(
+    Output("runs-message", "children", allow_duplicate=True),
+    Input("runs-align-go", "n_clicks"),
+    State("runs-upload", "contents"),
+    State("runs-upload", "filename"),
+    State("runs-align-arch", "value"),
+    State("runs-align-dataset", "value"),
+    prevent_initial_call=True,
+)
+async def runs_align(_go, contents, filename, arch, dataset):
+    if not contents:
+        return message("Choose a checkpoint file first.", "error")
+    if not arch:
+        return message("Choose the checkpoint's architecture.", "error")
+    raw = base64.b64decode(contents.split(",", 1)[1])
+    try:
+        stored = await api_client.upload_checkpoint(filename or "checkpoint", raw)
+        job = await api_client.submit_job(
+            "align", {"checkpoint": stored["checkpoint"], "arch": arch, "data": {"name": dataset}}
+        )
+    except ApiError as err:
+        return message(f"Not started: {err.detail}", "error")
+    return message(
+        f"Uploaded {filename} ({stored['parameters']:,} parameters); alignment job {job['id']} "
+        "started."
+    )
+
+
+@callback(
+    Output("runs-message", "children", allow_duplicate=True),
+    Input({"type": "runs-cancel", "job": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+async def runs_cancel(_clicks):
+    if not ctx.triggered or not ctx.triggered[0]["value"]:
+        return no_update
+    job_id = ctx.triggered_id["job"]
+    try:
+        await api_client.cancel_job(job_id)
+    except ApiError as err:
+        return message(err.detail, "error")
+    return message(f"Cancelling job {job_id}…")

@@ -1,0 +1,70 @@
+"""The page around the tabs: header, tab bar, and which tab the URL's path shows
+(`/` the map, `/runs` the runs)."""
+
+from dash import Input, Output, callback, ctx, dcc, html
+
+from app.pages import explorer, runs
+
+TABS = {"map": "/", "runs": "/runs"}
+TAB_STYLE = {"padding": "6px 14px", "lineHeight": "22px", "background": "#fff"}
+TAB_SELECTED = TAB_STYLE | {"borderTop": "2px solid #2b59c3", "fontWeight": 600}
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id="shell-url", refresh=False),
+            html.Header(
+                [
+                    html.Img(src="/assets/logo.svg", alt="", className="logo"),
+                    html.H1("semvec"),
+                    html.Div(id="shell-run-info", className="run-info"),
+                    html.A("API docs", href="/docs", target="_blank", className="docs-link"),
+                ],
+                className="header",
+            ),
+            dcc.Tabs(
+                id="shell-tabs",
+                value="map",
+                children=[
+                    dcc.Tab(label=label, value=value, style=TAB_STYLE, selected_style=TAB_SELECTED)
+                    for value, label in (("map", "Map"), ("runs", "Runs"))
+                ],
+                style={"height": "36px"},
+            ),
+            html.Main(
+                [
+                    html.Div(explorer.layout(), id="shell-page-map"),
+                    html.Div(runs.layout(), id="shell-page-runs", style={"display": "none"}),
+                ]
+            ),
+        ],
+        className="shell",
+    )
+
+
+def _tab_of(pathname: str | None) -> str:
+    path = (pathname or "/").rstrip("/") or "/"
+    return next((tab for tab, p in TABS.items() if p == path), "map")
+
+
+@callback(
+    Output("shell-url", "pathname"),
+    Output("shell-tabs", "value"),
+    Output("shell-page-map", "style"),
+    Output("shell-page-runs", "style"),
+    Output("runs-poll", "disabled"),
+    Input("shell-url", "pathname"),
+    Input("shell-tabs", "value"),
+)
+def shell_tab(pathname, tab):
+    if ctx.triggered_id != "shell-tabs":
+        tab = _tab_of(pathname)
+    shown, hidden = {}, {"display": "none"}
+    return (
+        TABS[tab],
+        tab,
+        shown if tab == "map" else hidden,
+        shown if tab == "runs" else hidden,
+        tab != "runs",
+    )

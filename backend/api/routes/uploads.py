@@ -1,0 +1,28 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from backend.api.schemas_runs import CheckpointPublic
+from backend.core.settings import get_settings
+from backend.services.uploads import store_upload
+
+router = APIRouter(prefix="/api/checkpoints", tags=["checkpoints"])
+
+
+@router.post("", response_model=CheckpointPublic, status_code=201)
+async def upload_checkpoint(
+    request: Request,
+    filename: Annotated[str, Query(min_length=1, max_length=200)] = "checkpoint.safetensors",
+) -> CheckpointPublic:
+    """The request body is the checkpoint file (safetensors, or a weights-only torch file).
+    Returns the stored path to give an `align` job as `checkpoint`."""
+    settings = get_settings()
+    stored = await store_upload(
+        request.stream(), filename, settings.uploads_dir, settings.max_upload_mb * 2**20
+    )
+    return CheckpointPublic(
+        checkpoint=str(stored.path),
+        tensors=stored.tensors,
+        parameters=stored.parameters,
+        bytes=stored.bytes,
+    )

@@ -1,0 +1,70 @@
+"""Checkpoints people upload to align post hoc: size-limited, checked, stored as safetensors.
+
+Whatever arrives (safetensors or a weights-only torch file) goes through the same safe
+reader as every other checkpoint, so a pickle payload is refused before it can run, and
+what is kept is always a plain safetensors file under `<home>/uploads/`.
+"""
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.core.errors import SemvecError
+from backend.runs.checkpoint import read_state_dict, save_state_dict
+
+
+class UploadTooLargeError(SemvecError):
+    pass
+
+
+@dataclass
+class StoredCheckpoint:
+    path: Path
+    tensors: int
+    parameters: int
+    bytes: int
+
+
+def clean_stem(filename: str) -> str:
+    """A safe file stem from whatever name the client sent (no folders, no dots first)."""
+    stem = Path(filename.replace("\\", "/")).name.rsplit(".", 1)[0]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")
+    return stem[:64] or "checkpoint"
+
+
+async def store_upload(
+    chunks: AsyncIterator[bytes], filename: str, folder: Path, limit_bytes: int
+) -> StoredCheckpoint:
+    """Stream an upload to disk (refusing past `limit_bytes`), check it, keep it as safetensors."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+    tmp = Path(tmp_name)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit_bytes:
+                    raise UploadTooLargeError(
+                        f"upload is over the {limit_bytes // 2**20} MB limit "
+                        "(raise SEMVEC_MAX_UPLOAD_MB, or pass a path to `semvec align`)"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise SemvecError("the upload is empty: send the checkpoint file as the request body")
+        state = read_state_dict(tmp)  # CheckpointError for corrupt or unsafe files
+        path = folder / f"{clean_stem(filename)}-{digest.hexdigest()[:10]}.safetensors"
+        save_state_dict(state, path)
+        return StoredCheckpoint(
+            path=path,
+            tensors=len(state),
+            parameters=sum(t.numel() for t in state.values()),
+            bytes=size,
+        )
+    finally:
+        tmp.unlink(missing_ok=True)
