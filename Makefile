@@ -12,16 +12,18 @@ $(READY): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(READY)
 
-run: $(READY)  ## the digits default end to end (shipped checkpoint: no training)
+run: $(READY)  ## the app on http://127.0.0.1:8000 with the digits default (shipped checkpoint: no training)
 	$(VENV)/bin/semvec quickstart
+	$(VENV)/bin/semvec serve
 
 test: $(READY)  ## lint, then the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
 
-bench: $(READY)  ## performance ratios, measured side by side; writes bench/out/core.json
+bench: $(READY)  ## performance ratios and explorer latencies; writes bench/out/{core,explorer}.json
 	$(PY) -m bench.core
+	$(PY) -m bench.explorer
 
 lint: $(READY)
 	$(PY) -m ruff check .

@@ -21,4 +21,8 @@ def mount(server):
         assets_folder=str(ASSETS),
     )
     dash_app.layout = layout
+    # Dash sets itself up on its first request to one of its own paths; with the FastAPI
+    # backend a deep link (`/runs`) is not one, so its page would come without assets or
+    # callbacks. Setting up now makes every first page complete.
+    dash_app._setup_server()
     return dash_app

@@ -1,6 +1,8 @@
 """Shared fixtures: a real digits run, trained briefly inside the test session."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,18 @@ def digits_run(semvec_home):
 
     cfg = TrainConfig(epochs=4, device="cpu", align=AlignConfig(steps=150))
     return train_run(cfg, name="digits-fixture", home=semvec_home)
+
+
+@pytest.fixture(scope="session")
+def quickstart_home(tmp_path_factory) -> Path:
+    """A data home holding `digits-default`, made by the real `semvec quickstart` (shipped
+    checkpoint, analysis, PCA and UMAP maps). Copy it before starting jobs in it."""
+    home = tmp_path_factory.mktemp("quickstart")
+    subprocess.run(
+        [sys.executable, "-m", "backend.cli", "quickstart"],
+        env={**os.environ, "SEMVEC_HOME": str(home)},
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return home

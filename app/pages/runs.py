@@ -18,12 +18,17 @@ def _form_field(label: str, component) -> html.Label:
     return html.Label([html.Span(label), component], className="field")
 
 
+def _choice(component_id: str, default: str) -> dcc.Dropdown:
+    # The default is an option from the start: a value missing from the options is dropped.
+    return dcc.Dropdown(id=component_id, options=[default], value=default, clearable=False)
+
+
 def layout() -> html.Div:
     train = html.Fieldset(
         [
             html.Legend("Train a model with alignment"),
-            _form_field("Architecture", dcc.Dropdown(id="runs-train-arch", value="digits_cnn")),
-            _form_field("Dataset", dcc.Dropdown(id="runs-train-dataset", value="digits")),
+            _form_field("Architecture", _choice("runs-train-arch", "digits_cnn")),
+            _form_field("Dataset", _choice("runs-train-dataset", "digits")),
             _form_field(
                 "Epochs",
                 dcc.Input(id="runs-train-epochs", type="number", min=1, max=1000, value=10),
@@ -48,7 +53,7 @@ def layout() -> html.Div:
             ),
             html.Div(id="runs-upload-name", className="muted"),
             _form_field("Its architecture", dcc.Dropdown(id="runs-align-arch")),
-            _form_field("Dataset", dcc.Dropdown(id="runs-align-dataset", value="digits")),
+            _form_field("Dataset", _choice("runs-align-dataset", "digits")),
             html.Button("Upload and align", id="runs-align-go", className="primary", n_clicks=0),
         ],
         className="form",

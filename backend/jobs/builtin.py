@@ -27,6 +27,18 @@ def _known_dataset(data: DataConfig) -> DataConfig:
     return data
 
 
+def _new_run_name(value: str | None) -> str | None:
+    from backend.core.errors import SemvecError
+    from backend.runs.store import check_run_id
+
+    if value is not None:
+        try:
+            check_run_id(value)
+        except SemvecError as err:
+            raise ValueError(str(err)) from err
+    return value
+
+
 def _existing_run(value: str | None) -> str | None:
     from backend.core.settings import get_settings
     from backend.runs.store import RunStore
@@ -43,6 +55,7 @@ class TrainJob(TrainConfig):
 
     _arch = field_validator("arch")(_known_arch)
     _data = field_validator("data")(_known_dataset)
+    _name = field_validator("name")(_new_run_name)
 
 
 class AlignJob(PostHocConfig):
@@ -52,6 +65,7 @@ class AlignJob(PostHocConfig):
     _arch = field_validator("arch")(_known_arch)
     _data = field_validator("data")(_known_dataset)
     _run = field_validator("run")(_existing_run)
+    _name = field_validator("name")(_new_run_name)
 
     @model_validator(mode="after")
     def _one_source(self):

@@ -18,12 +18,13 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, home):
+    def __init__(self, home, **env):
         self.home, self.port, self.proc = home, _free_port(), None
+        self.env = env
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
-        env = {**os.environ, "SEMVEC_HOME": str(self.home), "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "SEMVEC_HOME": str(self.home), "OMP_NUM_THREADS": "1", **self.env}
         log = (self.home / f"server-{time.time():.0f}.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "serve", "--port", str(self.port)],

@@ -1,9 +1,7 @@
 """The explorer API on a real digits run (made by `semvec quickstart`) and a real server."""
 
 import io
-import os
-import subprocess
-import sys
+import shutil
 import time
 
 import pytest
@@ -13,16 +11,9 @@ from tests.backend.api.conftest import Server
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(quickstart_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("explorer")
-    env = {**os.environ, "SEMVEC_HOME": str(home)}
-    subprocess.run(
-        [sys.executable, "-m", "backend.cli", "quickstart"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
     server = Server(home).start()
     with server.client() as c:
         yield c
@@ -34,6 +25,10 @@ def test_runs_and_run_detail(client):
     assert [r["id"] for r in runs["data"]] == ["digits-default"]
     run = client.get("/api/runs/digits-default").json()
     assert run["neurons"] == 234 and run["arch"] == "digits_cnn" and run["analyzed"]
+    assert {p["method"] for p in run["projections"]} == {"pca", "umap"}
+    assert {"n_neighbors", "min_dist"} <= set(
+        next(p["params"] for p in run["projections"] if p["method"] == "umap")
+    )
     assert run["quality"]["r"] >= 0.97 and run["classes"] == [str(d) for d in range(10)]
     missing = client.get("/api/runs/nope")
     assert missing.status_code == 404 and "no run named 'nope'" in missing.json()["detail"]
@@ -111,3 +106,26 @@ def test_exports(client):
     csv_text = client.get("/api/runs/digits-default/export/neurons.csv").text
     assert csv_text.startswith("id,name,layer,channel,label")
     assert client.get("/api/runs/digits-default/export/evil.sh").status_code == 422
+
+
+def test_columns_hold_every_neuron_in_id_order(client):
+    columns = client.get("/api/runs/digits-default/columns").json()
+    listed = client.get("/api/runs/digits-default/neurons", params={"limit": 1000}).json()
+    assert len(columns["name"]) == 234
+    for field in ("name", "layer", "label", "dead", "quality_r"):
+        assert columns[field] == [n[field] for n in listed["data"]], field
+    assert client.get("/api/runs/nope/columns").status_code == 404
+
+
+def test_catalog_and_unknown_api_paths(client):
+    assert "digits_cnn" in client.get("/api/models").json()
+    assert "digits" in client.get("/api/datasets").json()
+    missing = client.get("/api/no/such/thing")
+    assert missing.status_code == 404 and "/api/no/such/thing" in missing.json()["detail"]
+    assert client.post("/api/nothing").status_code == 404
+
+
+def test_page_is_served_at_root(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<title>semvec</title>" in page.text
+    assert client.get("/runs").status_code == 200  # deep links to tabs load the page too

@@ -1,0 +1,115 @@
+"""The map tab in headless Chromium, on the real digits-default run (234 neurons)."""
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+NEURONS = 234
+
+
+def test_map_shows_every_neuron_and_a_click_opens_the_panel(page):
+    page.open("/")
+    assert len(page.wait_for_map(NEURONS)) == NEURONS
+    assert "digits_cnn" in page.text_of("shell-run-info")
+    neuron, x, y = page.isolated_neuron()
+    page.click_at(x, y)
+    name = page.panel_name()
+    assert page.query().endswith(f"neuron={neuron}")
+    assert page.highlighted() == [neuron]
+    page.wait(lambda _: page.images_loaded("neuron-top-images") == 9, message="9 top images")
+    neighbours = page.driver.find_elements(By.CSS_SELECTOR, "#neuron-neighbors .neighbor")
+    assert len(neighbours) == 10
+    assert name not in [n.text.split("\n")[0] for n in neighbours]
+    assert page.driver.find_elements(By.ID, "neuron-class-chart")
+
+
+def test_clicking_a_neighbour_moves_the_selection(page):
+    page.open("/?run=digits-default&neuron=fc:3")
+    page.wait_for_map(NEURONS)
+    page.panel_name("fc:3")
+    first = page.driver.find_elements(By.CSS_SELECTOR, "#neuron-neighbors .neighbor")[0]
+    target = first.find_element(By.CLASS_NAME, "nb-name").text
+    first.click()
+    page.panel_name(target)
+    target_id = page.driver.execute_script(
+        "return parseInt(new URLSearchParams(window.location.search).get('neuron'))"
+    )
+    page.wait(lambda _: page.highlighted() == [target_id], message="the star moved")
+
+
+def test_deep_link_restores_run_map_and_neuron(page):
+    page.open("/?run=digits-default&method=pca&neuron=conv3:5")
+    page.wait_for_map(NEURONS)
+    assert page.panel_name("conv3:5") == "conv3:5"
+    assert "PCA" in page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .gtitle").text
+    assert page.highlighted() == [101]
+
+
+def test_bad_neuron_in_the_url_shows_a_message_not_a_traceback(page):
+    page.open("/?run=digits-default&neuron=conv9:99")
+    page.wait_for_map(NEURONS)
+    text = page.wait_text("explorer-panel", "Cannot open neuron")
+    assert "conv9:99" in text and "conv3" in text  # names what exists
+    body = page.body_text()
+    assert "Traceback" not in body and "Error" not in body.replace("error", "")
+
+
+def test_unknown_run_falls_back_with_a_note(page):
+    page.open("/?run=../../etc&method=nope")
+    page.wait_for_map(NEURONS)
+    note = page.wait_text("explorer-note", "no run named")
+    assert "'../../etc'" in note and "method=nope" in note
+
+
+def test_search_by_name_then_pick_a_hit(page):
+    page.open("/")
+    page.wait_for_map(NEURONS)
+    box = page.driver.find_element(By.ID, "explorer-search")
+    box.send_keys("fc:7", Keys.ENTER)
+    hit = page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#explorer-search-results .hit"))
+    assert [h.text.split(" ")[0] for h in hit] == ["fc:7"]
+    hit[0].click()
+    page.panel_name("fc:7")
+
+
+def test_layer_filter_and_colour_by_quality(page):
+    page.open("/?run=digits-default&method=pca")
+    page.wait_for_map(NEURONS)
+    page.choose("explorer-layer", "fc")
+    page.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    page.wait_for_map(10)
+    quality = "#explorer-color input[value='quality_r']"
+    page.driver.find_element(By.CSS_SELECTOR, quality).find_element(By.XPATH, "../..").click()
+    page.wait(
+        lambda d: d.execute_script(
+            "const gd = document.querySelector('#explorer-map .js-plotly-plot');"
+            "return gd.data[0].marker && gd.data[0].marker.colorscale !== undefined;"
+        ),
+        message="a colour scale",
+    )
+    assert len(page.points()) == 10
+
+
+def test_lasso_lists_the_selection_for_download(page):
+    page.open("/?run=digits-default&method=pca")
+    pts = page.wait_for_map(NEURONS)
+    page.driver.find_element(By.CSS_SELECTOR, "[data-attr='dragmode'][data-val='lasso']").click()
+    xs, ys = [p[1] for p in pts], [p[2] for p in pts]
+    left, right, top, bottom = min(xs) - 8, max(xs) + 8, min(ys) - 8, max(ys) + 8
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    graph = page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .js-plotly-plot")
+    box = page.driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.width, r.height];",
+        graph,
+    )
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    chain = ActionChains(page.driver).move_to_element_with_offset(
+        graph, round(left - cx), round(top - cy)
+    )
+    chain.click_and_hold()
+    for x, y in ((right, top), (right, bottom), (left, bottom), (left, top + 2)):
+        chain.move_to_element_with_offset(graph, round(x - cx), round(y - cy))
+    chain.release().perform()
+    count = page.wait_text("lasso-count", "neurons selected")
+    assert count.startswith(f"{NEURONS} neurons selected")
+    assert page.driver.find_element(By.ID, "explorer-lasso-csv").is_enabled()
