@@ -64,16 +64,32 @@ class MapPage:
                 return nid, x, y
         raise AssertionError("no isolated point on the map")
 
-    def click_at(self, x: float, y: float) -> None:
+    def graph_offset(self, x: float, y: float) -> tuple:
+        """(graph element, dx, dy): page point (x, y) relative to the graph's centre, as
+        selenium's pointer actions want it."""
         graph = self.driver.find_element(By.CSS_SELECTOR, GRAPH)
-        box = self.driver.execute_script(
-            "const r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.width, r.height];",
+        left, top, width, height = self.driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return [r.left, r.top, r.width, r.height];",
             graph,
         )
-        dx, dy = x - (box[0] + box[2] / 2), y - (box[1] + box[3] / 2)
-        ActionChains(self.driver).move_to_element_with_offset(
-            graph, round(dx), round(dy)
-        ).click().perform()
+        return graph, round(x - left - width / 2), round(y - top - height / 2)
+
+    def click_at(self, x: float, y: float) -> None:
+        graph, dx, dy = self.graph_offset(x, y)
+        ActionChains(self.driver).move_to_element_with_offset(graph, dx, dy).click().perform()
+
+    def lasso(self, corners: list[tuple[float, float]]) -> None:
+        """Draw a closed lasso through `corners` (page coordinates) with the mouse."""
+        lasso_tool = "[data-attr='dragmode'][data-val='lasso']"
+        self.driver.find_element(By.CSS_SELECTOR, lasso_tool).click()
+        graph, dx, dy = self.graph_offset(*corners[0])
+        chain = ActionChains(self.driver).move_to_element_with_offset(graph, dx, dy)
+        chain.click_and_hold()
+        for x, y in [*corners[1:], corners[0]]:
+            _, dx, dy = self.graph_offset(x, y)
+            chain.move_to_element_with_offset(graph, dx, dy + 1)
+        chain.release().perform()
 
     def panel_name(self, expected: str | None = None, timeout: float | None = None) -> str:
         def named(driver):

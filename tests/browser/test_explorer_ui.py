@@ -92,24 +92,9 @@ def test_layer_filter_and_colour_by_quality(page):
 def test_lasso_lists_the_selection_for_download(page):
     page.open("/?run=digits-default&method=pca")
     pts = page.wait_for_map(NEURONS)
-    page.driver.find_element(By.CSS_SELECTOR, "[data-attr='dragmode'][data-val='lasso']").click()
     xs, ys = [p[1] for p in pts], [p[2] for p in pts]
     left, right, top, bottom = min(xs) - 8, max(xs) + 8, min(ys) - 8, max(ys) + 8
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    graph = page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .js-plotly-plot")
-    box = page.driver.execute_script(
-        "const r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.width, r.height];",
-        graph,
-    )
-    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
-    chain = ActionChains(page.driver).move_to_element_with_offset(
-        graph, round(left - cx), round(top - cy)
-    )
-    chain.click_and_hold()
-    for x, y in ((right, top), (right, bottom), (left, bottom), (left, top + 2)):
-        chain.move_to_element_with_offset(graph, round(x - cx), round(y - cy))
-    chain.release().perform()
+    page.lasso([(left, top), (right, top), (right, bottom), (left, bottom)])
     count = page.wait_text("lasso-count", "neurons selected")
     assert count.startswith(f"{NEURONS} neurons selected")
     assert page.driver.find_element(By.ID, "explorer-lasso-csv").is_enabled()
