@@ -25,7 +25,8 @@ class Server:
 
     def start(self) -> "Server":
         env = {**os.environ, "SEMVEC_HOME": str(self.home), "OMP_NUM_THREADS": "1", **self.env}
-        log = (self.home / f"server-{time.time():.0f}.log").open("ab")
+        self.log_path = self.home / f"server-{time.time():.0f}.log"
+        log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "serve", "--port", str(self.port)],
             env=env,
@@ -39,7 +40,8 @@ class Server:
                     return self
             except httpx.TransportError:
                 time.sleep(0.2)
-        raise RuntimeError("server did not start")
+        tail = self.log_path.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"server did not start; its log ends:\n{tail}")
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

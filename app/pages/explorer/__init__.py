@@ -1,0 +1,133 @@
+"""The Map tab: every neuron of a run on a 2-D map; click one to open its panel.
+
+State flows one way: the URL's query holds the view (run, map, neuron), `state.py` is the
+only place that reads or writes it, and everything else reacts to the two stores it fills
+(`explorer-view`: which map; `explorer-selected`: which neuron). The callbacks live in
+the submodules, imported here so that they register with the layout.
+"""
+
+from dash import dcc, html
+
+from app.components.map_figure import COLOR_MODES, empty_figure
+from app.components.neuron_panel import message
+from app.pages.explorer.params import PARAM_INPUTS
+
+
+def _param_input(key: str) -> html.Label:
+    label, default, low, high, step = PARAM_INPUTS[key]
+    return html.Label(
+        [
+            html.Span(label),
+            dcc.Input(
+                id=f"explorer-{key.replace('_', '-')}",
+                type="number",
+                min=low,
+                max=high,
+                step=step,
+                placeholder=f"default {default}",
+                debounce=True,
+            ),
+        ],
+        className="field",
+    )
+
+
+def layout() -> html.Div:
+    controls = html.Div(
+        [
+            html.Label([html.Span("Run"), dcc.Dropdown(id="explorer-run", clearable=False)]),
+            html.Fieldset(
+                [
+                    html.Legend("Map"),
+                    dcc.RadioItems(
+                        id="explorer-method",
+                        options=[
+                            {"label": "UMAP", "value": "umap"},
+                            {"label": "t-SNE", "value": "tsne"},
+                            {"label": "PCA", "value": "pca"},
+                        ],
+                        value="umap",
+                        inline=True,
+                    ),
+                    *(_param_input(key) for key in PARAM_INPUTS),
+                    html.Button("Apply", id="explorer-apply", className="primary", n_clicks=0),
+                ]
+            ),
+            html.Label(
+                [
+                    html.Span("Layers shown"),
+                    dcc.Dropdown(id="explorer-layer", multi=True, placeholder="all layers"),
+                ]
+            ),
+            html.Label(
+                [
+                    html.Span("Colour by"),
+                    dcc.RadioItems(
+                        id="explorer-color",
+                        options=[{"label": v, "value": k} for k, v in COLOR_MODES.items()],
+                        value="layer",
+                    ),
+                ]
+            ),
+            html.Fieldset(
+                [
+                    html.Legend("Find a neuron"),
+                    dcc.Input(
+                        id="explorer-search",
+                        type="search",
+                        placeholder="name (conv2:5) or label (7)",
+                        debounce=False,
+                    ),
+                    html.Button("Search", id="explorer-search-go", n_clicks=0),
+                    html.Div(id="explorer-search-results", className="search-results"),
+                ]
+            ),
+            html.Fieldset(
+                [
+                    html.Legend("Lasso selection"),
+                    html.Div(
+                        "Use the lasso tool on the map to select neurons.",
+                        id="explorer-lasso",
+                        className="muted",
+                    ),
+                    html.Button("Download CSV", id="explorer-lasso-csv", disabled=True),
+                    dcc.Download(id="explorer-download"),
+                ]
+            ),
+        ],
+        className="sidebar",
+    )
+    graph = dcc.Graph(
+        id="explorer-map",
+        figure=empty_figure("Loading…"),
+        config={"scrollZoom": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d"]},
+        className="map-graph",
+    )
+    return html.Div(
+        [
+            controls,
+            html.Div(
+                [
+                    html.Div(id="explorer-note"),
+                    html.Div(id="explorer-status"),
+                    dcc.Loading(graph, type="circle", delay_show=400),
+                ],
+                className="map-area",
+            ),
+            html.Div(
+                message("Click a neuron on the map to see what it responds to."),
+                id="explorer-panel",
+                className="panel-area",
+            ),
+            dcc.Store(id="explorer-view"),
+            dcc.Store(id="explorer-selected"),
+            dcc.Store(id="explorer-pick"),
+            dcc.Store(id="explorer-focus"),
+            dcc.Store(id="explorer-lasso-ids"),
+            dcc.Interval(id="explorer-poll", interval=1000, disabled=True),
+        ],
+        className="explorer",
+    )
+
+
+from app.pages.explorer import map_view, panel, selection, state  # noqa: E402, F401  (callbacks)

@@ -1,0 +1,100 @@
+"""The map itself: its figure (or the progress of the job computing it), the header
+facts of the run, and which parameter fields apply to the chosen method."""
+
+from dash import Input, Output, State, callback, ctx, html, no_update
+
+from app import api_client
+from app.api_client import ApiError
+from app.components.map_figure import empty_figure, map_figure
+from app.components.neuron_panel import message
+from app.pages.explorer.params import METHOD_PARAMS, PARAM_INPUTS
+
+
+@callback(
+    Output("explorer-n-neighbors", "disabled"),
+    Output("explorer-min-dist", "disabled"),
+    Output("explorer-perplexity", "disabled"),
+    Input("explorer-method", "value"),
+)
+def explorer_param_fields(method):
+    return [key not in METHOD_PARAMS.get(method, ()) for key in PARAM_INPUTS]
+
+
+@callback(
+    Output("explorer-layer", "options"),
+    Output("explorer-layer", "value"),
+    Output("shell-run-info", "children"),
+    Input("explorer-view", "data"),
+    State("explorer-layer", "options"),
+)
+async def explorer_run_header(view, layer_options):
+    if not view:
+        return [], [], ""
+    try:
+        summary = await api_client.run(view["run"])
+    except ApiError as err:
+        return [], [], message(err.detail, "error")
+    options = [
+        {"label": f"{lay['path']} ({lay['width']})", "value": lay["path"]}
+        for lay in summary["layers"]
+    ]
+    same_run = layer_options == options
+    return options, no_update if same_run else [], _run_info(summary)
+
+
+def _run_info(s: dict) -> list:
+    q = s.get("quality") or {}
+    acc = s.get("test_accuracy")
+    facts = [
+        ("model", s["arch"]),
+        ("dataset", s["dataset"] or "—"),
+        ("neurons", f"{s['neurons']:,}"),
+        ("held-out r", f"{q['r']:.3f}" if "r" in q else "—"),
+        ("P@10", f"{q['precision_at_10']:.3f}" if "precision_at_10" in q else "—"),
+        ("test accuracy", f"{acc:.1%}" if acc is not None else "—"),
+    ]
+    return [html.Span([html.B(k), " ", v], className="fact") for k, v in facts]
+
+
+@callback(
+    Output("explorer-map", "figure"),
+    Output("explorer-status", "children"),
+    Output("explorer-poll", "disabled"),
+    Input("explorer-view", "data"),
+    Input("explorer-poll", "n_intervals"),
+    Input("explorer-color", "value"),
+    Input("explorer-layer", "value"),
+)
+async def explorer_map(view, _tick, color, layers):
+    """The map for the view; while its projection job runs, a progress bar and a poll."""
+    if not view:
+        return empty_figure("No run to show."), None, True
+    try:
+        status, body = await api_client.projection(view["run"], view["method"], view["params"])
+        if status == 202:
+            return await _pending(body["job_id"], view, ctx.triggered_id == "explorer-poll")
+        columns = await api_client.columns(view["run"])
+    except ApiError as err:
+        return empty_figure("No map"), message(err.detail, "error"), True
+    title = f"{view['run']} · {view['method'].upper()} · {len(body['x']):,} neurons"
+    return map_figure(body, columns, color or "layer", layers, title), None, True
+
+
+async def _pending(job_id: int, view: dict, polling: bool):
+    job = await api_client.job(job_id)
+    if job["state"] in ("failed", "cancelled", "interrupted"):
+        text = f"The {view['method']} map job {job_id} {job['state']}: {job['error'] or ''}"
+        return empty_figure("No map"), message(text, "error"), True
+    percent = round(100 * job["progress"])
+    bar = html.Div(
+        [
+            html.Span(
+                f"Computing the {view['method'].upper()} map (job {job_id}, {job['state']})"
+                f" — {job['progress_text'] or 'waiting'} {percent}%"
+            ),
+            html.Progress(value=str(percent), max="100"),
+        ],
+        className="progress",
+    )
+    figure = no_update if polling else empty_figure("The map is being computed…")
+    return figure, bar, False

@@ -1,0 +1,103 @@
+"""URL ⇄ view: the one callback that reads and writes the URL's query."""
+
+from dash import Input, Output, State, callback, ctx, no_update
+
+from app import api_client
+from app.api_client import ApiError
+from app.components.neuron_panel import message
+from app.pages.explorer.params import PARAM_INPUTS, params_from_inputs
+from app.urls import format_view, parse_view
+
+
+def _default_method(summary: dict) -> str:
+    cached = [p["method"] for p in summary.get("projections", [])]
+    return next((m for m in ("umap", "pca", "tsne") if m in cached), "umap")
+
+
+def _default_run(runs: list[dict]) -> str | None:
+    ids = [r["id"] for r in runs]
+    if "digits-default" in ids:
+        return "digits-default"
+    return max(runs, key=lambda r: r["created"])["id"] if runs else None
+
+
+@callback(
+    Output("shell-url", "search"),
+    Output("explorer-run", "value"),
+    Output("explorer-run", "options"),
+    Output("explorer-method", "value"),
+    Output("explorer-n-neighbors", "value"),
+    Output("explorer-min-dist", "value"),
+    Output("explorer-perplexity", "value"),
+    Output("explorer-view", "data"),
+    Output("explorer-selected", "data"),
+    Output("explorer-note", "children"),
+    Input("shell-url", "search"),
+    Input("explorer-run", "value"),
+    Input("explorer-apply", "n_clicks"),
+    Input("explorer-pick", "data"),
+    Input("shell-url", "pathname"),
+    State("explorer-method", "value"),
+    State("explorer-n-neighbors", "value"),
+    State("explorer-min-dist", "value"),
+    State("explorer-perplexity", "value"),
+    State("explorer-view", "data"),
+    State("explorer-selected", "data"),
+)
+async def explorer_state(
+    search, run_value, _apply, pick, pathname, method, nn, md, perp, view, selected
+):
+    """The URL ⇄ view synchronisation (the one callback that touches the URL query)."""
+    trigger = ctx.triggered_id
+    inputs = {"n_neighbors": nn, "min_dist": md, "perplexity": perp}
+    keep = [no_update] * 7
+    if trigger == "explorer-pick" and view:
+        neuron = pick["neuron"]
+        url = format_view(view["run"], view["method"], view["params"], neuron)
+        return url, *keep, neuron, no_update
+    if trigger == "explorer-apply" and view:
+        params = params_from_inputs(method, inputs)
+        new_view = {"run": view["run"], "method": method, "params": params}
+        url = format_view(view["run"], method, params, selected)
+        return url, *keep[:6], new_view, no_update, None
+    if trigger == "explorer-run" and view and run_value != view["run"]:
+        return await _open_run(run_value, None, {}, None, [], update_url=True)
+    if trigger == "explorer-run" or (pathname or "/").rstrip("/") not in ("", "/map"):
+        return (no_update,) * 10
+    asked = parse_view(search)
+    return await _open_run(
+        asked["run"], asked["method"], asked["params"], asked["neuron"], asked["bad"], False
+    )
+
+
+async def _open_run(run, method, params, neuron, bad, update_url):
+    """Outputs of `explorer_state` for a view opened from the URL or the run selector."""
+    try:
+        runs = await api_client.runs()
+    except ApiError as err:
+        return (no_update,) * 9 + (message(f"Cannot list runs: {err.detail}", "error"),)
+    options = [
+        {
+            "label": f"{r['id']} — {r['arch']} on {r['dataset']} ({r['neurons']} neurons)",
+            "value": r["id"],
+        }
+        for r in runs
+    ]
+    notes = [f"ignored {b}" for b in bad]
+    if run is None:
+        run = _default_run(runs)
+    elif run not in {r["id"] for r in runs}:
+        notes.insert(0, f"There is no run named {run!r}; showing the default instead.")
+        run, neuron = _default_run(runs), None
+    if run is None:
+        note = message(
+            "No runs yet. Start one in the Runs tab, or run `semvec quickstart`.", "info"
+        )
+        return no_update, None, options, *(no_update,) * 4, None, None, note
+    summary = next(r for r in runs if r["id"] == run)
+    method = method or _default_method(summary)
+    view = {"run": run, "method": method, "params": params}
+    values = [params.get(k) for k in PARAM_INPUTS]
+    url = format_view(run, method, params, neuron) if update_url else no_update
+    note = message("; ".join(notes), "warning") if notes else None
+    return url, run, options, method, *values, view, neuron, note
