@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.projection.methods import check_vectors, project, resolve_params
+from backend.projection.methods import check_fits, check_vectors, project, resolve_params
 
 Progress = Callable[[int, int], None]
 
@@ -55,6 +55,7 @@ class ProjectionCache:
         """Where the `.npy` of this projection lives (whether or not it exists yet)."""
         array = check_vectors(vectors)
         resolved = resolve_params(method, params)
+        check_fits(method, params, len(array))
         return self.folder / f"{method}-{cache_key(array, method, resolved)}.npy"
 
     def get_or_compute(
@@ -71,6 +72,7 @@ class ProjectionCache:
         """
         array = check_vectors(vectors)
         resolved = resolve_params(method, params)
+        check_fits(method, params, len(array))
         key = cache_key(array, method, resolved)
         npy = self.folder / f"{method}-{key}.npy"
         cached = self._read(npy, len(array))

@@ -101,6 +101,22 @@ def resolve_params(method: str, params: dict[str, Any] | None = None) -> dict[st
     return resolved
 
 
+def check_fits(method: str, params: dict[str, Any] | None, num_vectors: int) -> None:
+    """Refuse parameters a caller chose that need more points than there are. (Defaults
+    are capped quietly instead, so tiny runs still get a map with `{}`.)"""
+    params = params or {}
+    if method == "umap" and params.get("n_neighbors", 0) >= num_vectors:
+        raise ProjectionParamError(
+            f"umap parameter n_neighbors must be 2..{num_vectors - 1} for {num_vectors} "
+            f"neurons, got {params['n_neighbors']}"
+        )
+    if method == "tsne" and params.get("perplexity", 0) >= num_vectors:
+        raise ProjectionParamError(
+            f"tsne parameter perplexity must be above 0 and below {num_vectors} (the number "
+            f"of neurons), got {params['perplexity']:g}"
+        )
+
+
 def check_vectors(vectors: Any) -> np.ndarray:
     """`vectors` as a C-contiguous float32 (N, d) array; refuses other shapes and NaNs."""
     array = np.ascontiguousarray(vectors, dtype=np.float32)

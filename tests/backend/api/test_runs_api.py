@@ -98,6 +98,12 @@ def test_projection_cached_or_a_job_to_poll(client):
     bad = client.get("/api/runs/digits-default/projection", params={"method": "mds"})
     assert bad.status_code == 422
     assert client.get("/api/runs/digits-default/projection?n_neighbors=1").status_code == 422
+    too_many = client.get("/api/runs/digits-default/projection?n_neighbors=300")
+    assert too_many.status_code == 422 and "2..233" in too_many.json()["detail"]
+    too_wide = client.get("/api/runs/digits-default/projection?method=tsne&perplexity=234")
+    assert too_wide.status_code == 422 and "below 234" in too_wide.json()["detail"]
+    for path in ("..%2Fx", "..%2F..%2Fetc/neurons", "a%2F..%2F..%2Fx"):
+        assert client.get(f"/api/runs/{path}").status_code in (404, 422), path
 
 
 def test_exports(client):

@@ -94,3 +94,15 @@ def test_bad_params_fail_before_any_work(tmp_path, vectors, counted):
     with pytest.raises(ValueError, match="n_neighbors"):
         ProjectionCache(tmp_path).get_or_compute(vectors, "umap", {"n_neighbours": 3})
     assert not counted and not list(tmp_path.iterdir())
+
+
+def test_chosen_parameters_that_need_more_points_are_refused(tmp_path):
+    from backend.projection.methods import ProjectionParamError
+
+    vectors = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    cache = ProjectionCache(tmp_path)
+    with pytest.raises(ProjectionParamError, match="2..39"):
+        cache.get_or_compute(vectors, "umap", {"n_neighbors": 40})
+    with pytest.raises(ProjectionParamError, match="below 40"):
+        cache.path_for(vectors, "tsne", {"perplexity": 45})
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
