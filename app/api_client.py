@@ -119,6 +119,13 @@ async def job_metrics(job_id: int) -> list[dict]:
     return (await get(f"/api/jobs/{int(job_id)}/metrics"))["data"]
 
 
+async def metrics_of(job_ids: list[int]) -> dict[int, list[dict]]:
+    if not job_ids:
+        return {}
+    found = (await get("/api/jobs/metrics", ids=",".join(str(int(i)) for i in job_ids)))["data"]
+    return {int(k): v for k, v in found.items()}
+
+
 async def submit_job(kind: str, config: dict) -> dict:
     return (await request("POST", "/api/jobs", json={"kind": kind, "config": config}))[1]
 

@@ -36,6 +36,11 @@ class EpochMetrics(BaseModel):
     count: int
 
 
+class JobsMetrics(BaseModel):
+    data: dict[int, list[dict[str, Any]]]
+    """Job id -> its per-epoch rows (empty for an unknown id or a job with none yet)."""
+
+
 class JobLog(BaseModel):
     lines: list[str]
     traceback: str | None

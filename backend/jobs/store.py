@@ -185,6 +185,22 @@ class JobStore:
             ).fetchall()
         return [{"epoch": r["epoch"], **json.loads(r["data"])} for r in rows]
 
+    def metrics_of(self, job_ids: list[int]) -> dict[int, list[dict]]:
+        """Per-epoch metrics of several jobs in one query (live charts poll many jobs)."""
+        found: dict[int, list[dict]] = {job_id: [] for job_id in job_ids}
+        if not job_ids:
+            return found
+        marks = ",".join("?" * len(job_ids))
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT job_id, epoch, data FROM metrics WHERE job_id IN ({marks}) "
+                "ORDER BY job_id, epoch",
+                tuple(job_ids),
+            ).fetchall()
+        for r in rows:
+            found[r["job_id"]].append({"epoch": r["epoch"], **json.loads(r["data"])})
+        return found
+
     def log(self, job_id: int, line: str) -> None:
         with self._write() as db:
             db.execute(

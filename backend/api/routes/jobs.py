@@ -3,7 +3,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from backend.api.deps import JobStoreDep
-from backend.api.schemas import EpochMetrics, JobCreate, JobLog, JobPublic, JobsPublic
+from backend.api.schemas import (
+    EpochMetrics,
+    JobCreate,
+    JobLog,
+    JobPublic,
+    JobsMetrics,
+    JobsPublic,
+)
 from backend.services import jobs
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -35,6 +42,14 @@ def list_jobs(
 @router.get("/kinds", response_model=list[str])
 def list_kinds() -> list[str]:
     return jobs.kinds()
+
+
+@router.get("/metrics", response_model=JobsMetrics)
+def get_many_metrics(
+    store: JobStoreDep,
+    ids: Annotated[str, Query(pattern=r"^\d+(,\d+){0,199}$", description="1,2,3 (at most 200)")],
+) -> JobsMetrics:
+    return JobsMetrics(data=store.metrics_of([int(i) for i in ids.split(",")]))
 
 
 @router.get("/{job_id}", response_model=JobPublic)

@@ -63,6 +63,9 @@ def test_train_job_through_the_api(server):
         metrics = client.get(f"/api/jobs/{job['id']}/metrics").json()
         assert [m["epoch"] for m in metrics["data"]] == [1, 2]
         assert all(0 <= m["val_accuracy"] <= 1 for m in metrics["data"])
+        many = client.get("/api/jobs/metrics", params={"ids": f"{job['id']},9999"}).json()
+        assert many["data"] == {str(job["id"]): metrics["data"], "9999": []}
+        assert client.get("/api/jobs/metrics", params={"ids": "1;DROP"}).status_code == 422
         listed = client.get("/api/jobs", params={"state": "succeeded", "kind": "train"}).json()
         assert [j["id"] for j in listed["data"]] == [job["id"]]
         assert any(
