@@ -3,9 +3,9 @@
 
 from dash import Input, Output, callback, ctx, dcc, html
 
-from app.pages import explorer, runs
+from app.pages import distill, explorer, runs
 
-TABS = {"map": "/", "runs": "/runs"}
+TABS = {"map": "/", "runs": "/runs", "distill": "/distill"}
 TAB_STYLE = {"padding": "6px 14px", "lineHeight": "22px", "background": "#fff"}
 TAB_SELECTED = TAB_STYLE | {"borderTop": "2px solid #2b59c3", "fontWeight": 600}
 
@@ -28,7 +28,11 @@ def layout() -> html.Div:
                 value="map",
                 children=[
                     dcc.Tab(label=label, value=value, style=TAB_STYLE, selected_style=TAB_SELECTED)
-                    for value, label in (("map", "Map"), ("runs", "Runs"))
+                    for value, label in (
+                        ("map", "Map"),
+                        ("runs", "Runs"),
+                        ("distill", "Distillation"),
+                    )
                 ],
                 style={"height": "36px"},
             ),
@@ -36,6 +40,7 @@ def layout() -> html.Div:
                 [
                     html.Div(explorer.layout(), id="shell-page-map"),
                     html.Div(runs.layout(), id="shell-page-runs", style={"display": "none"}),
+                    html.Div(distill.layout(), id="shell-page-distill", style={"display": "none"}),
                 ]
             ),
         ],
@@ -53,7 +58,9 @@ def _tab_of(pathname: str | None) -> str:
     Output("shell-tabs", "value"),
     Output("shell-page-map", "style"),
     Output("shell-page-runs", "style"),
+    Output("shell-page-distill", "style"),
     Output("runs-poll", "disabled"),
+    Output("distill-poll", "disabled"),
     Input("shell-url", "pathname"),
     Input("shell-tabs", "value"),
 )
@@ -66,5 +73,7 @@ def shell_tab(pathname, tab):
         tab,
         shown if tab == "map" else hidden,
         shown if tab == "runs" else hidden,
+        shown if tab == "distill" else hidden,
         tab != "runs",
+        tab != "distill",
     )

@@ -1,0 +1,125 @@
+"""Charts of the Distillation tab: accuracy per epoch per job, final accuracy per method
+(mean ± std over seeds), and seconds per epoch per method."""
+
+import statistics
+
+import plotly.graph_objects as go
+
+METHODS = {
+    "ce": ("CE", "#7f7f7f"),
+    "ls": ("label smoothing", "#BAB0AC"),
+    "tfkd": ("Tf-KD", "#9D755D"),
+    "kd": ("KD", "#4C78A8"),
+    "rkd": ("RKD", "#72B7B2"),
+    "sp": ("SP", "#54A24B"),
+    "static": ("static (ours)", "#E45756"),
+}
+_LAYOUT = {"margin": {"l": 55, "r": 10, "t": 40, "b": 45}, "plot_bgcolor": "white"}
+_GRID = {"showgrid": True, "gridcolor": "#eceff3"}
+
+
+def method_label(method: str) -> str:
+    return METHODS.get(method, (method, "#333"))[0]
+
+
+def _color(method: str) -> str:
+    return METHODS.get(method, (method, "#333"))[1]
+
+
+def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
+    """One line per job: test accuracy after each epoch, coloured by method."""
+    fig = go.Figure()
+    shown: set[str] = set()
+    for job in sorted(jobs, key=lambda j: (j["config"]["method"], j["id"])):
+        method, seed = job["config"]["method"], job["config"].get("seed", 0)
+        rows = [r for r in metrics.get(job["id"], []) if r.get("test_accuracy") is not None]
+        fig.add_trace(
+            go.Scatter(
+                x=[r["epoch"] for r in rows],
+                y=[100 * r["test_accuracy"] for r in rows],
+                mode="lines+markers" if len(rows) < 30 else "lines",
+                name=method_label(method),
+                legendgroup=method,
+                showlegend=method not in shown,
+                line={"color": _color(method), "width": 1.5},
+                marker={"size": 4},
+                hovertemplate=(
+                    f"job {job['id']} · {method_label(method)} · seed {seed}"
+                    "<br>epoch %{x}: %{y:.1f}%<extra></extra>"
+                ),
+            )
+        )
+        shown.add(method)
+    fig.update_layout(
+        title={"text": "Student test accuracy per epoch (one line per job)", "font": {"size": 14}},
+        xaxis={"title": {"text": "epoch"}, **_GRID},
+        yaxis={"title": {"text": "test accuracy (%)"}, **_GRID},
+        legend={"title": {"text": "method"}},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def _final(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str, list[float]]:
+    finals: dict[str, list[float]] = {}
+    for job in jobs:
+        rows = metrics.get(job["id"], [])
+        if job["state"] == "succeeded" and rows and rows[-1].get("test_accuracy") is not None:
+            finals.setdefault(job["config"]["method"], []).append(100 * rows[-1]["test_accuracy"])
+    return finals
+
+
+def _ordered(methods) -> list[str]:
+    order = list(METHODS)
+    return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
+
+
+def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
+    finals = _final(jobs, metrics)
+    methods = _ordered(finals)
+    means = [statistics.fmean(finals[m]) for m in methods]
+    stds = [statistics.stdev(finals[m]) if len(finals[m]) > 1 else 0.0 for m in methods]
+    fig = go.Figure(
+        go.Bar(
+            x=[method_label(m) for m in methods],
+            y=means,
+            error_y={"type": "data", "array": stds, "visible": True},
+            marker_color=[_color(m) for m in methods],
+            customdata=[[len(finals[m]), s] for m, s in zip(methods, stds, strict=True)],
+            hovertemplate="%{x}: %{y:.2f}% ± %{customdata[1]:.2f} (%{customdata[0]} seeds)"
+            "<extra></extra>",
+        )
+    )
+    low = min((m - s for m, s in zip(means, stds, strict=True)), default=0)
+    fig.update_layout(
+        title={"text": "Final test accuracy, mean ± std over seeds", "font": {"size": 14}},
+        xaxis={"title": {"text": "method"}},
+        yaxis={"title": {"text": "test accuracy (%)"}, "range": [max(0, low - 3), 100], **_GRID},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
+    """Mean seconds per epoch per method: static needs no teacher pass, KD/RKD/SP do."""
+    seconds: dict[str, list[float]] = {}
+    for job in jobs:
+        for row in metrics.get(job["id"], []):
+            if row.get("seconds") is not None:
+                seconds.setdefault(job["config"]["method"], []).append(row["seconds"])
+    methods = _ordered(seconds)
+    fig = go.Figure(
+        go.Bar(
+            x=[method_label(m) for m in methods],
+            y=[statistics.median(seconds[m]) for m in methods],
+            marker_color=[_color(m) for m in methods],
+            hovertemplate="%{x}: %{y:.2f} s per epoch (median)<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": "Time per epoch (median)", "font": {"size": 14}},
+        xaxis={"title": {"text": "method"}},
+        yaxis={"title": {"text": "seconds per epoch"}, **_GRID},
+        **_LAYOUT,
+    )
+    return fig

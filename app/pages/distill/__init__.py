@@ -1,0 +1,95 @@
+"""The Distillation tab: start distillation jobs for several methods and seeds, watch the
+students' accuracy climb, and compare static KD (no teacher at training time) with the
+methods that run the teacher. The callbacks live in the submodules."""
+
+from dash import dcc, html
+
+from app.components.kd_charts import METHODS
+from app.components.neuron_panel import message
+
+LAMBDA_RANGE = (0.01, 10.0)
+
+
+def _field(label: str, component) -> html.Label:
+    return html.Label([html.Span(label), component], className="field")
+
+
+def _graph(graph_id: str) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, config={"displaylogo": False}, className="kd-graph")
+
+
+def layout() -> html.Div:
+    form = html.Fieldset(
+        [
+            html.Legend("Distill a student"),
+            _field("Teacher run", dcc.Dropdown(id="distill-teacher", clearable=False)),
+            _field(
+                "Student architecture",
+                dcc.Dropdown(
+                    id="distill-student",
+                    options=["digits_cnn_small"],
+                    value="digits_cnn_small",
+                    clearable=False,
+                ),
+            ),
+            _field(
+                "Methods",
+                dcc.Checklist(
+                    id="distill-methods",
+                    options=[{"label": label, "value": m} for m, (label, _) in METHODS.items()],
+                    value=["ce", "static"],
+                ),
+            ),
+            _field("Seeds", dcc.Input(id="distill-seeds", type="number", min=1, max=10, value=3)),
+            _field(
+                "Epochs", dcc.Input(id="distill-epochs", type="number", min=1, max=1000, value=30)
+            ),
+            _field(
+                f"λ for static ({LAMBDA_RANGE[0]:g} … {LAMBDA_RANGE[1]:g})",
+                dcc.Input(
+                    id="distill-lam",
+                    type="number",
+                    min=LAMBDA_RANGE[0],
+                    max=LAMBDA_RANGE[1],
+                    step="any",
+                    value=1.0,
+                ),
+            ),
+            _field(
+                "Training images",
+                dcc.Dropdown(
+                    id="distill-train-size",
+                    options=[
+                        {"label": "the whole training split", "value": 0},
+                        {"label": "200 (where distillation matters most)", "value": 200},
+                        {"label": "500", "value": 500},
+                    ],
+                    value=0,
+                    clearable=False,
+                ),
+            ),
+            html.Button("Start jobs", id="distill-go", className="primary", n_clicks=0),
+            html.Div(id="distill-message"),
+        ],
+        className="form",
+    )
+    charts = html.Div(
+        [
+            _graph("distill-curves"),
+            html.Div([_graph("distill-final"), _graph("distill-seconds")], className="kd-row"),
+            html.H2("Distillation jobs"),
+            html.Div(message("No distillation jobs for this teacher yet."), id="distill-jobs"),
+        ],
+        className="distill-main",
+    )
+    return html.Div(
+        [
+            html.Div(form, className="distill-form"),
+            charts,
+            dcc.Interval(id="distill-poll", interval=1500, disabled=True),
+        ],
+        className="distill",
+    )
+
+
+from app.pages.distill import launch, progress  # noqa: E402, F401  (callbacks)
