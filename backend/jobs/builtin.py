@@ -1,4 +1,4 @@
-"""The built-in job kinds: train, align, analyze, project."""
+"""The built-in job kinds: train, align, analyze, project, place."""
 
 from typing import Any, Literal
 
@@ -97,6 +97,17 @@ class ProjectJob(BaseModel):
         return self
 
 
+class PlaceJob(BaseModel):
+    """Draw `student`'s neurons on `teacher`'s map (runs both models on held-out images)."""
+
+    student: str
+    teacher: str
+    device: str = "auto"
+
+    _student = field_validator("student")(_existing_run)
+    _teacher = field_validator("teacher")(_existing_run)
+
+
 def _open(ctx: JobContext, run_id: str):
     from backend.runs.store import RunStore
 
@@ -156,3 +167,12 @@ def project(ctx: JobContext, cfg: ProjectJob) -> str:
     run = _open(ctx, cfg.run)
     project_run(run, cfg.method, cfg.params, ctx.reporter)
     return run.id
+
+
+@job_kind("place", PlaceJob)
+def place(ctx: JobContext, cfg: PlaceJob) -> str:
+    from backend.services.placement import place_on_teacher
+
+    student = _open(ctx, cfg.student)
+    place_on_teacher(student, _open(ctx, cfg.teacher), cfg.device, ctx.reporter)
+    return student.id

@@ -63,7 +63,9 @@ def collect_activations(
     return torch.cat(rows)[:max_images]
 
 
-def _standardise(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def standardise(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Columns centred and scaled to unit norm (dead ones zeroed), and the alive mask:
+    `z.T @ z` is then the Pearson correlation between neurons."""
     h = h.double()
     centred = h - h.mean(dim=0, keepdim=True)
     norm = centred.norm(dim=0)
@@ -89,7 +91,7 @@ def evaluate_quality(
     n = h.shape[1]
     if unit_vectors.shape[0] != n:
         raise ValueError(f"{unit_vectors.shape[0]} vectors for {n} neurons")
-    z, alive = _standardise(h)
+    z, alive = standardise(h)
     u = torch.nn.functional.normalize(unit_vectors.float(), dim=1)
     live = int(alive.sum())
     k = max(1, min(k, live - 1))
