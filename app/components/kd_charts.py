@@ -18,6 +18,14 @@ _LAYOUT = {"margin": {"l": 55, "r": 10, "t": 40, "b": 45}, "plot_bgcolor": "whit
 _GRID = {"showgrid": True, "gridcolor": "#eceff3"}
 
 
+def _empty_note(fig: go.Figure, has_data: bool) -> go.Figure:
+    if not has_data:
+        fig.add_annotation(
+            text="no results yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+        )
+    return fig
+
+
 def method_label(method: str) -> str:
     return METHODS.get(method, (method, "#333"))[0]
 
@@ -57,7 +65,7 @@ def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figu
         legend={"title": {"text": "method"}},
         **_LAYOUT,
     )
-    return fig
+    return _empty_note(fig, bool(jobs))
 
 
 def _final(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str, list[float]]:
@@ -97,7 +105,7 @@ def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figur
         yaxis={"title": {"text": "test accuracy (%)"}, "range": [max(0, low - 3), 100], **_GRID},
         **_LAYOUT,
     )
-    return fig
+    return _empty_note(fig, bool(methods))
 
 
 def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
@@ -122,4 +130,4 @@ def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure
         yaxis={"title": {"text": "seconds per epoch"}, **_GRID},
         **_LAYOUT,
     )
-    return fig
+    return _empty_note(fig, bool(methods))

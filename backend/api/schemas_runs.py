@@ -108,3 +108,24 @@ class CheckpointPublic(BaseModel):
     tensors: int
     parameters: int
     bytes: int
+
+
+class MapPoints(BaseModel):
+    x: list[float]
+    y: list[float]
+    name: list[str]
+    layer: list[str]
+
+
+class StudentPoints(MapPoints):
+    match: list[str]
+    """The teacher neuron each student neuron correlates with most."""
+    corr: list[float]
+    """That correlation (Pearson r on held-out images)."""
+
+
+class PlacementPublic(BaseModel):
+    teacher: MapPoints
+    student: StudentPoints
+    logit_pairs: list[tuple[int, int]]
+    images: int

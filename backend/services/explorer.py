@@ -2,6 +2,7 @@
 from run artifacts, loaded once per run (and again only when the run's files change)."""
 
 import functools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,6 +201,37 @@ def cached_projection(data: LoadedRun, method: str, params: dict) -> np.ndarray 
         return None
     coords, _ = cache.get_or_compute(data.vectors, method, params)
     return coords
+
+
+def placement(student: LoadedRun, teacher: LoadedRun, teacher_xy: np.ndarray) -> dict | None:
+    """The student's neurons on the teacher's map, or None until a `place` job matched them."""
+    from backend.services.placement import placement_path, student_positions
+
+    path = placement_path(student.run, teacher.run.id)
+    if not path.exists():
+        return None
+    placed = json.loads(path.read_text())
+    xy = student_positions(placed, teacher_xy)
+    t_cols, s_cols = columns(teacher), columns(student)
+    match = [t_cols["name"][ids[0]] for ids in placed["top_ids"]]
+    corr = [row[0] for row in placed["top_corr"]]
+    for s_id, t_id, r in placed["logit_pairs"]:  # logits: matched one to one
+        match[s_id], corr[s_id] = t_cols["name"][t_id], r
+    return {
+        "teacher": _points(teacher_xy, t_cols),
+        "student": _points(xy, s_cols) | {"match": match, "corr": corr},
+        "logit_pairs": [pair[:2] for pair in placed["logit_pairs"]],
+        "images": placed["images"],
+    }
+
+
+def _points(xy: np.ndarray, cols: dict) -> dict:
+    return {
+        "x": xy[:, 0].astype(np.float64).round(4).tolist(),
+        "y": xy[:, 1].astype(np.float64).round(4).tolist(),
+        "name": cols["name"],
+        "layer": cols["layer"],
+    }
 
 
 def top_map(data: LoadedRun, i: int, rank: int) -> tuple[int, torch.Tensor | None]:

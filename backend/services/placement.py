@@ -52,7 +52,7 @@ def place_on_teacher(
 
     dev = resolve_device(device)
     split = load_split(DataConfig.model_validate(teacher.meta.dataset).spec(), "test")
-    images = min(split.len, MAX_IMAGES)
+    images = min(len(split), MAX_IMAGES)
     reporter.stage("activations of both models", 2 * images)
     acts = []
     for run in (student, teacher):
@@ -74,7 +74,12 @@ def place_on_teacher(
     top = np.argsort(-corr, axis=1)[:, :k]
     s_logit, s_width = _logit_offset(student)
     t_logit, t_width = _logit_offset(teacher)
-    pairs = [[s_logit + c, t_logit + c] for c in range(s_width)] if s_width == t_width else []
+    pairs = (
+        [[s_logit + c, t_logit + c, round(float(corr[s_logit + c, t_logit + c]), 4)]
+         for c in range(s_width)]
+        if s_width == t_width
+        else []
+    )  # fmt: skip
     path = placement_path(student, teacher.id)
     path.parent.mkdir(exist_ok=True)
     write_json(
@@ -103,6 +108,6 @@ def student_positions(placement: dict, teacher_xy: np.ndarray) -> np.ndarray:
     weights[none_positive, 0] = 1.0
     weights /= weights.sum(axis=1, keepdims=True)
     xy = (teacher_xy[ids] * weights[..., None]).sum(axis=1)
-    for s_id, t_id in placement["logit_pairs"]:
+    for s_id, t_id, _ in placement["logit_pairs"]:
         xy[s_id] = teacher_xy[t_id]
     return xy.astype(np.float32)

@@ -15,7 +15,7 @@ def _field(label: str, component) -> html.Label:
 
 
 def _graph(graph_id: str) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, config={"displaylogo": False}, className="kd-graph")
+    return dcc.Graph(id=graph_id, config={"displayModeBar": False}, className="kd-graph")
 
 
 def layout() -> html.Div:
@@ -79,6 +79,16 @@ def layout() -> html.Div:
             html.Div([_graph("distill-final"), _graph("distill-seconds")], className="kd-row"),
             html.H2("Distillation jobs"),
             html.Div(message("No distillation jobs for this teacher yet."), id="distill-jobs"),
+            html.H2("Teacher vs student"),
+            html.P(
+                "A student's neurons (diamonds) placed on the teacher's map among the teacher "
+                "neurons they correlate with most on held-out images; the class (logit) "
+                "neurons are matched one to one.",
+                className="muted",
+            ),
+            _field("Student run", dcc.Dropdown(id="distill-pair-student")),
+            html.Div(id="distill-pair-status"),
+            dcc.Graph(id="distill-pair-map", config={"displaylogo": False}, className="pair-graph"),
         ],
         className="distill-main",
     )
@@ -92,4 +102,4 @@ def layout() -> html.Div:
     )
 
 
-from app.pages.distill import launch, progress  # noqa: E402, F401  (callbacks)
+from app.pages.distill import launch, pairing, progress  # noqa: E402, F401  (callbacks)

@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from backend.api.deps import JobStoreDep, RunStoreDep
@@ -9,6 +9,7 @@ from backend.api.schemas_runs import (
     NeuronColumns,
     NeuronDetail,
     NeuronsPublic,
+    PlacementPublic,
     ProjectionPending,
     ProjectionPublic,
     RunPublic,
@@ -18,6 +19,29 @@ from backend.services import explorer, images, jobs
 from backend.services.export import export_text
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+def projection_query(
+    method: Literal["umap", "tsne", "pca"] = "umap",
+    n_neighbors: Annotated[int | None, Query(ge=2, le=500)] = None,
+    min_dist: Annotated[float | None, Query(ge=0, le=1)] = None,
+    perplexity: Annotated[float | None, Query(gt=0, le=1000)] = None,
+    seed: Annotated[int | None, Query(ge=0)] = None,
+) -> tuple[str, dict]:
+    """(method, the parameters given): the query of every endpoint that draws a map."""
+    given = {"n_neighbors": n_neighbors, "min_dist": min_dist, "perplexity": perplexity}
+    params = {k: v for k, v in (given | {"seed": seed}).items() if v is not None}
+    return method, params
+
+
+ProjectionQueryDep = Annotated[tuple[str, dict], Depends(projection_query)]
+
+
+def _pending(job_store, kind: str, config: dict, what: str) -> JSONResponse:
+    """202 with the (de-duplicated) job that makes what was asked for."""
+    job = jobs.submit_once(job_store, kind, config)
+    body = ProjectionPending(detail=f"{what}: poll job {job.id}", job_id=job.id)
+    return JSONResponse(status_code=202, content=body.model_dump())
 
 
 @router.get("", response_model=RunsPublic)
@@ -96,33 +120,13 @@ def get_image(
     response_model=ProjectionPublic,
     responses={202: {"model": ProjectionPending}},
 )
-def get_projection(
-    run: str,
-    store: RunStoreDep,
-    job_store: JobStoreDep,
-    method: Literal["umap", "tsne", "pca"] = "umap",
-    n_neighbors: Annotated[int | None, Query(ge=2, le=500)] = None,
-    min_dist: Annotated[float | None, Query(ge=0, le=1)] = None,
-    perplexity: Annotated[float | None, Query(gt=0, le=1000)] = None,
-    seed: Annotated[int | None, Query(ge=0)] = None,
-):
-    given = {
-        "n_neighbors": n_neighbors,
-        "min_dist": min_dist,
-        "perplexity": perplexity,
-        "seed": seed,
-    }
-    params = {k: v for k, v in given.items() if v is not None}
+def get_projection(run: str, store: RunStoreDep, job_store: JobStoreDep, query: ProjectionQueryDep):
+    method, params = query
     data = explorer.loaded(store, run)
     coords = explorer.cached_projection(data, method, params)
     if coords is None:
-        job = jobs.submit_once(
-            job_store, "project", {"run": run, "method": method, "params": params}
-        )
-        pending = ProjectionPending(
-            detail=f"computing the {method} map: poll job {job.id}", job_id=job.id
-        )
-        return JSONResponse(status_code=202, content=pending.model_dump())
+        config = {"run": run, "method": method, "params": params}
+        return _pending(job_store, "project", config, f"computing the {method} map")
     return ProjectionPublic(
         method=method,
         params=params,
@@ -130,6 +134,32 @@ def get_projection(
         x=coords[:, 0].tolist(),
         y=coords[:, 1].tolist(),
     )
+
+
+@router.get(
+    "/{run}/placement/{teacher}",
+    response_model=PlacementPublic,
+    responses={202: {"model": ProjectionPending}},
+)
+def get_placement(
+    run: str,
+    teacher: str,
+    store: RunStoreDep,
+    job_store: JobStoreDep,
+    query: ProjectionQueryDep,
+):
+    """The run's neurons drawn on `teacher`'s map (202 while the map or the matching runs)."""
+    method, params = query
+    student_data, teacher_data = explorer.loaded(store, run), explorer.loaded(store, teacher)
+    coords = explorer.cached_projection(teacher_data, method, params)
+    if coords is None:
+        config = {"run": teacher, "method": method, "params": params}
+        return _pending(job_store, "project", config, f"computing {teacher}'s {method} map")
+    placed = explorer.placement(student_data, teacher_data, coords)
+    if placed is None:
+        config = {"student": run, "teacher": teacher}
+        return _pending(job_store, "place", config, f"matching {run}'s neurons to {teacher}'s")
+    return JSONResponse(placed)
 
 
 @router.get("/{run}/export/{name}", response_class=PlainTextResponse)
