@@ -135,3 +135,31 @@ def test_page_is_served_at_root(client):
     page = client.get("/")
     assert page.status_code == 200 and "<title>semvec</title>" in page.text
     assert client.get("/runs").status_code == 200  # deep links to tabs load the page too
+
+
+def _finish(client, job_id: int, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while (job := client.get(f"/api/jobs/{job_id}").json())["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.3)
+    return job
+
+
+def test_student_drawn_on_the_teacher_map(client):
+    config = {"arch": "digits_cnn_small", "epochs": 2, "name": "student", "device": "cpu"}
+    trained = client.post("/api/jobs", json={"kind": "train", "config": config}).json()
+    assert _finish(client, trained["id"])["state"] == "succeeded"
+    url = "/api/runs/student/placement/digits-default"
+    pending = client.get(url, params={"method": "pca"})
+    assert pending.status_code == 202 and "matching" in pending.json()["detail"]
+    job = _finish(client, pending.json()["job_id"])
+    assert job["kind"] == "place" and job["state"] == "succeeded", job["error"]
+    placed = client.get(url, params={"method": "pca"}).json()
+    teacher, student = placed["teacher"], placed["student"]
+    assert len(teacher["x"]) == 234 and len(student["x"]) == 8 + 16 + 32 + 10
+    assert placed["images"] == 359 and len(placed["logit_pairs"]) == 10
+    for s_id, t_id in placed["logit_pairs"]:  # a class neuron sits on the teacher's
+        assert student["name"][s_id] == teacher["name"][t_id] == student["match"][s_id]
+        assert (student["x"][s_id], student["y"][s_id]) == (teacher["x"][t_id], teacher["y"][t_id])
+    assert all(-1 <= r <= 1 for r in student["corr"])
+    assert client.get("/api/runs/student/placement/nope").status_code == 404

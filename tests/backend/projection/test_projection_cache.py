@@ -101,7 +101,7 @@ def test_chosen_parameters_that_need_more_points_are_refused(tmp_path):
 
     vectors = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
     cache = ProjectionCache(tmp_path)
-    with pytest.raises(ProjectionParamError, match="2..39"):
+    with pytest.raises(ProjectionParamError, match=r"2\.\.39"):
         cache.get_or_compute(vectors, "umap", {"n_neighbors": 40})
     with pytest.raises(ProjectionParamError, match="below 40"):
         cache.path_for(vectors, "tsne", {"perplexity": 45})
