@@ -65,3 +65,16 @@ def test_bad_form_input_says_what_to_fix(page):
     assert "name" in text
     page.driver.find_element(By.ID, "runs-align-go").click()
     assert "Choose a checkpoint file first" in page.wait_text("runs-message", "Choose")
+
+
+def test_tabs_keep_the_map_state_and_the_path(page):
+    page.open("/?run=digits-default&neuron=fc:2")
+    page.wait_for_map(234)
+    page.panel_name("fc:2")
+    page.driver.find_element(By.XPATH, "//*[@id='shell-tabs']//*[text()='Runs']").click()
+    page.wait(lambda d: d.execute_script("return location.pathname") == "/runs")
+    assert page.driver.find_element(By.ID, "shell-page-runs").is_displayed()
+    assert "digits_cnn" in page.text_of("shell-run-info")  # the header keeps the run
+    page.driver.find_element(By.XPATH, "//*[@id='shell-tabs']//*[text()='Map']").click()
+    page.wait(lambda d: d.execute_script("return location.pathname") == "/")
+    assert page.panel_name("fc:2") == "fc:2" and page.query().endswith("neuron=fc:2")

@@ -45,7 +45,7 @@ def _default_run(runs: list[dict]) -> str | None:
     State("explorer-selected", "data"),
 )
 async def explorer_state(
-    search, run_value, _apply, pick, pathname, method, nn, md, perp, view, selected
+    search, run_value, _apply, pick, _path, method, nn, md, perp, view, selected
 ):
     """The URL ⇄ view synchronisation (the one callback that touches the URL query)."""
     trigger = ctx.triggered_id
@@ -62,8 +62,9 @@ async def explorer_state(
         return url, *keep[:6], new_view, no_update, None
     if trigger == "explorer-run" and view and run_value != view["run"]:
         return await _open_run(run_value, None, {}, None, [], update_url=True)
-    if trigger == "explorer-run" or (pathname or "/").rstrip("/") not in ("", "/map"):
-        return (no_update,) * 10
+    searched = "shell-url.search" in ctx.triggered_prop_ids
+    if trigger == "explorer-run" or (view and not searched):
+        return (no_update,) * 10  # the selector echoing a change, or only the tab changed
     asked = parse_view(search)
     return await _open_run(
         asked["run"], asked["method"], asked["params"], asked["neuron"], asked["bad"], False
