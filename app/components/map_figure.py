@@ -55,27 +55,23 @@ def map_figure(
     coords: dict, columns: dict, mode: str, layers: list[str] | None, title: str
 ) -> go.Figure:
     """The map of the neurons in `layers` (all when empty), coloured by `mode`."""
-    x, y = coords["x"], coords["y"]
     shown = set(layers or [])
-    ids = [i for i in range(len(x)) if not shown or columns["layer"][i] in shown]
+    ids = [i for i in range(len(coords["x"])) if not shown or columns["layer"][i] in shown]
     marker_size = max(3.0, min(10.0, 120 / math.sqrt(max(len(ids), 1))))
     fig = go.Figure()
     if mode == "quality_r":
-        fig.add_trace(_quality_trace(x, y, ids, columns, marker_size))
+        quality = [columns["quality_r"][i] for i in ids]
+        marker = {
+            "size": marker_size,
+            "color": [q if q is not None else float("nan") for q in quality],
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": "held-out r"}},
+        }
+        fig.add_trace(_points(coords, columns, ids, "neurons", marker, showlegend=False))
     else:
         for n, (key, members) in enumerate(_groups(columns, ids, mode).items()):
-            fig.add_trace(
-                go.Scattergl(
-                    x=_round([x[i] for i in members]),
-                    y=_round([y[i] for i in members]),
-                    customdata=members,
-                    text=[_hover(columns, i) for i in members],
-                    hovertemplate="%{text}<extra></extra>",
-                    mode="markers",
-                    name=key,
-                    marker={"size": marker_size, "color": PALETTE[n % len(PALETTE)]},
-                )
-            )
+            marker = {"size": marker_size, "color": PALETTE[n % len(PALETTE)]}
+            fig.add_trace(_points(coords, columns, members, key, marker))
     fig.add_trace(_highlight("neighbours", "circle-open", 14, "#111"))
     fig.add_trace(_highlight("selected", "star", 18, "#d62728"))
     fig.update_layout(
@@ -92,23 +88,20 @@ def map_figure(
     return fig
 
 
-def _quality_trace(x, y, ids, columns, size) -> go.Scattergl:
-    quality = [columns["quality_r"][i] for i in ids]
+def _points(
+    coords: dict, columns: dict, ids: list[int], name: str, marker: dict, showlegend: bool = True
+) -> go.Scattergl:
+    """The neurons `ids` as one trace, each carrying its id in customdata."""
     return go.Scattergl(
-        x=_round([x[i] for i in ids]),
-        y=_round([y[i] for i in ids]),
+        x=_round([coords["x"][i] for i in ids]),
+        y=_round([coords["y"][i] for i in ids]),
         customdata=ids,
         text=[_hover(columns, i) for i in ids],
         hovertemplate="%{text}<extra></extra>",
         mode="markers",
-        name="neurons",
-        showlegend=False,
-        marker={
-            "size": size,
-            "color": [q if q is not None else float("nan") for q in quality],
-            "colorscale": "Viridis",
-            "colorbar": {"title": {"text": "held-out r"}},
-        },
+        name=name,
+        showlegend=showlegend,
+        marker=marker,
     )
 
 

@@ -2,16 +2,21 @@
 with live progress. A finished job links to its run on the map."""
 
 import base64
-import time
 
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.job_controls import (
+    cancel_button,
+    cancel_clicked,
+    elapsed,
+    progress_cell,
+    state_badge,
+)
 from app.components.neuron_panel import message
 
 MAX_UPLOAD_BYTES = 512 * 2**20
-ACTIVE = ("queued", "running")
 
 
 def _form_field(label: str, component) -> html.Label:
@@ -117,15 +122,7 @@ def _runs_table(runs: list[dict]) -> html.Table | html.Div:
     return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)])
 
 
-def _elapsed(job: dict) -> str:
-    if not job["started"]:
-        return "—"
-    seconds = (job["finished"] or time.time()) - job["started"]
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
 def _job_row(job: dict) -> html.Tr:
-    percent = round(100 * job["progress"])
     if job["state"] == "succeeded" and job["run_id"]:
         outcome = dcc.Link(
             f"open {job['run_id']} on the map",
@@ -136,20 +133,15 @@ def _job_row(job: dict) -> html.Tr:
         outcome = html.Span(job["error"], className="error-text")
     else:
         outcome = job["progress_text"]
-    cancel = (
-        html.Button("Cancel", id={"type": "runs-cancel", "job": job["id"]}, n_clicks=0)
-        if job["state"] in ACTIVE and not job["cancel_requested"]
-        else None
-    )
     return html.Tr(
         [
             html.Td(job["id"]),
             html.Td(job["kind"]),
-            html.Td(html.Span(job["state"], className=f"state state-{job['state']}")),
-            html.Td([html.Progress(value=str(percent), max="100"), f" {percent}%"]),
-            html.Td(_elapsed(job)),
+            html.Td(state_badge(job)),
+            html.Td(progress_cell(job)),
+            html.Td(elapsed(job)),
             html.Td(outcome),
-            html.Td(cancel),
+            html.Td(cancel_button("runs-cancel", job)),
         ],
         id=f"runs-job-{job['id']}",
     )
@@ -243,11 +235,4 @@ async def runs_align(_go, contents, filename, arch, dataset):
     prevent_initial_call=True,
 )
 async def runs_cancel(_clicks):
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
-        return no_update
-    job_id = ctx.triggered_id["job"]
-    try:
-        await api_client.cancel_job(job_id)
-    except ApiError as err:
-        return message(err.detail, "error")
-    return message(f"Cancelling job {job_id}…")
+    return await cancel_clicked()

@@ -1,44 +1,35 @@
 """Live progress: the charts and the jobs table, polled while the tab is open."""
 
-import time
-
-from dash import ALL, Input, Output, callback, ctx, html, no_update
+from dash import ALL, Input, Output, callback, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.job_controls import (
+    cancel_button,
+    cancel_clicked,
+    elapsed,
+    progress_cell,
+    state_badge,
+)
 from app.components.kd_charts import accuracy_curves, epoch_seconds, final_accuracy, method_label
 from app.components.neuron_panel import message
-
-ACTIVE = ("queued", "running")
-
-
-def _elapsed(job: dict) -> str:
-    if not job["started"]:
-        return "—"
-    return f"{(job['finished'] or time.time()) - job['started']:.0f} s"
 
 
 def _row(job: dict, rows: list[dict]) -> html.Tr:
     cfg = job["config"]
-    percent = round(100 * job["progress"])
     last = rows[-1]["test_accuracy"] if rows and rows[-1].get("test_accuracy") is not None else None
-    cancel = (
-        html.Button("Cancel", id={"type": "distill-cancel", "job": job["id"]}, n_clicks=0)
-        if job["state"] in ACTIVE and not job["cancel_requested"]
-        else None
-    )
     lam = f" λ={cfg['lam']:g}" if cfg.get("lam") is not None else ""
     return html.Tr(
         [
             html.Td(job["id"]),
             html.Td(method_label(cfg["method"]) + lam),
             html.Td(cfg.get("seed", 0)),
-            html.Td(html.Span(job["state"], className=f"state state-{job['state']}")),
-            html.Td([html.Progress(value=str(percent), max="100"), f" {percent}%"]),
-            html.Td(_elapsed(job)),
+            html.Td(state_badge(job)),
+            html.Td(progress_cell(job)),
+            html.Td(elapsed(job)),
             html.Td("—" if last is None else f"{100 * last:.1f}%"),
             html.Td(job["error"] or "", className="error-text"),
-            html.Td(cancel),
+            html.Td(cancel_button("distill-cancel", job)),
         ],
         id=f"distill-job-{job['id']}",
     )
@@ -89,11 +80,4 @@ async def distill_progress(_tick, disabled, teacher, student):
     prevent_initial_call=True,
 )
 async def distill_cancel(_clicks):
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
-        return no_update
-    job_id = ctx.triggered_id["job"]
-    try:
-        await api_client.cancel_job(job_id)
-    except ApiError as err:
-        return message(err.detail, "error")
-    return message(f"Cancelling job {job_id}…")
+    return await cancel_clicked()

@@ -1,0 +1,46 @@
+"""Bits every jobs table shares: elapsed time, progress cell, cancel button and its action."""
+
+import time
+
+from dash import ctx, html, no_update
+
+from app import api_client
+from app.api_client import ApiError
+from app.components.neuron_panel import message
+
+ACTIVE = ("queued", "running")
+
+
+def elapsed(job: dict) -> str:
+    if not job["started"]:
+        return "—"
+    seconds = (job["finished"] or time.time()) - job["started"]
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def progress_cell(job: dict) -> list:
+    percent = round(100 * job["progress"])
+    return [html.Progress(value=str(percent), max="100"), f" {percent}%"]
+
+
+def state_badge(job: dict) -> html.Span:
+    return html.Span(job["state"], className=f"state state-{job['state']}")
+
+
+def cancel_button(id_type: str, job: dict) -> html.Button | None:
+    """A Cancel button with id {"type": id_type, "job": id}, while the job can be cancelled."""
+    if job["state"] not in ACTIVE or job["cancel_requested"]:
+        return None
+    return html.Button("Cancel", id={"type": id_type, "job": job["id"]}, n_clicks=0)
+
+
+async def cancel_clicked():
+    """The message for a click on one of the cancel buttons that triggered this callback."""
+    if not ctx.triggered or not ctx.triggered[0]["value"]:
+        return no_update  # buttons appearing with the table, not clicked
+    job_id = ctx.triggered_id["job"]
+    try:
+        await api_client.cancel_job(job_id)
+    except ApiError as err:
+        return message(err.detail, "error")
+    return message(f"Cancelling job {job_id}…")
