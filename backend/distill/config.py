@@ -1,0 +1,46 @@
+"""Validated settings of one student (shared by the CLI, the job kind and the bench)."""
+
+from pydantic import BaseModel, Field
+
+from backend.training.config import AlignConfig
+
+
+class DistillConfig(BaseModel):
+    """One student, one method, one seed.
+
+    Every method trains with the same loop, data, augmentation, schedule and seeds: only
+    `method`, `lam`, `temperature` and `hint_layers` change what is minimised.
+    """
+
+    teacher: str | None = Field(
+        None, description="the teacher's run id (kd, rkd, sp run it; static reads its knowledge)"
+    )
+    knowledge: str | None = Field(
+        None,
+        description="static: a knowledge file to train from (default: the teacher run's, "
+        "made from its vectors when missing)",
+    )
+    student: str = Field("digits_cnn_small", description="the student's architecture")
+    method: str = "static"
+    seed: int = Field(0, ge=0, description="initialisation, batch order and the train subset")
+    epochs: int = Field(30, ge=1, le=10_000)
+    lam: float | None = Field(None, ge=0, description="weight of the method's term (None: default)")
+    temperature: float | None = Field(None, gt=0, description="kd and tfkd (None: 4 and 20)")
+    train_size: int | None = Field(
+        None, ge=10, description="a stratified subset of the train split (None: all of it)"
+    )
+    hint_layers: list[str] | None = Field(
+        None,
+        description="static and sp: layers to match, `path` or `teacher_path=student_path` "
+        "(static default: the hint layers in the knowledge file, sp: the last before the logits)",
+    )
+    batch_size: int = Field(64, ge=4, le=8192)
+    lr: float = Field(0.05, gt=0, le=10.0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(5e-4, ge=0, le=1)
+    augment: bool = True
+    device: str = "auto"
+    amp: bool = True
+    align: AlignConfig = Field(
+        AlignConfig(steps=600), description="the student's own semantic vectors, after training"
+    )
