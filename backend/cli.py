@@ -1,4 +1,4 @@
-"""The `semvec` command line: train, align, analyze, project, export, runs.
+"""The `semvec` command line: train, align, analyze, project, export, runs, distill.
 
 User errors (a bad name, a missing file, an unsafe checkpoint) print one line and exit 2;
 only bugs print a traceback.
@@ -90,6 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="TensorBoard projector TSVs and a neurons CSV")
     p.add_argument("run")
     p.add_argument("--out", help="folder (default: <run>/export)")
+
+    p = sub.add_parser("knowledge", help="write a run's knowledge file (static distillation)")
+    p.add_argument("run")
+    p.add_argument("--layers", help="hint layers besides the logit layer, comma-separated")
+    p.add_argument("--out", help="file (default: <run>/knowledge.safetensors)")
+
+    p = sub.add_parser("distill", help="distill students from a teacher (one run per seed)")
+    p.add_argument("--teacher", help="the teacher's run")
+    p.add_argument("--knowledge", help="static: train from this knowledge file alone")
+    p.add_argument("--student", default="digits_cnn_small", help="the student's architecture")
+    p.add_argument("--method", default="static", help="ce | ls | tfkd | kd | rkd | sp | static")
+    p.add_argument("--seeds", type=int, default=1, help="students with seeds 0..N-1")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--lam", type=float, help="weight of the method's term (default: its own)")
+    p.add_argument("--temperature", type=float, help="kd, tfkd (default 4, 20)")
+    p.add_argument("--train-size", type=int, help="a stratified subset of the train split")
+    p.add_argument("--hint-layers", help="static, sp: layers to match (path or teacher=student)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--align-steps", type=int, default=600, help="the students' vectors")
+    p.add_argument("--device", default=None)
+    p.add_argument("--name", help="run name prefix (runs are NAME-s<seed>)")
+    p.add_argument("--no-analyze", action="store_true", help="skip analysis and the PCA map")
 
     sub.add_parser("runs", help="list runs in the data home")
 

@@ -254,3 +254,65 @@ def serve(args) -> int:
     from backend.jobs.cli import serve as serve_app
 
     return serve_app(args)
+
+
+@command("knowledge")
+def knowledge(args) -> None:
+    from backend.distill.knowledge import export_knowledge, load_knowledge
+    from backend.runs.store import RunStore
+
+    run = RunStore(get_settings().home).open(args.run)
+    path = export_knowledge(run, _layers(args.layers), Path(args.out) if args.out else None)
+    k = load_knowledge(path)
+    shown = ", ".join(f"{lay.path} ({lay.width})" for lay in k.layers)
+    print(f"knowledge of {run.id}: {shown}; d = {k.vector_dim}; {path.stat().st_size} bytes")
+    print(path)
+
+
+@command("distill")
+def distill(args) -> None:
+    from backend.distill.config import DistillConfig
+    from backend.distill.registry import get_method
+    from backend.services.distill import distill_run
+    from backend.training.config import AlignConfig
+
+    get_method(args.method)  # an unknown method fails before anything is loaded
+    rows = []
+    for seed in range(args.seeds):
+        cfg = DistillConfig(
+            teacher=args.teacher,
+            knowledge=args.knowledge,
+            student=args.student,
+            method=args.method,
+            seed=seed,
+            epochs=args.epochs,
+            lam=args.lam,
+            temperature=args.temperature,
+            train_size=args.train_size,
+            hint_layers=_layers(args.hint_layers),
+            batch_size=args.batch_size,
+            lr=args.lr,
+            device=_device(args),
+            align=AlignConfig(steps=args.align_steps),
+        )
+        reporter = TqdmReporter()
+        name = f"{args.name}-s{seed}" if args.name else None
+        run = distill_run(cfg, name=name, reporter=reporter)
+        _after_vectors(run, args, reporter)
+        reporter.close()
+        history = run.metrics()["history"]
+        seconds = sum(h["seconds"] for h in history) / len(history)
+        rows.append((run.id, seed, run.metrics()["test_accuracy"], seconds))
+    _print_distill_table(args.method, rows)
+
+
+def _print_distill_table(method: str, rows: list[tuple]) -> None:
+    import statistics
+
+    print(f"\n{'RUN':44s} {'METHOD':7s} {'SEED':>4s} {'TEST ACC':>9s} {'S/EPOCH':>8s}")
+    for run_id, seed, acc, seconds in rows:
+        print(f"{run_id:44s} {method:7s} {seed:4d} {acc:9.4f} {seconds:8.3f}")
+    accs = [acc for _, _, acc, _ in rows]
+    spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    mean = statistics.mean(accs)
+    print(f"{'mean ± std':44s} {method:7s} {len(rows):4d} {mean:9.4f} ± {spread:.4f}")

@@ -43,4 +43,5 @@ def get_kind(name: str) -> JobKind:
 
 
 def _load_builtin() -> None:
-    from backend.jobs import builtin  # noqa: F401  (registers train, align, analyze, project)
+    # Importing them registers train, align, analyze, project and distill.
+    from backend.jobs import builtin, distill  # noqa: F401

@@ -1,0 +1,56 @@
+"""The `distill` job kind: one student, one method, one seed (the UI submits one job per
+(method, seed)). The result is the student's run id; its per-epoch metrics rows hold
+epoch, train_loss, distill_loss, test_accuracy and seconds."""
+
+from pydantic import Field, field_validator, model_validator
+
+from backend.distill.config import DistillConfig
+from backend.jobs.builtin import _existing_run, _finish_run, _known_arch, _new_run_name
+from backend.jobs.context import JobContext
+from backend.jobs.kinds import job_kind
+
+
+def _known_method(value: str) -> str:
+    from backend.distill.registry import list_methods
+
+    if value not in list_methods():
+        raise ValueError(f"unknown method {value!r}; known: {', '.join(list_methods())}")
+    return value
+
+
+class DistillJob(DistillConfig):
+    teacher: str = Field(..., description="the teacher's run id")
+    name: str | None = Field(
+        None, description="run name (default: <student>-<method>-s<seed>-job<id>)"
+    )
+    analyze: bool = Field(True, description="analyse and draw a PCA map when done")
+    gpus: int = Field(1, ge=1, le=64, description="processes on this machine (torchrun + DDP)")
+
+    _teacher = field_validator("teacher")(_existing_run)
+    _student = field_validator("student")(_known_arch)
+    _method = field_validator("method")(_known_method)
+    _name = field_validator("name")(_new_run_name)
+
+    @model_validator(mode="after")
+    def _lam_fits_method(self):
+        if self.method == "ls" and self.lam is not None and self.lam >= 1:
+            raise ValueError("for label smoothing lam is ε and must be below 1")
+        return self
+
+
+@job_kind("distill", DistillJob)
+def distill(ctx: JobContext, cfg: DistillJob) -> str | None:
+    from backend.services.distill import distill_run
+
+    name = cfg.name or f"{cfg.student}-{cfg.method}-s{cfg.seed}-job{ctx.job_id}"
+    run = distill_run(
+        cfg,
+        name=name,
+        reporter=ctx.reporter,
+        home=ctx.home,
+        checkpoint_dir=ctx.folder,
+        world=ctx.world,
+    )
+    if run is None:  # a rank other than 0 under torchrun: rank 0 writes the run
+        return None
+    return _finish_run(ctx, run, cfg.analyze, cfg.device)
