@@ -37,7 +37,7 @@ def _row(job: dict, rows: list[dict]) -> html.Tr:
 
 def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
     if not jobs:
-        return message("No distillation jobs for this teacher and student yet.")
+        return message("No distillation jobs for this teacher, student and training set yet.")
     head = ["job", "method", "seed", "state", "progress", "elapsed", "test acc.", "", ""]
     body = [_row(j, metrics.get(j["id"], [])) for j in jobs]
     return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)])
@@ -52,8 +52,11 @@ def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
     Input("distill-poll", "disabled"),
     Input("distill-teacher", "value"),
     Input("distill-student", "value"),
+    Input("distill-train-size", "value"),
 )
-async def distill_progress(_tick, disabled, teacher, student):
+async def distill_progress(_tick, disabled, teacher, student, train_size):
+    """Jobs of the experiment the form shows (teacher, student, training set): only like is
+    compared with like."""
     if disabled or not teacher:
         return no_update, no_update, no_update, no_update
     try:
@@ -61,7 +64,9 @@ async def distill_progress(_tick, disabled, teacher, student):
         jobs = [
             j
             for j in every
-            if j["config"].get("teacher") == teacher and j["config"].get("student") == student
+            if j["config"].get("teacher") == teacher
+            and j["config"].get("student") == student
+            and (j["config"].get("train_size") or 0) == (train_size or 0)
         ]
         metrics = await api_client.metrics_of([j["id"] for j in jobs])
     except ApiError as err:
