@@ -1,69 +1,44 @@
 """Headless Chromium driving the real explorer page, timed inside the page.
 
-A script injected before the page's own (`INSTRUMENT`) keeps, in `window.__bench`:
+A script injected before the page's own (`page_probe.js`) keeps, in `window.__bench`:
 every animation frame's time (a gap between frames is time the main thread was busy:
 the page could not paint or react), when the map first held points, the last mousedown,
-and when `#neuron-name` first showed a different neuron after it. All times are the
-page's `performance.now()` (ms since navigation began).
+when `#neuron-name` first showed a different neuron after it, and every Dash callback
+request (which outputs; when sent and answered). All times are the page's `performance.now()`
+(ms since navigation began).
 """
 
+import itertools
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
 
-CHROME_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-)
+from tests.browser.conftest import make_driver
+
 FROZEN_MS = 1000
 """A gap between frames this long is a frozen page."""
 GRAPH = "#explorer-map .js-plotly-plot"
 
-INSTRUMENT = """
-window.__bench = {frames: [], drawn: null, down: null, panel: null, panelFrame: null,
-                  panelName: null, before: null};
-const B = window.__bench;
-const graph = () => document.querySelector('#explorer-map .js-plotly-plot');
-const shownName = () => {
-  const el = document.getElementById('neuron-name');
-  return el && el.firstChild ? el.firstChild.textContent : null;
-};
-const frame = (t) => {
-  B.frames.push(performance.now());
-  if (B.drawn === null) {
-    const gd = graph();
-    if (gd && gd.data && gd._fullLayout &&
-        gd.data.some((tr) => tr.x && tr.x.length > 0)) { B.drawn = performance.now(); }
-  }
-  requestAnimationFrame(frame);
-};
-requestAnimationFrame(frame);
-// The event's own timestamp: when the press happened, even if the page was busy then.
-document.addEventListener('mousedown', (e) => { B.down = e.timeStamp; }, true);
-new MutationObserver(() => {
-  if (B.down === null || B.panel !== null) { return; }
-  const name = shownName();
-  if (name !== null && name !== B.before) {
-    B.panel = performance.now();
-    B.panelName = name;
-    requestAnimationFrame(() => { B.panelFrame = performance.now(); });
-  }
-}).observe(document, {childList: true, subtree: true, characterData: true});
-B.arm = () => { B.down = null; B.panel = null; B.panelFrame = null; B.panelName = null;
-                B.before = shownName(); };
+INSTRUMENT = (Path(__file__).parent / "page_probe.js").read_text()
+
+# Each callback request with its Resource Timing entry: both lists are in the order the
+# requests started (once all have finished), so the i-th entry belongs to the i-th request.
+CALLBACKS = """
+const entries = performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('_dash-update-component'));
+const all = window.__bench.requests;
+const paired = entries.length === all.length;
+return all
+  .map((r, i) => ({output: r.output, start: r.start, end: r.end,
+                   received: paired ? entries[i].responseEnd : null,
+                   bytes: paired ? entries[i].decodedBodySize : null}))
+  .filter((r) => r.start >= arguments[0] && r.start <= arguments[1]);
 """
 
 # Viewport pixel position of every point of the map (highlight traces excluded).
@@ -83,14 +58,9 @@ return out;
 """
 
 
-def chromium(binary: str = "/usr/bin/chromium", driver: str = "/usr/bin/chromedriver"):
-    if not (Path(binary).exists() and Path(driver).exists()):
-        raise SystemExit("bench/explorer.py needs Debian's chromium and chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    chrome = webdriver.Chrome(service=Service(driver), options=options)
+def chromium():
+    """The browser tests' Chromium, with the timing probe injected into every page."""
+    chrome = make_driver()
     chrome.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": INSTRUMENT})
     chrome.set_script_timeout(300)
     return chrome
@@ -113,7 +83,8 @@ def open_map(chrome, url: str, timeout: float = 600) -> dict:
                 GRAPH,
             )
             gaps = frame_gaps(chrome, 0, drawn)
-            return {"drawn_ms": drawn, "points": points, **gaps}
+            calls = callbacks(chrome, 0, drawn)
+            return {"drawn_ms": drawn, "points": points, **gaps, "callbacks": calls}
         time.sleep(0.1)
     raise TimeoutError(f"the map of {url} was not drawn within {timeout:.0f} s")
 
@@ -127,12 +98,29 @@ def frame_gaps(chrome, start: float, end: float) -> dict:
         end,
     )
     edges = [start, *frames, end]
-    gaps = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(edges)]
     return {
         "longest_frame_gap_ms": max(gaps),
         "blocked_ms": sum(g - 50 for g in gaps if g > 50),
         "frozen": max(gaps) > FROZEN_MS,
     }
+
+
+def callbacks(chrome, start: float, end: float) -> list[dict]:
+    """Dash callback requests sent in [start, end]: outputs, and ms from `start` until
+    sent, until the response had fully arrived (the network's view, from Resource Timing)
+    and until the page's code got it (later when the main thread was busy meanwhile)."""
+    found = chrome.execute_script(CALLBACKS, start, end)
+    return [
+        {
+            "output": r["output"][:80],
+            "sent_ms": r["start"] - start,
+            "received_ms": None if r["received"] is None else r["received"] - start,
+            "handled_ms": None if r["end"] is None else r["end"] - start,
+            "bytes": r["bytes"],
+        }
+        for r in found
+    ]
 
 
 def settle(chrome, quiet_ms: float = 500, timeout: float = 120) -> float:
@@ -150,33 +138,35 @@ def settle(chrome, quiet_ms: float = 500, timeout: float = 120) -> float:
     raise TimeoutError("the page did not settle")
 
 
-def isolated_points(chrome, count: int, seed: int, min_px: float = 7, margin: float = 40):
-    """`count` random points of the map at least `min_px` from any other point and
-    `margin` inside the plot area: (ids, x, y) in viewport pixels. Where too few are that
-    isolated (a dense map), the most isolated ones: a click then opens whichever point
-    Plotly finds nearest, and the caller counts when that is not the one aimed at."""
+def isolated_point(chrome, rng, exclude: set[int], min_px: float = 7, margin: float = 40):
+    """A random point of the map, at least `min_px` from any other point and `margin`
+    inside the plot area, not in `exclude`: (id, x, y) in viewport pixels, as drawn now.
+    Where no point is that isolated (a dense map), one of the most isolated: the click
+    then opens whichever point Plotly finds nearest, and the caller counts the misses."""
     pos = chrome.execute_script(POSITIONS, GRAPH)
     px, py, ids = np.array(pos["px"]), np.array(pos["py"]), np.array(pos["ids"])
     left, top, width, height = pos["plot"]
     dist, _ = cKDTree(np.stack([px, py], axis=1)).query(np.stack([px, py], axis=1), k=2)
-    inside = (
+    usable = (
         (px > left + margin)
         & (px < left + width - margin)
         & (py > top + margin)
         & (py < top + height - margin)
+        & ~np.isin(ids, list(exclude))
     )
-    rng = np.random.default_rng(seed)
-    candidates = np.flatnonzero(inside & (dist[:, 1] >= min_px))
-    if len(candidates) < count:
-        inner = np.flatnonzero(inside)
-        candidates = inner[np.argsort(-dist[inner, 1])[: 4 * count]]
-    chosen = rng.choice(candidates, size=min(count, len(candidates)), replace=False)
-    return [(int(ids[c]), float(px[c]), float(py[c])) for c in chosen]
+    candidates = np.flatnonzero(usable & (dist[:, 1] >= min_px))
+    if len(candidates) == 0:
+        inner = np.flatnonzero(usable)
+        candidates = inner[np.argsort(-dist[inner, 1])[:20]]
+    c = rng.choice(candidates)
+    return int(ids[c]), float(px[c]), float(py[c])
 
 
-def click_to_panel(chrome, x: float, y: float, timeout: float = 60) -> dict:
+def click_to_panel(chrome, x: float, y: float, timeout: float = 30) -> dict | None:
     """A real mouse click at viewport (x, y); ms from the mousedown until #neuron-name
-    showed another neuron (DOM changed) and until the frame after that (painted)."""
+    showed another neuron (DOM changed) and until the frame after that (painted).
+    None when no other neuron showed within `timeout` s (e.g. the click hit the neuron
+    already shown)."""
     chrome.execute_script("window.__bench.arm()")
     hover = ActionBuilder(chrome)
     hover.pointer_action.move_to_location(round(x), round(y))
@@ -198,31 +188,37 @@ def click_to_panel(chrome, x: float, y: float, timeout: float = 60) -> dict:
                 "painted_ms": painted - down,
                 "name": name,
                 "longest_frame_gap_ms": gaps["longest_frame_gap_ms"],
+                "callbacks": callbacks(chrome, down, painted),
             }
         time.sleep(0.02)
-    raise TimeoutError(f"no panel within {timeout:.0f} s of clicking ({x:.0f}, {y:.0f})")
+    return None
 
 
 def click_series(chrome, names: list[str], count: int, seed: int) -> dict:
     """Click `count` isolated neurons in turn; the panel must name the neuron aimed at."""
-    rows = []
-    for neuron, x, y in isolated_points(chrome, count, seed):
-        row = click_to_panel(chrome, x, y) | {"aimed": names[neuron]}
-        rows.append(row)
+    rows, rng = [], np.random.default_rng(seed)
+    for _ in range(count):
+        # Positions are read again before every click: the map can move (it narrowed by
+        # some pixels when the first panel opened).
+        neuron, x, y = isolated_point(chrome, rng, {r["aimed_id"] for r in rows})
+        row = click_to_panel(chrome, x, y) or {"painted_ms": None, "name": None}
+        rows.append(row | {"aimed": names[neuron], "aimed_id": neuron})
         settle(chrome)
     return summarise_clicks(rows)
 
 
-def summarise_clicks(rows: list[dict]) -> dict:
+def summarise_clicks(all_rows: list[dict]) -> dict:
+    rows = [r for r in all_rows if r["painted_ms"] is not None]
     painted = [r["painted_ms"] for r in rows]
     return {
-        "clicks": len(rows),
+        "clicks": len(all_rows),
+        "no_panel": len(all_rows) - len(rows),
         "median_ms": statistics.median(painted),
         "p95_ms": percentile(painted, 95),
         "dom_median_ms": statistics.median(r["dom_ms"] for r in rows),
         "longest_frame_gap_ms": max(r["longest_frame_gap_ms"] for r in rows),
         "mismatches": sum(r["name"] != r["aimed"] for r in rows),
-        "rows": rows,
+        "rows": all_rows,
     }
 
 
@@ -259,13 +255,25 @@ def _action_cost(chrome, start: float) -> dict:
         "return window.__bench.frames.filter((t) => t >= arguments[0])", start
     )
     edges = [start, *frames]
-    busy_until = max(
-        (b for a, b in zip(edges, edges[1:], strict=False) if b - a > 100), default=start
-    )
+    busy_until = max((b for a, b in itertools.pairwise(edges) if b - a > 100), default=start)
     return {
         "input_ms": performed - start,
-        "responsive_after_ms": busy_until - start,
+        "busy_until_ms": busy_until - start,
         **frame_gaps(chrome, start, end),
+    }
+
+
+def summarise_gestures(rows: list[dict]) -> dict:
+    busy = [r["busy_until_ms"] for r in rows]
+    return {
+        "n": len(rows),
+        "busy_until_ms": statistics.median(busy),
+        "busy_until_max_ms": max(busy),
+        "longest_frame_gap_ms": statistics.median(r["longest_frame_gap_ms"] for r in rows),
+        "longest_frame_gap_max_ms": max(r["longest_frame_gap_ms"] for r in rows),
+        "blocked_ms": statistics.median(r["blocked_ms"] for r in rows),
+        "frozen": sum(r["frozen"] for r in rows),
+        "rows": rows,
     }
 
 

@@ -1,13 +1,13 @@
 """The runs that bench/explorer.py opens, made once and kept under bench/out/explorer-home/.
 
 - `RUN_10K`: torchvision ResNet-50 (small stem) trained on the 8x8 digits by semvec's own
-  trainer (`train_run`: 30 epochs at lr 0.01, vectors fitted alongside with the activations detached,
-  then 400 alignment steps on the frozen model, the same `align_frozen` a post hoc
-  alignment runs), probing 9,994 channels; analysed with `analyze_run`, mapped with
+  trainer (`train_run`: 30 epochs at lr 0.01, the vectors fitted alongside on detached
+  activations, then 400 alignment steps on the frozen model: the `align_frozen` that a
+  post hoc alignment runs), probing 9,994 channels; analysed with `analyze_run`, mapped with
   `project_run(..., "umap")`. No pretrained weights can be downloaded here, and a
   random-init network gives a map without structure (one round blob), unlike real runs.
 - `RUN_100K`: 100,000 neurons tiled from `RUN_10K` (no registered model has that many
-  channels): every layer is 10x wider (the last block 60 more), each new neuron copies a
+  channels): every layer is 10x wider (the widest one 60 more), each new neuron copies a
   neuron of its layer (vector plus 15 % Gaussian noise, analysis and quality as they are),
   written through `RunStore.writer` and `Analysis.save`, then mapped with `project_run`.
 
@@ -158,7 +158,8 @@ def _tiled_analysis(a: Analysis, new: NeuronIndex, old: NeuronIndex, take: torch
     maps = {}
     for layer in new.layers:
         if layer.path in a.top_maps:
-            channels = take[layer.offset : layer.offset + layer.width] - old.layer(layer.path).offset
+            sources = take[layer.offset : layer.offset + layer.width]
+            channels = sources - old.layer(layer.path).offset
             maps[layer.path] = a.top_maps[layer.path][channels].contiguous()
     return Analysis(
         index=new,

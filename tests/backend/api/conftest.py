@@ -55,6 +55,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
 

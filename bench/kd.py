@@ -1,0 +1,203 @@
+"""Static knowledge distillation benchmark (issue 5), on the CPU with 2 threads.
+
+Teacher: the shipped digits run `digits-default` (digits_cnn, 234 neurons). Student:
+digits_cnn_small (8-16-32 channels). Every student trains with the same trainer, data,
+augmentation, schedule and seeds (backend.distill.trainer); only the method changes.
+
+1. test accuracy of every method, 5 seeds, on the full training split (1,079 images, 30
+   epochs) and on 200 of its images (160 epochs): 480 steps of batch 64 either way;
+2. a λ sweep for static (0.01, 0.1, 1, 10), and static with the hint layer conv3;
+3. stability: the plain Pearson loss against ours for λ up to 100, and a 30-step run;
+4. speed, side by side in interleaved rounds: static step / CE step (goal <= 1.03) and
+   KD step (live teacher) / static step.
+
+Run with `make bench-kd` (about 15 minutes); writes bench/out/kd.json.
+`--seeds 1 --quick` is a smoke test.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+import torch
+
+from backend.distill.config import DistillConfig
+from backend.distill.registry import list_methods
+from backend.distill.trainer import StudentStep, make_optimizer
+from backend.distill.trainer import train_student as train
+from backend.runs.store import RunStore
+from backend.services.default_run import ensure_default_run
+from backend.services.distill import prepare_student
+from bench.timing import interleaved, median, paired_ratio
+
+OUT = Path(__file__).parent / "out"
+TEACHER = "digits-default"
+SIZES = {"full": (None, 30), "200": (200, 160)}  # train_size, epochs: 480 steps each
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def student(store: RunStore, plain: bool = False, **kw) -> dict:
+    """Train one student; returns its final test accuracy and seconds per epoch."""
+    cfg = DistillConfig(teacher=TEACHER, device="cpu", **kw)
+    s = prepare_student(cfg, store)
+    if plain:  # the plain Pearson loss, without the variance floor
+        s.method.targets.eps = 1e-12
+    history = train(s.model, s.method, s.train, s.test, cfg, s.device, s.teacher)
+    return {
+        "accuracy": history[-1]["test_accuracy"],
+        "seconds_per_epoch": statistics.mean(h["seconds"] for h in history),
+        "lam": s.lam,
+    }
+
+
+def summary(results: list[dict]) -> dict:
+    accs = [r["accuracy"] for r in results]
+    return {
+        "mean": statistics.mean(accs),
+        "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+        "per_seed": accs,
+        "seconds_per_epoch": statistics.mean(r["seconds_per_epoch"] for r in results),
+        "lam": results[0]["lam"],
+    }
+
+
+def group(store: RunStore, seeds: int, size: str, label: str, epochs=None, **kw) -> dict:
+    train_size, default_epochs = SIZES[size]
+    started = time.perf_counter()
+    runs = [
+        student(store, seed=seed, train_size=train_size, epochs=epochs or default_epochs, **kw)
+        for seed in range(seeds)
+    ]
+    out = summary(runs)
+    _log(
+        f"{size:>4s} {label:22s} {100 * out['mean']:6.2f} ± {100 * out['std']:.2f}  "
+        f"{out['seconds_per_epoch']:.3f} s/epoch  ({time.perf_counter() - started:.0f} s)"
+    )
+    return out
+
+
+def paired(a: dict, b: dict) -> dict:
+    """a − b per seed (the same seed: the same initialisation, batches and subset)."""
+    diffs = [x - y for x, y in zip(a["per_seed"], b["per_seed"], strict=True)]
+    return {
+        "mean": statistics.mean(diffs),
+        "std": statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+        "wins": sum(d > 0 for d in diffs),
+        "ties": sum(d == 0 for d in diffs),
+    }
+
+
+def accuracy_tables(store: RunStore, seeds: int, quick: bool) -> dict:
+    epochs = 2 if quick else None
+    out: dict = {}
+    for size in SIZES:
+        rows = {m: group(store, seeds, size, m, epochs, method=m) for m in list_methods()}
+        for lam in (0.01, 0.1, 1.0, 10.0):
+            key = f"static λ={lam:g}"
+            rows[key] = (
+                rows["static"]
+                if lam == rows["static"]["lam"]
+                else group(store, seeds, size, key, epochs, method="static", lam=lam)
+            )
+        rows["static + conv3"] = group(
+            store, seeds, size, "static + conv3", epochs, method="static", hint_layers=["conv3"]
+        )
+        rows["static − ce (paired)"] = paired(rows["static"], rows["ce"])
+        out[size] = rows
+    return out
+
+
+def stability(store: RunStore, seeds: int, quick: bool, small: dict) -> dict:
+    """200 images: the plain Pearson loss and ours at large λ, and a 30-step run.
+    `small`: the 200-image accuracy rows (ours at λ = 1 and 10 are there already)."""
+    epochs = 2 if quick else None
+    out = {}
+    for lam in (1.0, 10.0, 100.0):
+        for plain in (True, False):
+            key = f"{'plain' if plain else 'ours'} λ={lam:g}"
+            if not plain and f"static λ={lam:g}" in small:
+                out[key] = small[f"static λ={lam:g}"]
+                continue
+            out[key] = group(
+                store, seeds, "200", key, epochs, method="static", lam=lam, plain=plain
+            )
+    short = 10  # 3 steps an epoch: 30 steps
+    out["30 steps: ce"] = group(store, seeds, "200", "30 steps: ce", short, method="ce")
+    for plain in (True, False):
+        key = f"30 steps: {'plain' if plain else 'ours'} λ=10"
+        out[key] = group(store, seeds, "200", key, short, method="static", lam=10.0, plain=plain)
+    return out
+
+
+def speed_ratios(store: RunStore, steps: int, rounds: int) -> dict:
+    """Steps of ce, static, static + conv3 and kd on the same batches, round by round."""
+    contenders, batches = {}, None
+    for label, kw in {
+        "ce": {"method": "ce"},
+        "static": {"method": "static"},
+        "static + conv3": {"method": "static", "hint_layers": ["conv3"]},
+        "kd": {"method": "kd"},
+    }.items():
+        cfg = DistillConfig(teacher=TEACHER, device="cpu", **kw)
+        s = prepare_student(cfg, store)
+        if batches is None:
+            batches = list(s.train.batches(cfg.batch_size, shuffle=True, augment=True))[:16]
+        s.model.train()
+        step = StudentStep(
+            s.model, s.method, make_optimizer(s.model, s.method, cfg), s.device, cfg.amp, s.teacher
+        )
+
+        def run(step=step, batches=batches):
+            with step.taps:
+                for i in range(steps):
+                    x, y, _ = batches[i % len(batches)]
+                    loss, _ = step(x, y, 0.01)
+                    loss.item()  # as the loop does, for its progress line
+
+        contenders[label] = run
+    t = interleaved(contenders, rounds=rounds, warmup=2)
+    ms = {k: 1e3 * median(v) / steps for k, v in t.items()}
+    return {
+        "step_ms": ms,
+        "static_over_ce": paired_ratio(t["static"], t["ce"]),
+        "static_conv3_over_ce": paired_ratio(t["static + conv3"], t["ce"]),
+        "kd_over_static": paired_ratio(t["kd"], t["static"]),
+        "goal": "static / ce <= 1.03",
+        "steps_per_round": steps,
+        "rounds": rounds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="2 epochs per student")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    results = {"torch": torch.__version__, "threads": torch.get_num_threads(), "seeds": args.seeds}
+    with tempfile.TemporaryDirectory() as home:
+        started = time.perf_counter()
+        ensure_default_run(home=Path(home))
+        store = RunStore(Path(home))
+        results["speed"] = speed_ratios(store, steps=5 if args.quick else 40, rounds=21)
+        _log(json.dumps(results["speed"]))
+        results["accuracy"] = accuracy_tables(store, args.seeds, args.quick)
+        results["stability"] = stability(store, args.seeds, args.quick, results["accuracy"]["200"])
+        results["seconds"] = time.perf_counter() - started
+    OUT.mkdir(exist_ok=True)
+    (OUT / "kd.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results["speed"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
