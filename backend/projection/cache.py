@@ -98,6 +98,11 @@ class ProjectionCache:
             progress(1, 1)
         return coords, False
 
+    def cached(self, vectors: Any, method: str, params: dict[str, Any] | None = None):
+        """The cached projection, or None when it has not been computed (never computes)."""
+        array = check_vectors(vectors)
+        return self._read(self.path_for(array, method, params), len(array))
+
     def entries(self) -> list[dict[str, Any]]:
         """What is cached: the metadata of each complete entry, oldest first."""
         found = []

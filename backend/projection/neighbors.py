@@ -22,6 +22,26 @@ def _unit_rows(vectors: Any) -> torch.Tensor:
     return torch.nn.functional.normalize(unit, dim=1)
 
 
+def unit_vectors(vectors: Any) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32: what `nearest_to` reads."""
+    return _unit_rows(vectors).numpy()
+
+
+def nearest_to(unit: np.ndarray, i: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """`nearest_neighbors` on rows already made unit (`unit_vectors`), for many queries on
+    the same vectors: one matrix-vector product, no per-call normalisation or threads."""
+    _check_k(k)
+    n = len(unit)
+    if not 0 <= i < n:
+        raise IndexError(f"vector {i} out of range 0..{n - 1}")
+    k = min(k, n - 1)
+    sims = unit @ unit[i]
+    sims[i] = -np.inf
+    top = np.argpartition(-sims, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
+    top = top[np.argsort(-sims[top], kind="stable")]
+    return top.astype(np.int64), sims[top].astype(np.float32)
+
+
 def _check_k(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")

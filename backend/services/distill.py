@@ -8,19 +8,21 @@ What each method touches of the teacher:
     static         the knowledge file only; the teacher model is never built, loaded or run
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from backend.core.devices import resolve_device
 from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
 from backend.core.settings import get_settings
-from backend.data import load_split
+from backend.data import DataSplit, load_split
 from backend.data.subset import stratified_subset
 from backend.distill.config import DistillConfig
 from backend.distill.knowledge import Knowledge, ensure_knowledge, load_knowledge
-from backend.distill.methods import MethodSetup
+from backend.distill.methods import Method, MethodSetup
 from backend.distill.registry import get_method
 from backend.distill.teacher import LiveTeacher
 from backend.distill.trainer import train_student
@@ -68,6 +70,73 @@ def _source(cfg: DistillConfig, store: RunStore, needs_teacher: bool, reads_know
     raise SemvecError("give the teacher run (--teacher) or a knowledge file (--knowledge)")
 
 
+@dataclass
+class Student:
+    """Everything one student trains with, ready for `train_student`."""
+
+    model: nn.Module
+    method: Method
+    teacher: LiveTeacher | None
+    train: DataSplit
+    full_train: DataSplit
+    test: DataSplit
+    device: torch.device
+    lam: float
+    arch_kwargs: dict
+    dataset: dict
+    teacher_id: str
+    knowledge_path: str | None
+    sample: torch.Tensor
+
+
+def prepare_student(cfg: DistillConfig, store: RunStore, world: World | None = None) -> Student:
+    """The student, its method and data (and the live teacher for kd, rkd, sp)."""
+    info = get_method(cfg.method)
+    lam = info.default_lam if cfg.lam is None else cfg.lam
+    dataset, teacher_run, knowledge, knowledge_path, teacher_id = _source(
+        cfg, store, info.needs_teacher, info.reads_knowledge
+    )
+    device = start_distributed(world or World(), resolve_device(cfg.device))
+    data = DataConfig.model_validate(dataset)
+    full_train = load_split(data.spec(), "train")
+    test = load_split(data.spec(), "test")
+    train = stratified_subset(full_train, cfg.train_size or len(full_train), cfg.seed)
+    torch.manual_seed(cfg.seed)
+    kwargs = {"num_classes": len(test.classes), "in_channels": test.in_channels}
+    model = build_model(cfg.student, kwargs).to(device)
+    sample = next(iter(train.batches(1)))[0].to(device)
+    setup = MethodSetup(
+        student=model,
+        sample=sample,
+        lam=lam,
+        temperature=cfg.temperature,
+        hint_layers=cfg.hint_layers,
+        knowledge=knowledge,
+        teacher=teacher_run.meta if teacher_run else None,
+    )
+    method = info.cls(setup)
+    teacher = None
+    if teacher_run is not None:
+        teacher = LiveTeacher(
+            teacher_run, device, method.teacher_layers, method.teacher_embedding, cfg.amp
+        )
+    return Student(
+        model,
+        method,
+        teacher,
+        train,
+        full_train,
+        test,
+        device,
+        lam,
+        kwargs,
+        data.model_dump(),
+        teacher_id,
+        knowledge_path,
+        sample,
+    )
+
+
 def distill_run(
     cfg: DistillConfig,
     name: str | None = None,
@@ -83,78 +152,51 @@ def distill_run(
     """
     reporter = reporter or Reporter()
     world = world or World()
-    info = get_method(cfg.method)
-    lam = info.default_lam if cfg.lam is None else cfg.lam
     store = RunStore(home or get_settings().home)
     run_id = name or store.new_id(f"{cfg.student}-{cfg.method}-s{cfg.seed}")
     store.ensure_free(run_id)
-    dataset, teacher_run, knowledge, knowledge_path, teacher_id = _source(
-        cfg, store, info.needs_teacher, info.reads_knowledge
-    )
-    device = start_distributed(world, resolve_device(cfg.device))
-    data = DataConfig.model_validate(dataset)
-    full_train = load_split(data.spec(), "train")
-    test = load_split(data.spec(), "test")
-    train = stratified_subset(full_train, cfg.train_size or len(full_train), cfg.seed)
-    torch.manual_seed(cfg.seed)
-    kwargs = {"num_classes": len(test.classes), "in_channels": test.in_channels}
-    student = build_model(cfg.student, kwargs).to(device)
-    sample = next(iter(train.batches(1)))[0].to(device)
-    setup = MethodSetup(
-        student=student,
-        sample=sample,
-        lam=lam,
-        temperature=cfg.temperature,
-        hint_layers=cfg.hint_layers,
-        knowledge=knowledge,
-        teacher=teacher_run.meta if teacher_run else None,
-    )
-    method = info.cls(setup)
-    teacher = None
-    if teacher_run is not None:
-        teacher = LiveTeacher(
-            teacher_run, device, method.teacher_layers, method.teacher_embedding, cfg.amp
-        )
+    s = prepare_student(cfg, store, world)
     checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir else None
     history = train_student(
-        student, method, train, test, cfg, device, teacher, reporter, checkpoint, world
+        s.model, s.method, s.train, s.test, cfg, s.device, s.teacher, reporter, checkpoint, world
     )
     if not world.is_main:
         return None
-    del method, teacher  # the adapters and the live teacher end with training
+    s.method = s.teacher = None  # the adapters and the live teacher end with training
+    student, device = s.model, s.device
     layers = probed_layers(student, None)
-    index = neuron_index(student, layers, sample)
+    index = neuron_index(student, layers, s.sample)
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
     with store.writer(run_id) as writer:
         # The vectors describe the finished student, so they are fitted on the whole
         # training split whatever train_size the student learnt from.
         settle = align_frozen(
-            student, layers, full_train, vectors, cfg.align, device, cfg.amp, reporter
+            student, layers, s.full_train, vectors, cfg.align, device, cfg.amp, reporter
         )
         meta = RunMeta(
             id=run_id,
             kind="distill",
             arch=cfg.student,
-            arch_kwargs=kwargs,
-            dataset=data.model_dump(),
+            arch_kwargs=s.arch_kwargs,
+            dataset=s.dataset,
             layers=index.to_dict(),
             logit_layer=student.logit_layer,
             vector_dim=cfg.align.dim,
             config=cfg.model_dump(),
-            source=f"run:{teacher_id}" if knowledge_path is None else knowledge_path,
+            source=s.knowledge_path or f"run:{s.teacher_id}",
         )
         record = {
             "method": cfg.method,
             "seed": cfg.seed,
-            "teacher": teacher_id,
-            "lam": lam,
-            "train_size": len(train),
+            "teacher": s.teacher_id,
+            "lam": s.lam,
+            "train_size": len(s.train),
             "epochs": cfg.epochs,
             "student": cfg.student,
             "hint_layers": cfg.hint_layers,
             "temperature": cfg.temperature,
-            "knowledge": knowledge_path,
-            "teacher_forward": info.needs_teacher,
+            "knowledge": s.knowledge_path,
+            "teacher_forward": get_method(cfg.method).needs_teacher,
         }
         extra = {"history": history, "distill": record, "settle_loss": settle[-10:]}
-        return finish_run(writer, meta, student, vectors, test, device, extra, reporter)
+        return finish_run(writer, meta, student, vectors, s.test, device, extra, reporter)
