@@ -77,7 +77,9 @@ def test_the_job_interface_the_ui_relies_on(home):
 
 def test_an_interrupted_kd_job_resumes_and_a_cancel_stops_one(home):
     runner = Runner(home, slots=1)
-    job = runner.store.create("distill", _job(method="kd", epochs=40, train_size=400, analyze=False))
+    job = runner.store.create(
+        "distill", _job(method="kd", epochs=40, train_size=400, analyze=False)
+    )
     _wait(runner, job.id, {"running"})
     while len(runner.store.metrics(job.id)) < 3:
         runner.tick()

@@ -108,3 +108,27 @@ def test_every_loss_is_finite_with_a_gradient(fn):
     loss.backward()
     assert torch.isfinite(loss) and loss.item() > 0
     assert s.grad is not None and torch.isfinite(s.grad).all() and s.grad.abs().sum() > 0
+
+
+def _reference(h, target, off, eps=1.0):
+    """The static term by plain autograd through safe_correlation."""
+    corr, alive = safe_correlation(h, eps)
+    pairs = off & alive[:, None] & alive[None, :]
+    return ((corr - target) * pairs).pow(2).sum() / pairs.sum()
+
+
+def test_static_terms_hand_written_gradient_is_exact():
+    torch.manual_seed(0)
+    e = F.normalize(torch.randn(6, 4, dtype=torch.float64), dim=1)
+    target, off = e @ e.T, ~torch.eye(6, dtype=torch.bool)
+    h = 2 * torch.randn(16, 6, dtype=torch.float64)
+    h[:, 4] = 1.5  # a dead column
+    h.requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: static_term(x, target, off), (h,))
+    static_term(h, target, off).backward()
+    fused = h.grad.clone()
+    h.grad = None
+    _reference(h, target, off).backward()
+    assert torch.allclose(fused, h.grad, atol=1e-10)
+    assert torch.all(fused[:, 4] == 0)
+    assert static_term(h, target, off).item() == pytest.approx(_reference(h, target, off).item())
