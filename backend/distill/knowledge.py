@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from backend.core.errors import CheckpointError, UnknownNameError
+from backend.core.errors import CheckpointError, DatasetMissingError, UnknownNameError
 from backend.runs.store import Run
 
 FORMAT = "semvec-knowledge/1"
@@ -92,7 +92,8 @@ class Knowledge:
 
 
 def class_names(run: Run) -> list[str]:
-    """The run's class names: from its analysis when there is one, else from its dataset."""
+    """The run's class names: from its analysis when there is one, else from its dataset,
+    else (the dataset is not on this machine) the class numbers."""
     analysis = run.folder / "analysis.json"
     if analysis.exists():
         names = json.loads(analysis.read_text()).get("class_names")
@@ -101,7 +102,11 @@ def class_names(run: Run) -> list[str]:
     from backend.data import load_split
     from backend.training.config import DataConfig
 
-    return load_split(DataConfig.model_validate(run.meta.dataset).spec(), "test").classes
+    try:
+        return load_split(DataConfig.model_validate(run.meta.dataset).spec(), "test").classes
+    except DatasetMissingError:
+        width = run.index().layer(run.meta.logit_layer).width
+        return [str(k) for k in range(width)]
 
 
 def knowledge_of(run: Run, hint_layers: list[str] | None = None) -> Knowledge:

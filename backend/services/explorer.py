@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic_core import to_json
 
 from backend.analysis import Analysis
 from backend.core.errors import SemvecError
@@ -201,7 +202,7 @@ def list_neurons(
 
 def columns_json(data: LoadedRun) -> bytes:
     if not data.columns_json:
-        data.columns_json = json.dumps(columns(data), separators=(",", ":")).encode()
+        data.columns_json = to_json(columns(data))
     return data.columns_json
 
 

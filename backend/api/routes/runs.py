@@ -1,7 +1,9 @@
 from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic_core import to_json
 
 from backend.api.deps import JobStoreDep, RunStoreDep
 from backend.api.schemas_runs import (
@@ -128,14 +130,16 @@ def get_projection(run: str, store: RunStoreDep, job_store: JobStoreDep, query: 
     if coords is None:
         config = {"run": run, "method": method, "params": params}
         return _pending(job_store, "project", config, f"computing the {method} map")
+    xy = coords.astype(np.float64).round(5)  # map units: 5 decimals are far below a pixel
     body = {
         "method": method,
         "params": params,
         "ids": list(range(len(coords))),
-        "x": coords[:, 0].tolist(),
-        "y": coords[:, 1].tolist(),
+        "x": xy[:, 0].tolist(),
+        "y": xy[:, 1].tolist(),
     }
-    return JSONResponse(body)  # the shape of ProjectionPublic, without re-validating 100k rows
+    # The shape of ProjectionPublic, encoded in one pass (no re-validation of 100k rows).
+    return Response(to_json(body), media_type="application/json")
 
 
 @router.get(
