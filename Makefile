@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.installed
 
-.PHONY: run test bench bench-quality bench-gpu lint format checkpoint clean
+.PHONY: run test bench bench-quality bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
 
 $(READY): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,9 @@ bench-quality: $(READY)  ## held-out quality of the vectors (digits CNN, resnet2
 
 bench-gpu: $(READY)  ## on a CUDA machine: resnet18 alignment ratio + a train job on the GPU
 	$(PY) -m bench.gpu --device cuda
+
+bench-kd: $(READY)  ## static KD vs the baselines on digits (5 seeds, CPU); writes bench/out/kd.json
+	$(PY) -m bench.kd
+
+bench-kd-gpu: $(READY)  ## on a CUDA machine: static and KD step ratios, resnet32x4 -> resnet8x4
+	$(PY) -m bench.kd_gpu --device cuda

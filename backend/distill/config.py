@@ -1,6 +1,6 @@
 """Validated settings of one student (shared by the CLI, the job kind and the bench)."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from backend.training.config import AlignConfig
 
@@ -44,3 +44,11 @@ class DistillConfig(BaseModel):
     align: AlignConfig = Field(
         AlignConfig(steps=600), description="the student's own semantic vectors, after training"
     )
+
+    @model_validator(mode="after")
+    def _subset_fills_a_batch(self):
+        if self.train_size is not None and self.train_size < self.batch_size:
+            raise ValueError(
+                f"train_size {self.train_size} is smaller than one batch ({self.batch_size})"
+            )
+        return self

@@ -67,6 +67,13 @@ class _StaticTerm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h, target, off, eps):
+        if h.is_cuda and torch.is_autocast_enabled("cuda"):
+            with torch.autocast("cuda", enabled=False):  # all of it in float32
+                return _StaticTerm._forward(ctx, h, target, off, eps)
+        return _StaticTerm._forward(ctx, h, target, off, eps)
+
+    @staticmethod
+    def _forward(ctx, h, target, off, eps):
         dtype, h = h.dtype, _wide(h)
         b = h.shape[0]
         centred = h - h.mean(dim=0, keepdim=True)

@@ -32,9 +32,20 @@ class DistillJob(DistillConfig):
     _name = field_validator("name")(_new_run_name)
 
     @model_validator(mode="after")
-    def _lam_fits_method(self):
+    def _fits_method_and_teacher(self):
+        from backend.core.settings import get_settings
+        from backend.runs.store import RunStore
+
         if self.method == "ls" and self.lam is not None and self.lam >= 1:
             raise ValueError("for label smoothing lam is ε and must be below 1")
+        if self.hint_layers:
+            layers = RunStore(get_settings().home).open(self.teacher).layer_paths()
+            for entry in self.hint_layers:
+                path = entry.partition("=")[0].strip()
+                if path not in layers:
+                    raise ValueError(
+                        f"the teacher has no layer {path!r}; its layers: {', '.join(layers)}"
+                    )
         return self
 
 
