@@ -5,6 +5,7 @@ same FastAPI app: no socket, no port to know); pointed at a URL it works against
 semvec server. Callbacks are async so the server's event loop stays free meanwhile.
 """
 
+import os
 from typing import Any
 from urllib.parse import quote
 
@@ -26,11 +27,17 @@ _client: httpx.AsyncClient | None = None
 def connect(asgi_app=None, base_url: str | None = None) -> None:
     """Use the FastAPI app in this process, or a server at `base_url`."""
     global _client
+    token = os.environ.get("SEMVEC_TOKEN")  # the server's: starting and cancelling need it
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     if asgi_app is not None:
         transport = httpx.ASGITransport(app=asgi_app)
-        _client = httpx.AsyncClient(transport=transport, base_url="http://semvec", timeout=60)
+        _client = httpx.AsyncClient(
+            transport=transport, base_url="http://semvec", timeout=60, headers=headers
+        )
     else:
-        _client = httpx.AsyncClient(base_url=base_url or "http://127.0.0.1:8000", timeout=60)
+        _client = httpx.AsyncClient(
+            base_url=base_url or "http://127.0.0.1:8000", timeout=60, headers=headers
+        )
 
 
 def _detail(response: httpx.Response) -> str:

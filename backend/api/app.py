@@ -6,13 +6,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from backend.api.access import AccessDeniedError
 from backend.api.routes import catalog, health, jobs, runs, uploads
+from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
 from backend.services.uploads import UploadTooLargeError
+
+# The error answers every route can give, documented with their real shape.
+ERRORS = {
+    404: {"model": Problem, "description": "No such job, run or neuron"},
+    422: {"model": Problem, "description": "Invalid input: `detail` says what and why"},
+}
 
 
 def create_app(slots: int | None = None) -> FastAPI:
@@ -30,11 +38,9 @@ def create_app(slots: int | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
     )
-    app.include_router(health.router)
-    app.include_router(jobs.router)
-    app.include_router(runs.router)
-    app.include_router(catalog.router)
-    app.include_router(uploads.router)
+    for router in (health.router, jobs.router, runs.router, catalog.router, uploads.router):
+        app.include_router(router, responses=ERRORS)
+    app.state.token = settings.token
     _add_error_handlers(app)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -57,6 +63,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NeuronNotFoundError)
     async def not_found(_request: Request, err: SemvecError):
         return JSONResponse(status_code=404, content={"detail": str(err)})
+
+    @app.exception_handler(AccessDeniedError)
+    async def unauthorized(_request: Request, err: SemvecError):
+        headers = {"WWW-Authenticate": "Bearer"}
+        return JSONResponse(status_code=401, content={"detail": str(err)}, headers=headers)
 
     @app.exception_handler(UploadTooLargeError)
     async def too_large(_request: Request, err: SemvecError):

@@ -1,9 +1,13 @@
 """Dependencies shared by the routes."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
+from backend.api.access import bearer, check_write
+from backend.api.schemas import Problem
 from backend.jobs.runner import Runner
 from backend.jobs.store import JobStore
 from backend.runs.store import RunStore
@@ -26,3 +30,20 @@ def get_run_store(request: Request) -> RunStore:
 
 
 RunStoreDep = Annotated[RunStore, Depends(get_run_store)]
+
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def require_write(request: Request, credentials: CredentialsDep) -> None:
+    check_write(request, credentials)
+
+
+def start_guard(request: Request, credentials: CredentialsDep) -> Callable[[], None]:
+    """For reads that may start a job (a map not cached yet): call it before starting one."""
+    return lambda: check_write(request, credentials)
+
+
+# Routes that start, cancel or upload: `@router.post(..., dependencies=WRITE, responses=...)`.
+WRITE = [Depends(require_write)]
+UNAUTHORIZED = {401: {"model": Problem, "description": "No token, or a wrong one"}}
+StartGuardDep = Annotated[Callable[[], None], Depends(start_guard)]

@@ -5,7 +5,25 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """Every 4xx answer: what is wrong in words, and per field for invalid input."""
+
+    detail: str
+    errors: list[FieldError] | None = None
+
+
 class JobCreate(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"kind": "project", "config": {"run": "digits-default", "method": "pca"}}]
+        }
+    }
+
     kind: str = Field(description="train | align | analyze | project (see GET /api/jobs/kinds)")
     config: dict[str, Any] = Field(default_factory=dict, description="the kind's settings")
 

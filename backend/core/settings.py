@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +17,14 @@ class Settings(BaseSettings):
     """Jobs run at once; 0 = one per GPU, or one on a CPU machine."""
     max_upload_mb: int = 512
     """Largest checkpoint the API accepts (bigger uploads get 413)."""
+    token: str | None = None
+    """Secret that API requests which start, cancel or upload must send as
+    `Authorization: Bearer <token>`. Required to serve on a non-loopback address."""
+
+    @field_validator("token")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
     @property
     def runs_dir(self) -> Path:

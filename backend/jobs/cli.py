@@ -110,6 +110,15 @@ def store_has_queued(store: JobStore) -> bool:
 def serve(args) -> int:
     import uvicorn
 
+    from backend.api.access import is_loopback
+
+    if not is_loopback(args.host) and get_settings().token is None:
+        raise SemvecError(
+            f"--host {args.host} lets other machines reach this server, so it needs a token: "
+            "set SEMVEC_TOKEN to a long random secret (e.g. `export SEMVEC_TOKEN=$(python -c "
+            "'import secrets; print(secrets.token_urlsafe(32))')`); requests that start, "
+            "cancel or upload must then send `Authorization: Bearer <SEMVEC_TOKEN>`"
+        )
     if args.slots:
         os.environ["SEMVEC_JOB_SLOTS"] = str(args.slots)
     # The page (app/) is composed with the API by name, so backend never imports the front end.

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic_core import to_json
 
-from backend.api.deps import JobStoreDep, RunStoreDep
+from backend.api.deps import UNAUTHORIZED, JobStoreDep, RunStoreDep, StartGuardDep
 from backend.api.schemas_runs import (
     NeighborsPublic,
     NeuronColumns,
@@ -28,7 +28,7 @@ def projection_query(
     n_neighbors: Annotated[int | None, Query(ge=2, le=500)] = None,
     min_dist: Annotated[float | None, Query(ge=0, le=1)] = None,
     perplexity: Annotated[float | None, Query(gt=0, le=1000)] = None,
-    seed: Annotated[int | None, Query(ge=0)] = None,
+    seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,  # numpy's seed range
 ) -> tuple[str, dict]:
     """(method, the parameters given): the query of every endpoint that draws a map."""
     given = {"n_neighbors": n_neighbors, "min_dist": min_dist, "perplexity": perplexity}
@@ -39,8 +39,10 @@ def projection_query(
 ProjectionQueryDep = Annotated[tuple[str, dict], Depends(projection_query)]
 
 
-def _pending(job_store, kind: str, config: dict, what: str) -> JSONResponse:
-    """202 with the (de-duplicated) job that makes what was asked for."""
+def _pending(job_store, guard, kind: str, config: dict, what: str) -> JSONResponse:
+    """202 with the (de-duplicated) job that makes what was asked for (starting one is a
+    write: it needs the token when the server has one)."""
+    guard()
     job = jobs.submit_once(job_store, kind, config)
     body = ProjectionPending(detail=f"{what}: poll job {job.id}", job_id=job.id)
     return JSONResponse(status_code=202, content=body.model_dump())
@@ -121,15 +123,21 @@ def get_image(
 @router.get(
     "/{run}/projection",
     response_model=ProjectionPublic,
-    responses={202: {"model": ProjectionPending}},
+    responses={202: {"model": ProjectionPending}} | UNAUTHORIZED,
 )
-def get_projection(run: str, store: RunStoreDep, job_store: JobStoreDep, query: ProjectionQueryDep):
+def get_projection(
+    run: str,
+    store: RunStoreDep,
+    job_store: JobStoreDep,
+    query: ProjectionQueryDep,
+    guard: StartGuardDep,
+):
     method, params = query
     data = explorer.loaded(store, run)
     coords = explorer.cached_projection(data, method, params)
     if coords is None:
         config = {"run": run, "method": method, "params": params}
-        return _pending(job_store, "project", config, f"computing the {method} map")
+        return _pending(job_store, guard, "project", config, f"computing the {method} map")
     xy = coords.astype(np.float64).round(5)  # map units: 5 decimals are far below a pixel
     body = {
         "method": method,
@@ -145,7 +153,7 @@ def get_projection(run: str, store: RunStoreDep, job_store: JobStoreDep, query: 
 @router.get(
     "/{run}/placement/{teacher}",
     response_model=PlacementPublic,
-    responses={202: {"model": ProjectionPending}},
+    responses={202: {"model": ProjectionPending}} | UNAUTHORIZED,
 )
 def get_placement(
     run: str,
@@ -153,6 +161,7 @@ def get_placement(
     store: RunStoreDep,
     job_store: JobStoreDep,
     query: ProjectionQueryDep,
+    guard: StartGuardDep,
 ):
     """The run's neurons drawn on `teacher`'s map (202 while the map or the matching runs)."""
     method, params = query
@@ -160,11 +169,12 @@ def get_placement(
     coords = explorer.cached_projection(teacher_data, method, params)
     if coords is None:
         config = {"run": teacher, "method": method, "params": params}
-        return _pending(job_store, "project", config, f"computing {teacher}'s {method} map")
+        return _pending(job_store, guard, "project", config, f"computing {teacher}'s {method} map")
     placed = explorer.placement(student_data, teacher_data, coords)
     if placed is None:
         config = {"student": run, "teacher": teacher}
-        return _pending(job_store, "place", config, f"matching {run}'s neurons to {teacher}'s")
+        what = f"matching {run}'s neurons to {teacher}'s"
+        return _pending(job_store, guard, "place", config, what)
     return JSONResponse(placed)
 
 

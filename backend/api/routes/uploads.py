@@ -2,6 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from backend.api.deps import UNAUTHORIZED, WRITE
+from backend.api.schemas import Problem
 from backend.api.schemas_runs import CheckpointPublic
 from backend.core.settings import get_settings
 from backend.services.uploads import store_upload
@@ -9,7 +11,13 @@ from backend.services.uploads import store_upload
 router = APIRouter(prefix="/api/checkpoints", tags=["checkpoints"])
 
 
-@router.post("", response_model=CheckpointPublic, status_code=201)
+@router.post(
+    "",
+    response_model=CheckpointPublic,
+    status_code=201,
+    dependencies=WRITE,
+    responses={413: {"model": Problem, "description": "Over SEMVEC_MAX_UPLOAD_MB"}} | UNAUTHORIZED,
+)
 async def upload_checkpoint(
     request: Request,
     filename: Annotated[str, Query(min_length=1, max_length=200)] = "checkpoint.safetensors",

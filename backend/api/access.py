@@ -1,0 +1,58 @@
+"""Who may start, cancel and upload: reads are open, writes need the server's token.
+
+With `SEMVEC_TOKEN` set, every request that starts a job, cancels or resumes one, or
+uploads a checkpoint must send `Authorization: Bearer <token>`. Without it the server
+only listens on loopback (`semvec serve` refuses another host), and as a second guard
+writes are taken only from clients on this machine, should the app be served some
+other way.
+"""
+
+import hmac
+import ipaddress
+
+from fastapi import Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backend.core.errors import SemvecError
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="The server's SEMVEC_TOKEN; needed to start, cancel and upload.",
+)
+
+
+class AccessDeniedError(SemvecError):
+    """A write without the right token (answered 401)."""
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for a loopback address or `localhost`; False for anything else, names included."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_write(request: Request, credentials: HTTPAuthorizationCredentials | None) -> None:
+    """Raise AccessDeniedError unless this request may start, cancel or upload."""
+    token: str | None = request.app.state.token
+    if token is None:
+        client = request.scope.get("client")
+        if client is None or is_loopback(client[0]):  # in-process (no client) or this machine
+            return
+        raise AccessDeniedError(
+            "this server has no SEMVEC_TOKEN, so it starts, cancels and uploads only for "
+            "clients on its own machine"
+        )
+    if credentials is None:
+        raise AccessDeniedError(
+            "starting, cancelling or uploading needs the server's token: send the header "
+            "`Authorization: Bearer <SEMVEC_TOKEN>`"
+        )
+    if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
+        raise AccessDeniedError("wrong token: send the server's SEMVEC_TOKEN as a Bearer token")

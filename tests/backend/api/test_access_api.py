@@ -1,0 +1,176 @@
+"""Access: reads are open; starting, cancelling and uploading need SEMVEC_TOKEN when the
+server has one, and `semvec serve` on a non-loopback host refuses to start without one."""
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from app import api_client
+from backend.api.app import create_app
+from tests.backend.api.conftest import Server
+
+TOKEN = "test-token-4f7d9c1b2a"
+JOB = {"kind": "train", "config": {"epochs": 50, "device": "cpu", "analyze": False}}
+
+
+class HostServer(Server):
+    """`semvec serve --host HOST` (the shared Server always binds to the default)."""
+
+    def __init__(self, home, host: str, **env):
+        super().__init__(home, **env)
+        self.host = host
+
+    def start(self) -> "HostServer":
+        env = {**os.environ, "SEMVEC_HOME": str(self.home), "OMP_NUM_THREADS": "1", **self.env}
+        self.log_path = self.home / f"server-{time.time():.0f}.log"
+        args = ["serve", "--host", self.host, "--port", str(self.port)]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def token_server(quickstart_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("token")
+    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+    server = HostServer(home, "0.0.0.0", SEMVEC_TOKEN=TOKEN, SEMVEC_JOB_SLOTS="1").start()
+    yield server
+    server.stop()
+
+
+def _auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_loopback_server_takes_writes_without_a_token(server):
+    with server.client() as client:
+        created = client.post("/api/jobs", json=JOB)
+        assert created.status_code == 201, created.text
+        cancelled = client.delete(f"/api/jobs/{created.json()['id']}")
+        assert cancelled.status_code == 200
+        resumed = client.post(f"/api/jobs/{created.json()['id']}/resume")
+        assert resumed.status_code == 200 and resumed.json()["state"] == "queued"
+        assert client.delete(f"/api/jobs/{created.json()['id']}").status_code == 200
+        empty = client.post("/api/checkpoints", content=b"")
+        assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+
+
+def test_other_host_without_a_token_refuses_to_start(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "SEMVEC_TOKEN"}
+    for host in ("0.0.0.0", "::"):
+        done = subprocess.run(
+            [sys.executable, "-m", "backend.cli", "serve", "--host", host, "--port", "9"],
+            env=env | {"SEMVEC_HOME": str(tmp_path), "SEMVEC_TOKEN": ""},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert f"--host {host}" in done.stderr and "set SEMVEC_TOKEN" in done.stderr
+    assert not (tmp_path / "jobs.db").exists()  # refused before anything was opened
+
+
+def test_token_server_reads_are_open_writes_need_the_token(token_server):
+    with token_server.client() as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/runs/digits-default").status_code == 200
+        assert client.get("/api/jobs").status_code == 200
+        cached = client.get("/api/runs/digits-default/projection", params={"method": "pca"})
+        assert cached.status_code == 200  # a cached map is a read
+
+        missing = client.post("/api/jobs", json=JOB)
+        assert missing.status_code == 401
+        assert "Authorization: Bearer <SEMVEC_TOKEN>" in missing.json()["detail"]
+        assert missing.headers["WWW-Authenticate"] == "Bearer"
+        wrong = client.post("/api/jobs", json=JOB, headers=_auth(TOKEN + "x"))
+        assert wrong.status_code == 401 and "wrong token" in wrong.json()["detail"]
+        basic = client.post("/api/jobs", json=JOB, headers={"Authorization": f"Basic {TOKEN}"})
+        assert basic.status_code == 401
+        assert client.get("/api/jobs").json()["count"] == 0  # nothing was started
+
+        created = client.post("/api/jobs", json=JOB, headers=_auth(TOKEN))
+        assert created.status_code == 201, created.text
+        job = created.json()["id"]
+        assert client.delete(f"/api/jobs/{job}").status_code == 401
+        assert client.delete(f"/api/jobs/{job}", headers=_auth(TOKEN)).status_code == 200
+        assert client.post(f"/api/jobs/{job}/resume").status_code == 401
+        assert client.post(f"/api/jobs/{job}/resume", headers=_auth(TOKEN)).status_code == 200
+        assert client.delete(f"/api/jobs/{job}", headers=_auth(TOKEN)).status_code == 200
+
+        upload = client.post("/api/checkpoints", content=b"\0" * 1000)
+        assert upload.status_code == 401
+        assert not (token_server.home / "uploads").exists()  # refused before reading it
+
+        # A map that is not cached yet starts a job: that needs the token too.
+        params = {"method": "tsne", "perplexity": 7}
+        uncached = client.get("/api/runs/digits-default/projection", params=params)
+        assert uncached.status_code == 401
+        started = client.get(
+            "/api/runs/digits-default/projection", params=params, headers=_auth(TOKEN)
+        )
+        assert started.status_code == 202
+        assert client.delete(f"/api/jobs/{started.json()['job_id']}", headers=_auth(TOKEN))
+
+
+def test_front_end_client_sends_the_token_from_the_environment(token_server, monkeypatch):
+    """app/api_client (what the Dash page calls) adds SEMVEC_TOKEN when it is set."""
+
+    async def start_and_cancel() -> int:
+        api_client.connect(base_url=token_server.url)
+        try:
+            _, job = await api_client.request("POST", "/api/jobs", json=JOB)
+            await api_client.request("DELETE", f"/api/jobs/{job['id']}")
+            return job["id"]
+        finally:
+            await api_client._client.aclose()
+
+    monkeypatch.setattr(api_client, "_client", None)  # restored afterwards
+    monkeypatch.delenv("SEMVEC_TOKEN", raising=False)
+    with pytest.raises(api_client.ApiError) as refused:
+        asyncio.run(start_and_cancel())
+    assert refused.value.status == 401 and "SEMVEC_TOKEN" in refused.value.detail
+
+    monkeypatch.setenv("SEMVEC_TOKEN", TOKEN)
+    job_id = asyncio.run(start_and_cancel())
+    state = httpx.get(f"{token_server.url}/api/jobs/{job_id}").json()["state"]
+    assert state in ("cancelled", "running")  # a running job stops within seconds
+
+
+def test_writes_from_another_machine_need_a_token_even_without_one_set(tmp_path, monkeypatch):
+    """Served some other way than `semvec serve` (plain uvicorn on 0.0.0.0) and with no token,
+    the app still takes writes only from this machine. The client address is set on an
+    in-process transport: no traffic leaves the machine."""
+    monkeypatch.setenv("SEMVEC_HOME", str(tmp_path))
+    monkeypatch.delenv("SEMVEC_TOKEN", raising=False)
+    app = create_app()
+
+    async def post_from(*addresses) -> list[httpx.Response]:
+        answers = []
+        async with app.router.lifespan_context(app):  # the runner, as when served
+            for address in addresses:
+                transport = httpx.ASGITransport(app=app, client=address)
+                async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+                    answers.append(await client.post("/api/jobs", json={"kind": "bake"}))
+        return answers
+
+    remote, local = asyncio.run(post_from(("192.0.2.7", 50000), ("127.0.0.1", 50000)))
+    assert remote.status_code == 401 and "own machine" in remote.json()["detail"]
+    assert local.status_code == 422  # past the guard: the unknown kind is what is wrong

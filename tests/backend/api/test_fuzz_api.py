@@ -1,0 +1,106 @@
+"""Schemathesis over the OpenAPI schema of a real server: every /api operation gets
+generated requests (valid and not); none may get a 5xx, and every 4xx must say what is
+wrong (JSON with a non-empty "detail"). 2xx and documented errors must match the schema.
+
+Each operation gets `SEMVEC_FUZZ_EXAMPLES` generated cases (default 20, the same cases on
+every run so CI is stable); set it higher, e.g. 500, to hunt with fresh random cases.
+Jobs that generated requests start (POST /api/jobs, resume, a map not cached yet) are
+cancelled right away, so the one job slot never stays busy.
+"""
+
+import os
+import shutil
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from backend.api.app import create_app
+from backend.jobs.kinds import list_kinds
+from tests.backend.api.conftest import Server
+
+EXAMPLES = int(os.environ.get("SEMVEC_FUZZ_EXAMPLES", "20"))
+RUN = "digits-default"
+# Real names mixed into the generated ones, so that requests reach past the lookups.
+KNOWN = {"run": [RUN], "teacher": [RUN], "neuron": ["conv3:5", "0", "fc:9"], "rank": [0, 8]}
+
+# The schema the server serves at /openapi.json (test_the_fuzzed_schema_is_the_served_one),
+# built here because the test functions are generated when the module is collected.
+schema = schemathesis.openapi.from_dict(create_app().openapi()).include(path_regex="^/api/")
+
+
+@schema.hook
+def flatmap_path_parameters(_context, parameters):
+    """Each path parameter: the generated value, or the name of something that exists."""
+    if not parameters:
+        return st.just(parameters)
+    choices = {k: st.sampled_from([v, *KNOWN.get(k, [])]) for k, v in parameters.items()}
+    return st.fixed_dictionaries(choices)
+
+
+@schema.hook
+def flatmap_body(context, body):
+    """A job's kind: the generated string, or a real kind (its config stays generated)."""
+    if context.operation.path != "/api/jobs" or not isinstance(body, dict):
+        return st.just(body)
+    return st.sampled_from([body.get("kind"), *list_kinds()]).map(lambda k: {**body, "kind": k})
+
+
+@schemathesis.check
+def client_errors_say_why(_ctx, response, _case):
+    """A 4xx answer is JSON with a non-empty `detail` (the UI shows it to people)."""
+    if 400 <= response.status_code < 500:
+        try:
+            detail = response.json().get("detail")
+        except Exception as err:
+            raise AssertionError(f"{response.status_code} without a JSON body: {err}") from err
+        if not detail:
+            raise AssertionError(f"{response.status_code} without a detail: {response.text[:200]}")
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(quickstart_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("fuzz")
+    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+    # One job slot, and a 1 MB upload limit so that no big body is ever kept.
+    server = Server(home, SEMVEC_JOB_SLOTS="1", SEMVEC_MAX_UPLOAD_MB="1").start()
+    with server.client() as client:
+        server.http = client
+        yield server
+        _cancel_active_jobs(client)
+    server.stop()
+
+
+def _cancel_active_jobs(client: httpx.Client) -> None:
+    for state in ("queued", "running"):
+        for job in client.get("/api/jobs", params={"state": state}).json()["data"]:
+            client.delete(f"/api/jobs/{job['id']}")
+
+
+def test_the_fuzzed_schema_is_the_served_one(fuzz_server):
+    served = fuzz_server.http.get("/openapi.json").json()
+    assert served["paths"] == schema.raw_schema["paths"]  # the page adds no /api path
+    assert all(path.startswith("/api/") for path in served["paths"])
+    assert len(list(schema.get_all_operations())) == 23
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize="SEMVEC_FUZZ_EXAMPLES" not in os.environ,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
+def test_every_api_operation_answers_generated_requests(fuzz_server, case):
+    response = case.call_and_validate(
+        base_url=fuzz_server.url,
+        checks=[not_a_server_error, client_errors_say_why, response_schema_conformance],
+        timeout=60,
+    )
+    if case.method != "GET" or response.status_code == 202:
+        _cancel_active_jobs(fuzz_server.http)
