@@ -1,4 +1,4 @@
-"""Static knowledge distillation benchmark (issue 5), on the CPU with 2 threads.
+"""Static knowledge distillation benchmark (issue 5), on the CPU (1 thread by default).
 
 Teacher: the shipped digits run `digits-default` (digits_cnn, 234 neurons). Student:
 digits_cnn_small (8-16-32 channels). Every student trains with the same trainer, data,
@@ -11,8 +11,9 @@ augmentation, schedule and seeds (backend.distill.trainer); only the method chan
 4. speed, side by side in interleaved rounds: static step / CE step (goal <= 1.03) and
    KD step (live teacher) / static step.
 
-Run with `make bench-kd` (about 15 minutes); writes bench/out/kd.json.
-`--seeds 1 --quick` is a smoke test.
+Run with `make bench-kd` (about 30 minutes on a quiet 2-core machine); writes
+bench/out/kd.json. Finished groups are kept in bench/out/kd.partial.json, so an interrupted
+bench goes on where it stopped (`--fresh` starts over). `--seeds 1 --quick` is a smoke test.
 """
 
 import argparse
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
@@ -71,8 +72,16 @@ def summary(results: list[dict]) -> dict:
     }
 
 
+CACHE = OUT / "kd.partial.json"
+"""Finished groups, so that an interrupted bench goes on where it stopped."""
+
+
 def group(store: RunStore, seeds: int, size: str, label: str, epochs=None, **kw) -> dict:
     train_size, default_epochs = SIZES[size]
+    key = json.dumps([size, seeds, epochs, kw], sort_keys=True)
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    if key in cache:
+        return cache[key]
     started = time.perf_counter()
     runs = [
         student(store, seed=seed, train_size=train_size, epochs=epochs or default_epochs, **kw)
@@ -83,6 +92,8 @@ def group(store: RunStore, seeds: int, size: str, label: str, epochs=None, **kw)
         f"{size:>4s} {label:22s} {100 * out['mean']:6.2f} ± {100 * out['std']:.2f}  "
         f"{out['seconds_per_epoch']:.3f} s/epoch  ({time.perf_counter() - started:.0f} s)"
     )
+    OUT.mkdir(exist_ok=True)
+    CACHE.write_text(json.dumps(cache | {key: out}, indent=1))
     return out
 
 
@@ -182,20 +193,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="2 epochs per student")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (a second one only adds waits)"
+    )
+    parser.add_argument("--fresh", action="store_true", help="forget finished groups")
+    parser.add_argument(
+        "--speed-only", action="store_true", help="re-measure the speed ratios into kd.json"
+    )
     args = parser.parse_args()
-    torch.set_num_threads(2)
-    results = {"torch": torch.__version__, "threads": torch.get_num_threads(), "seeds": args.seeds}
+    torch.set_num_threads(args.threads)
+    if args.fresh or args.quick:
+        CACHE.unlink(missing_ok=True)
+    results = {"torch": torch.__version__, "threads": args.threads, "seeds": args.seeds}
     with tempfile.TemporaryDirectory() as home:
         started = time.perf_counter()
         ensure_default_run(home=Path(home))
         store = RunStore(Path(home))
         results["speed"] = speed_ratios(store, steps=5 if args.quick else 40, rounds=21)
         _log(json.dumps(results["speed"]))
+        if args.speed_only:
+            saved = json.loads((OUT / "kd.json").read_text())
+            (OUT / "kd.json").write_text(json.dumps(saved | {"speed": results["speed"]}, indent=2))
+            return
         results["accuracy"] = accuracy_tables(store, args.seeds, args.quick)
         results["stability"] = stability(store, args.seeds, args.quick, results["accuracy"]["200"])
         results["seconds"] = time.perf_counter() - started
     OUT.mkdir(exist_ok=True)
     (OUT / "kd.json").write_text(json.dumps(results, indent=2))
+    CACHE.unlink(missing_ok=True)
     print(json.dumps(results["speed"], indent=2))
 
 
