@@ -71,7 +71,7 @@ async def distill_start(_go, teacher, student, methods, seeds, epochs, lam, trai
     if not seeds or not epochs:
         return message("Give the number of seeds and of epochs.", "error")
     if "static" in methods and lam is None:
-        return message("Give λ for static (0.01 … 10).", "error")
+        return message("Give λ for static (0.01 … 100).", "error")
     started = []
     for config in job_configs(teacher, student, methods, seeds, epochs, lam, train_size):
         try:
