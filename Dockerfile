@@ -10,8 +10,8 @@
 #   BASE           an image with Python 3.11 (python and its venv module): the official
 #                  slim image by default; scripts/docker/make-base makes one offline.
 #   TORCH_VARIANT  cpu: torch and torchvision from PyTorch's CPU wheel index (no CUDA
-#                  libraries: the image stays ~1.5 GB); cuda: the PyPI builds, which bring
-#                  CUDA 13 with them as nvidia-* wheels (~7 GB; a host driver for CUDA 13).
+#                  libraries: the image stays ~1.7 GB); cuda: the PyPI builds, which bring
+#                  CUDA 13 with them as nvidia-* wheels (6.5 GB; a host driver for CUDA 13).
 #   TORCH_INDEX    any other index for torch and torchvision (one of PyTorch's cuXYZ
 #                  indexes for an older driver, or a local mirror); overrides the variant.
 # Versions are requirements.txt's pins, read from it: torch==2.14.1 and torchvision==0.29.1
