@@ -64,6 +64,8 @@ def train_with_alignment(
     gen.manual_seed(cfg.align.seed + start)
     reporter.stage("train", total)
     reporter.advance(step)
+    for row in history:  # a kill between a checkpoint and its metrics row lost the row
+        reporter.epoch(row)
     with ActivationProbe(model, layers) as probe:
         for epoch in range(start, cfg.epochs):
             started = time.perf_counter()
