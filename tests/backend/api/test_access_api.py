@@ -60,15 +60,23 @@ def _auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _cancel(client: httpx.Client, job_id: int, headers: dict | None = None) -> None:
+    """Cancel and wait until it has stopped (a job already running takes a moment)."""
+    assert client.delete(f"/api/jobs/{job_id}", headers=headers).status_code == 200
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/jobs/{job_id}").json()["state"] != "cancelled":
+        assert time.monotonic() < deadline, "the job did not stop"
+        time.sleep(0.1)
+
+
 def test_loopback_server_takes_writes_without_a_token(server):
     with server.client() as client:
         created = client.post("/api/jobs", json=JOB)
         assert created.status_code == 201, created.text
-        cancelled = client.delete(f"/api/jobs/{created.json()['id']}")
-        assert cancelled.status_code == 200
+        _cancel(client, created.json()["id"])
         resumed = client.post(f"/api/jobs/{created.json()['id']}/resume")
         assert resumed.status_code == 200 and resumed.json()["state"] == "queued"
-        assert client.delete(f"/api/jobs/{created.json()['id']}").status_code == 200
+        _cancel(client, created.json()["id"])
         empty = client.post("/api/checkpoints", content=b"")
         assert empty.status_code == 422 and "empty" in empty.json()["detail"]
 
@@ -110,10 +118,10 @@ def test_token_server_reads_are_open_writes_need_the_token(token_server):
         assert created.status_code == 201, created.text
         job = created.json()["id"]
         assert client.delete(f"/api/jobs/{job}").status_code == 401
-        assert client.delete(f"/api/jobs/{job}", headers=_auth(TOKEN)).status_code == 200
+        _cancel(client, job, _auth(TOKEN))
         assert client.post(f"/api/jobs/{job}/resume").status_code == 401
         assert client.post(f"/api/jobs/{job}/resume", headers=_auth(TOKEN)).status_code == 200
-        assert client.delete(f"/api/jobs/{job}", headers=_auth(TOKEN)).status_code == 200
+        _cancel(client, job, _auth(TOKEN))
 
         upload = client.post("/api/checkpoints", content=b"\0" * 1000)
         assert upload.status_code == 401
@@ -127,7 +135,7 @@ def test_token_server_reads_are_open_writes_need_the_token(token_server):
             "/api/runs/digits-default/projection", params=params, headers=_auth(TOKEN)
         )
         assert started.status_code == 202
-        assert client.delete(f"/api/jobs/{started.json()['job_id']}", headers=_auth(TOKEN))
+        _cancel(client, started.json()["job_id"], _auth(TOKEN))
 
 
 def test_front_end_client_sends_the_token_from_the_environment(token_server, monkeypatch):
