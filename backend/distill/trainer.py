@@ -114,6 +114,8 @@ def train_student(
     start, step, history = checkpoint.restore(modules) if checkpoint else (0, 0, [])
     reporter.stage("distill", total)
     reporter.advance(step)
+    for row in history:  # a kill between a checkpoint and its metrics row lost the row
+        reporter.epoch(row)
     with step_fn.taps:
         for epoch in range(start, cfg.epochs):
             started = time.perf_counter()
