@@ -6,19 +6,25 @@ from collections.abc import Callable
 
 
 def interleaved(
-    contenders: dict[str, Callable[[], None]], rounds: int = 7, warmup: int = 1
+    contenders: dict[str, Callable[[], None]],
+    rounds: int = 7,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Seconds per call of each contender in every round, alternating them round by round
-    so that machine noise (other processes, frequency changes) hits all of them alike."""
+    so that machine noise (other processes, frequency changes) hits all of them alike.
+
+    `clock=time.process_time` counts only this process's CPU time, which leaves out the
+    time other processes take the CPU away (single-threaded work on a shared machine)."""
     for _ in range(warmup):
         for fn in contenders.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, fn in contenders.items():
-            started = time.perf_counter()
+            started = clock()
             fn()
-            times[name].append(time.perf_counter() - started)
+            times[name].append(clock() - started)
     return times
 
 
