@@ -107,3 +107,15 @@ def test_an_interrupted_kd_job_resumes_and_a_cancel_stops_one(home):
     assert _wait(restarted, long.id, {"cancelled", "failed", "succeeded"}).state == "cancelled"
     assert time.monotonic() - asked < 5.0
     assert not (home / "jobs" / str(long.id)).exists()
+
+
+def test_two_process_ddp_static_job_with_an_adapter(home):
+    """torchrun with two CPU ranks (gloo), a method with parameters of its own (the
+    adapter): both ranks train to the end, and one run comes out."""
+    runner = Runner(home, slots=1)
+    config = _job(method="static", hint_layers=["conv3"], train_size=None, epochs=2, gpus=2)
+    job = runner.store.create("distill", config | {"analyze": False, "name": "ddp"})
+    done = _wait(runner, job.id, {"succeeded", "failed"})
+    assert done.state == "succeeded", done.error
+    assert [m["epoch"] for m in runner.store.metrics(job.id)] == [1, 2]
+    assert RunStore(home).ids() == ["ddp", "digits-default"]
