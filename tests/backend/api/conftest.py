@@ -70,3 +70,14 @@ def server(tmp_path):
     srv = Server(tmp_path).start()
     yield srv
     srv.stop()
+
+
+def wait_for_job(client, job_id: int, states, timeout: float = 240) -> dict:
+    """The job once its state is one of `states` (fails the test after `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in states:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} is still {job['state']}")

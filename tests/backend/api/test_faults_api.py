@@ -4,20 +4,10 @@ are `interrupted` and resume to the end with every epoch once; the waiting one j
 import sqlite3
 import time
 
-from tests.backend.api.conftest import Server
+from tests.backend.api.conftest import Server, wait_for_job
 from tests.backend.api.test_concurrency_api import TRAIN
 
 EPOCHS = 40  # ~0.1 s each: the kill lands well inside both jobs
-
-
-def _wait(client, job_id: int, states, timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["state"] in states:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} is still {job['state']}")
 
 
 def test_server_killed_during_two_running_jobs_both_resume(tmp_path):
@@ -51,7 +41,7 @@ def test_server_killed_during_two_running_jobs_both_resume(tmp_path):
             assert job["state"] == "interrupted" and "server stopped" in job["error"]
             assert client.post(f"/api/jobs/{job_id}/resume").status_code == 200
         for job_id in ids:
-            job = _wait(client, job_id, {"succeeded", "failed"})
+            job = wait_for_job(client, job_id, {"succeeded", "failed"})
             assert job["state"] == "succeeded", job["error"]
             rows = client.get(f"/api/jobs/{job_id}/metrics").json()["data"]
             assert [row["epoch"] for row in rows] == list(range(1, EPOCHS + 1))

@@ -4,19 +4,9 @@ import time
 
 import pytest
 
-from tests.backend.api.conftest import Server
+from tests.backend.api.conftest import Server, wait_for_job
 
 TRAIN = {"epochs": 2, "device": "cpu", "align": {"steps": 20}, "analyze": False}
-
-
-def _wait(client, job_id, states, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["state"] in states:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} is still {job['state']}")
 
 
 @pytest.mark.parametrize(
@@ -58,7 +48,7 @@ def test_train_job_through_the_api(server):
     with server.client() as client:
         created = client.post("/api/jobs", json={"kind": "train", "config": TRAIN})
         assert created.status_code == 201
-        job = _wait(client, created.json()["id"], {"succeeded", "failed"})
+        job = wait_for_job(client, created.json()["id"], {"succeeded", "failed"})
         assert job["state"] == "succeeded", job["error"]
         metrics = client.get(f"/api/jobs/{job['id']}/metrics").json()
         assert [m["epoch"] for m in metrics["data"]] == [1, 2]
@@ -78,11 +68,11 @@ def test_cancel_through_the_api(server):
     with server.client() as client:
         job = client.post("/api/jobs", json={"kind": "train", "config": TRAIN | {"epochs": 300}})
         job_id = job.json()["id"]
-        _wait(client, job_id, {"running"})
+        wait_for_job(client, job_id, {"running"})
         time.sleep(1.0)
         asked = time.monotonic()
         assert client.delete(f"/api/jobs/{job_id}").status_code == 200
-        done = _wait(client, job_id, {"cancelled", "failed", "succeeded"})
+        done = wait_for_job(client, job_id, {"cancelled", "failed", "succeeded"})
         assert done["state"] == "cancelled" and time.monotonic() - asked < 5
         assert client.delete(f"/api/jobs/{job_id}").status_code == 422  # already ended
 
@@ -102,7 +92,7 @@ def test_server_killed_during_training_then_resumed(tmp_path):
             job = client.get(f"/api/jobs/{job_id}").json()
             assert job["state"] == "interrupted" and "server stopped" in job["error"]
             assert client.post(f"/api/jobs/{job_id}/resume").status_code == 200
-            job = _wait(client, job_id, {"succeeded", "failed"})
+            job = wait_for_job(client, job_id, {"succeeded", "failed"})
             assert job["state"] == "succeeded", job["error"]
             epochs = [m["epoch"] for m in client.get(f"/api/jobs/{job_id}/metrics").json()["data"]]
             assert epochs == list(range(1, 9))
@@ -122,11 +112,11 @@ def test_worker_killed_the_server_stays_up_and_the_slot_is_freed(server):
             "/api/jobs", json={"kind": "train", "config": TRAIN | {"epochs": 300}}
         ).json()["id"]
         next_id = client.post("/api/jobs", json={"kind": "train", "config": TRAIN}).json()["id"]
-        _wait(client, long_id, {"running"})
+        wait_for_job(client, long_id, {"running"})
         time.sleep(0.5)
         pid = JobStore(server.home / "jobs.db").get(long_id).worker_pid
         os.kill(pid, signal.SIGKILL)
-        dead = _wait(client, long_id, {"failed"})
+        dead = wait_for_job(client, long_id, {"failed"})
         assert "killed by signal SIGKILL" in dead["error"]
         assert client.get("/api/health").json()["status"] == "ok"
-        assert _wait(client, next_id, {"succeeded", "failed"})["state"] == "succeeded"
+        assert wait_for_job(client, next_id, {"succeeded", "failed"})["state"] == "succeeded"

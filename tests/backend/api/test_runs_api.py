@@ -7,7 +7,9 @@ import time
 import pytest
 from PIL import Image
 
-from tests.backend.api.conftest import Server
+from tests.backend.api.conftest import Server, wait_for_job
+
+FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
 
 
 @pytest.fixture(scope="module")
@@ -137,22 +139,14 @@ def test_page_is_served_at_root(client):
     assert client.get("/runs").status_code == 200  # deep links to tabs load the page too
 
 
-def _finish(client, job_id: int, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while (job := client.get(f"/api/jobs/{job_id}").json())["state"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.3)
-    return job
-
-
 def test_student_drawn_on_the_teacher_map(client):
     config = {"arch": "digits_cnn_small", "epochs": 2, "name": "student", "device": "cpu"}
     trained = client.post("/api/jobs", json={"kind": "train", "config": config}).json()
-    assert _finish(client, trained["id"])["state"] == "succeeded"
+    assert wait_for_job(client, trained["id"], FINAL)["state"] == "succeeded"
     url = "/api/runs/student/placement/digits-default"
     pending = client.get(url, params={"method": "pca"})
     assert pending.status_code == 202 and "matching" in pending.json()["detail"]
-    job = _finish(client, pending.json()["job_id"])
+    job = wait_for_job(client, pending.json()["job_id"], FINAL)
     assert job["kind"] == "place" and job["state"] == "succeeded", job["error"]
     placed = client.get(url, params={"method": "pca"}).json()
     teacher, student = placed["teacher"], placed["student"]
