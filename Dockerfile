@@ -16,8 +16,8 @@
 #                  indexes for an older driver, or a local mirror); overrides the variant.
 # Versions are requirements.txt's pins, read from it: torch==2.14.1 and torchvision==0.29.1
 # install as 2.14.1+cpu and 0.29.1+cpu from the CPU index (PyTorch publishes every release
-# there; a local version label satisfies the `==` pin). The test tools (pytest, selenium,
-# ruff, schemathesis, hypothesis) stay out: requirements.txt pins them too.
+# there; a local version label satisfies the `==` pin). The test tools live in
+# requirements-dev.txt and stay out.
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
@@ -49,7 +49,7 @@ RUN set -eu; \
     index="${TORCH_INDEX:-$index}"; \
     python -m venv "$VIRTUAL_ENV"; \
     pip install --index-url "$index" $(grep -E '^(torch|torchvision)==' /tmp/requirements.txt); \
-    grep -vE '^(torch|torchvision|pytest|selenium|ruff|schemathesis|hypothesis)==' /tmp/requirements.txt >/tmp/runtime.txt; \
+    grep -vE '^(torch|torchvision)==' /tmp/requirements.txt >/tmp/runtime.txt; \
     pip install -r /tmp/runtime.txt; \
     pip check; \
     rm /tmp/requirements.txt /tmp/runtime.txt; \

@@ -2,17 +2,25 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-READY  := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed
+READY  := $(VENV)/.installed-dev
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test bench bench-quality bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
 
-$(READY): requirements.txt pyproject.toml
+# What the app needs (requirements.txt); `make run` installs only this.
+$(RUNTIME): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps --no-build-isolation -e .
+	@touch $(RUNTIME)
+
+# Plus the test, lint and browser-driving tools (requirements-dev.txt).
+$(READY): $(RUNTIME) requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	@touch $(READY)
 
-run: $(READY)  ## the app on http://127.0.0.1:8000 with the digits default (shipped checkpoint: no training)
+run: $(RUNTIME)  ## the app on http://127.0.0.1:8000 with the digits default (shipped checkpoint: no training)
 	$(VENV)/bin/semvec quickstart
 	$(VENV)/bin/semvec serve
 
