@@ -1,12 +1,13 @@
 # The few commands people run. Each target sets up .venv itself on a fresh machine.
 PYTHON ?= python3
+PORT   ?= 8000
 VENV   := .venv
 PY     := $(VENV)/bin/python
 RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench bench-quality bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
+.PHONY: run test bench bench-first-run bench-quality bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -22,7 +23,7 @@ $(READY): $(RUNTIME) requirements-dev.txt
 
 run: $(RUNTIME)  ## the app on http://127.0.0.1:8000 with the digits default (shipped checkpoint: no training)
 	$(VENV)/bin/semvec quickstart
-	$(VENV)/bin/semvec serve
+	$(VENV)/bin/semvec serve --port $(PORT)
 
 test: $(READY)  ## lint, then the whole test suite
 	$(PY) -m ruff check .
@@ -57,3 +58,6 @@ bench-kd: $(READY)  ## static KD vs the baselines on digits (5 seeds, CPU); writ
 
 bench-kd-gpu: $(READY)  ## on a CUDA machine: static and KD step ratios, resnet32x4 -> resnet8x4
 	$(PY) -m bench.kd_gpu --device cuda
+
+bench-first-run: $(READY)  ## the newcomer's path: `make run` in a fresh clone, twice; seconds to a usable map
+	$(PY) -m bench.first_run
