@@ -9,10 +9,12 @@ def mount(server):
     """Serve the Dash app at `/` on `server` (the FastAPI app that holds the API)."""
     from dash import Dash
 
-    from app import api_client
+    from app import api_client, auth
     from app.shell import layout
 
     api_client.connect(asgi_app=server)
+    server.include_router(auth.router)  # before Dash's catch-all page route
+    server.add_middleware(auth.CallerMiddleware)
     dash_app = Dash(
         __name__,
         server=server,

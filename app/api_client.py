@@ -3,9 +3,14 @@
 Inside `semvec serve` the client calls the API in-process (an ASGI transport over the
 same FastAPI app: no socket, no port to know); pointed at a URL it works against any
 semvec server. Callbacks are async so the server's event loop stays free meanwhile.
+
+The client never holds a token of its own: each call carries the credentials of the
+browser whose request is being answered (`caller`, set by app/auth.py's middleware), so
+the page may write exactly when the person using it may.
 """
 
-import os
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -21,23 +26,45 @@ class ApiError(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The browser the page is answering: its signed-in token and its address."""
+
+    token: str | None = None
+    client: tuple[str, int] | None = None
+
+
+caller: ContextVar[Caller | None] = ContextVar("semvec_caller", default=None)
+
+
+def _caller() -> Caller:
+    return caller.get() or Caller()
+
+
+class _CallerTransport(httpx.ASGITransport):
+    """In-process calls that come from the caller's address, not from this machine, so
+    that the API's loopback rule judges the browser (its `client` is read per request)."""
+
+    @property
+    def client(self) -> tuple[str, int]:
+        return _caller().client or ("127.0.0.1", 123)
+
+    @client.setter
+    def client(self, _value) -> None:
+        pass  # set by ASGITransport.__init__; the caller's address is used instead
+
+
 _client: httpx.AsyncClient | None = None
 
 
 def connect(asgi_app=None, base_url: str | None = None) -> None:
     """Use the FastAPI app in this process, or a server at `base_url`."""
     global _client
-    token = os.environ.get("SEMVEC_TOKEN")  # the server's: starting and cancelling need it
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     if asgi_app is not None:
-        transport = httpx.ASGITransport(app=asgi_app)
-        _client = httpx.AsyncClient(
-            transport=transport, base_url="http://semvec", timeout=60, headers=headers
-        )
+        transport = _CallerTransport(app=asgi_app)
+        _client = httpx.AsyncClient(transport=transport, base_url="http://semvec", timeout=60)
     else:
-        _client = httpx.AsyncClient(
-            base_url=base_url or "http://127.0.0.1:8000", timeout=60, headers=headers
-        )
+        _client = httpx.AsyncClient(base_url=base_url or "http://127.0.0.1:8000", timeout=60)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -52,6 +79,9 @@ async def request(method: str, path: str, **kwargs) -> tuple[int, Any]:
     """(status, decoded JSON) for 2xx answers; anything else raises ApiError."""
     if _client is None:
         raise RuntimeError("app.api_client.connect() was not called")
+    token = _caller().token
+    if token:
+        kwargs["headers"] = {**kwargs.get("headers", {}), "Authorization": f"Bearer {token}"}
     try:
         response = await _client.request(method, path, **kwargs)
     except httpx.HTTPError as err:
@@ -74,6 +104,11 @@ def run_path(run: str, *parts: str) -> str:
 def image_url(run: str, neuron: int, rank: int, size: int = 128) -> str:
     """Where the browser fetches a top image with its heatmap (served by the API)."""
     return run_path(run, "neurons", str(neuron), "images", f"{rank}.png") + f"?size={size}"
+
+
+async def access() -> dict:
+    """{token_required, can_write} for the current caller."""
+    return await get("/api/access")
 
 
 async def runs() -> list[dict]:

@@ -3,6 +3,9 @@
 
 from dash import Input, Output, callback, ctx, dcc, html
 
+from app import api_client
+from app.api_client import ApiError
+from app.components.access import badge
 from app.pages import distill, explorer, runs
 
 TABS = {"map": "/", "runs": "/runs", "distill": "/distill"}
@@ -19,6 +22,7 @@ def layout() -> html.Div:
                     html.Img(src="/assets/logo.svg", alt="", className="logo"),
                     html.H1("semvec"),
                     html.Div(id="shell-run-info", className="run-info"),
+                    html.Div(id="shell-access", className="access"),
                     html.A("API docs", href="/docs", target="_blank", className="docs-link"),
                 ],
                 className="header",
@@ -77,3 +81,16 @@ def shell_tab(pathname, tab):
         tab != "runs",
         tab != "distill",
     )
+
+
+@callback(
+    Output("shell-access", "children"),
+    Input("shell-url", "pathname"),
+    Input("shell-url", "search"),
+)
+async def shell_access(pathname, search):
+    try:
+        state = await api_client.access()
+    except ApiError:
+        return []
+    return badge(state, (pathname or "/") + (search or ""))

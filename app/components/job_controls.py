@@ -6,6 +6,7 @@ from dash import ctx, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.access import error_text
 from app.components.neuron_panel import message
 
 ACTIVE = ("queued", "running")
@@ -42,5 +43,5 @@ async def cancel_clicked():
     try:
         await api_client.cancel_job(job_id)
     except ApiError as err:
-        return message(err.detail, "error")
+        return message(await error_text(err, "Cancelling jobs"), "error")
     return message(f"Cancelling job {job_id}…")

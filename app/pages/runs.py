@@ -7,6 +7,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.access import error_text
 from app.components.job_controls import (
     cancel_button,
     cancel_clicked,
@@ -188,7 +189,7 @@ async def runs_train(_go, arch, dataset, epochs, name):
     try:
         job = await api_client.submit_job("train", config)
     except ApiError as err:
-        return message(f"Not started: {err.detail}", "error")
+        return message(f"Not started: {await error_text(err, 'Starting jobs')}", "error")
     return message(f"Training job {job['id']} started: follow it in the jobs table.")
 
 
@@ -222,7 +223,8 @@ async def runs_align(_go, contents, filename, arch, dataset):
             "align", {"checkpoint": stored["checkpoint"], "arch": arch, "data": {"name": dataset}}
         )
     except ApiError as err:
-        return message(f"Not started: {err.detail}", "error")
+        text = await error_text(err, "Uploading and starting jobs")
+        return message(f"Not started: {text}", "error")
     return message(
         f"Uploaded {filename} ({stored['parameters']:,} parameters); alignment job {job['id']} "
         "started."

@@ -5,6 +5,13 @@ uploads a checkpoint must send `Authorization: Bearer <token>`. Without it the s
 only listens on loopback (`semvec serve` refuses another host), and as a second guard
 writes are taken only from clients on this machine, should the app be served some
 other way.
+
+The API reads only that header, never a cookie. People on the page get write rights by
+signing in once (`/auth`, app/auth.py): that sets an HttpOnly, SameSite=Strict cookie
+holding the token, and while Dash answers the browser's request the page's in-process
+API client sends that cookie's token (and the browser's address) as its own. So the page
+acts with the rights of whoever is using it, never with the server's own token.
+`GET /api/access` says what a request's credentials allow.
 """
 
 import hmac
@@ -56,3 +63,12 @@ def check_write(request: Request, credentials: HTTPAuthorizationCredentials | No
         )
     if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
         raise AccessDeniedError("wrong token: send the server's SEMVEC_TOKEN as a Bearer token")
+
+
+def may_write(request: Request, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """Whether `check_write` would let this request through."""
+    try:
+        check_write(request, credentials)
+    except AccessDeniedError:
+        return False
+    return True

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from backend.api.access import AccessDeniedError
-from backend.api.routes import catalog, health, jobs, runs, uploads
+from backend.api.routes import access, catalog, health, jobs, runs, uploads
 from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
@@ -38,7 +38,8 @@ def create_app(slots: int | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
     )
-    for router in (health.router, jobs.router, runs.router, catalog.router, uploads.router):
+    routers = (health, access, jobs, runs, catalog, uploads)
+    for router in (module.router for module in routers):
         app.include_router(router, responses=ERRORS)
     app.state.token = settings.token
     _add_error_handlers(app)

@@ -64,6 +64,13 @@ class JobLog(BaseModel):
     traceback: str | None
 
 
+class Access(BaseModel):
+    """What the request's own credentials allow (the page shows it as a badge)."""
+
+    token_required: bool = Field(description="the server has a SEMVEC_TOKEN")
+    can_write: bool = Field(description="this request may start, cancel and upload")
+
+
 class Health(BaseModel):
     status: str
     version: str

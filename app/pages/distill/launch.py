@@ -4,6 +4,7 @@ from dash import Input, Output, State, callback, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.access import error_text
 from app.components.neuron_panel import message
 
 
@@ -78,5 +79,6 @@ async def distill_start(_go, teacher, student, methods, seeds, epochs, lam, trai
             started.append((await api_client.submit_job("distill", config))["id"])
         except ApiError as err:
             done = f" ({len(started)} started before)" if started else ""
-            return message(f"Not started{done}: {err.detail}", "error")
+            text = await error_text(err, "Starting jobs")
+            return message(f"Not started{done}: {text}", "error")
     return message(f"Started {len(started)} jobs: {', '.join(map(str, started))}.")

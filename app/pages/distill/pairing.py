@@ -4,6 +4,7 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.access import error_text
 from app.components.map_figure import empty_figure
 from app.components.neuron_panel import message
 from app.components.pair_map import pair_figure
@@ -64,5 +65,6 @@ async def distill_pair_map(student, _tick, teacher, shown):
                 text, className="muted"
             )
     except ApiError as err:
-        return empty_figure("No map"), message(err.detail, "error")
+        text = await error_text(err, "Placing the student on the teacher's map")
+        return empty_figure("No map"), message(text, "error")
     return pair_figure(body, student, teacher, method), None

@@ -5,6 +5,7 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.access import error_text
 from app.components.map_figure import empty_figure, map_figure
 from app.components.neuron_panel import message
 from app.pages.explorer.params import METHOD_PARAMS, PARAM_INPUTS
@@ -75,7 +76,8 @@ async def explorer_map(view, _tick, color, layers):
             return await _pending(body["job_id"], view, ctx.triggered_id == "explorer-poll")
         columns = await api_client.columns(view["run"])
     except ApiError as err:
-        return empty_figure("No map"), message(err.detail, "error"), True
+        text = await error_text(err, "Computing a new map")
+        return empty_figure("No map"), message(text, "error"), True
     title = f"{view['run']} · {view['method'].upper()} · {len(body['x']):,} neurons"
     return map_figure(body, columns, color or "layer", layers, title), None, True
 

@@ -138,26 +138,32 @@ def test_token_server_reads_are_open_writes_need_the_token(token_server):
         _cancel(client, started.json()["job_id"], _auth(TOKEN))
 
 
-def test_front_end_client_sends_the_token_from_the_environment(token_server, monkeypatch):
-    """app/api_client (what the Dash page calls) adds SEMVEC_TOKEN when it is set."""
+def test_front_end_client_acts_for_its_caller_not_with_the_servers_token(
+    token_server, monkeypatch
+):
+    """app/api_client (what the Dash page calls) sends the token of the caller it acts for
+    (set per browser request from the sign-in cookie), never SEMVEC_TOKEN from the
+    environment: otherwise anyone reaching the page could write."""
 
-    async def start_and_cancel() -> int:
+    async def start_and_cancel(caller: api_client.Caller | None) -> int:
         api_client.connect(base_url=token_server.url)
+        reset = api_client.caller.set(caller)
         try:
             _, job = await api_client.request("POST", "/api/jobs", json=JOB)
             await api_client.request("DELETE", f"/api/jobs/{job['id']}")
             return job["id"]
         finally:
+            api_client.caller.reset(reset)
             await api_client._client.aclose()
 
     monkeypatch.setattr(api_client, "_client", None)  # restored afterwards
-    monkeypatch.delenv("SEMVEC_TOKEN", raising=False)
-    with pytest.raises(api_client.ApiError) as refused:
-        asyncio.run(start_and_cancel())
-    assert refused.value.status == 401 and "SEMVEC_TOKEN" in refused.value.detail
+    monkeypatch.setenv("SEMVEC_TOKEN", TOKEN)  # the server's, in this process too
+    for signed_out in (None, api_client.Caller(), api_client.Caller(token=TOKEN + "x")):
+        with pytest.raises(api_client.ApiError) as refused:
+            asyncio.run(start_and_cancel(signed_out))
+        assert refused.value.status == 401
 
-    monkeypatch.setenv("SEMVEC_TOKEN", TOKEN)
-    job_id = asyncio.run(start_and_cancel())
+    job_id = asyncio.run(start_and_cancel(api_client.Caller(token=TOKEN)))
     state = httpx.get(f"{token_server.url}/api/jobs/{job_id}").json()["state"]
     assert state in ("cancelled", "running")  # a running job stops within seconds
 
