@@ -71,22 +71,23 @@ def _device(args) -> str:
     return args.device or get_settings().device
 
 
-def _after_vectors(run, args, reporter) -> None:
-    """Analysis and a PCA map right after a run is made, so it opens on the map at once."""
+def _after_vectors(args, reporter):
+    """Analysis and a PCA map of a new run before it appears, so it opens on the map at
+    once (and a failure there leaves no run behind); None with --no-analyze."""
     from backend.services.analysis import analyze_run
     from backend.services.projection import project_run
 
-    if args.no_analyze:
-        return
-    analyze_run(run, device=_device(args), reporter=reporter)
-    project_run(run, "pca", {}, reporter)
+    def finish(run) -> None:
+        analyze_run(run, device=_device(args), reporter=reporter)
+        project_run(run, "pca", {}, reporter)
+
+    return None if args.no_analyze else finish
 
 
 def _make_run(make, cfg, args) -> None:
     """Make a run with vectors (train_run or align_run), analyse it, say where it is."""
     reporter = TqdmReporter()
-    run = make(cfg, name=args.name, reporter=reporter)
-    _after_vectors(run, args, reporter)
+    run = make(cfg, name=args.name, reporter=reporter, before_commit=_after_vectors(args, reporter))
     reporter.close()
     print(f"run {run.id}: {run.folder}")
 
@@ -297,8 +298,8 @@ def distill(args) -> None:
         )
         reporter = TqdmReporter()
         name = f"{args.name}-s{seed}" if args.name else None
-        run = distill_run(cfg, name=name, reporter=reporter)
-        _after_vectors(run, args, reporter)
+        finish = _after_vectors(args, reporter)
+        run = distill_run(cfg, name=name, reporter=reporter, before_commit=finish)
         reporter.close()
         history = run.metrics()["history"]
         seconds = sum(h["seconds"] for h in history) / len(history)

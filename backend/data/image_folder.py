@@ -4,7 +4,8 @@ Two layouts are understood:
   root/<class>/<image>                      split 80 / 10 / 10 by the spec's seed;
   root/train/<class>/..., root/val/... and/or root/test/...   used as given. When only
   one of val/ and test/ exists, it serves as both.
-Images are read from disk per batch (resized, then centre-cropped to a square).
+Images are read from disk per batch (resized, then centre-cropped to a square). Symbolic
+links that lead outside the root are skipped (a link to the root itself may be given).
 """
 
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from torchvision import transforms
 from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, find_classes, make_dataset
 
 from backend.core.errors import DatasetMissingError, SemvecError
+from backend.core.paths import is_inside
 from backend.data.augment import ShiftFlip
 from backend.data.partition import three_way
 from backend.data.registry import register_dataset
@@ -86,8 +88,11 @@ class FolderSplit(DataSplit):
         return np.asarray(image, dtype=np.uint8).copy()
 
 
-def _scan(folder: Path, class_to_idx: dict[str, int]) -> list[Sample]:
-    return make_dataset(str(folder), class_to_idx, extensions=IMG_EXTENSIONS, allow_empty=True)
+def _scan(folder: Path, class_to_idx: dict[str, int], root: Path) -> list[Sample]:
+    """The images of `folder`'s class subfolders, but none that a symbolic link leads to
+    outside `root`: the folder is what the user named, and only it is read."""
+    found = make_dataset(str(folder), class_to_idx, extensions=IMG_EXTENSIONS, allow_empty=True)
+    return [sample for sample in found if is_inside(Path(sample[0]), root)]
 
 
 def _split_samples(root: Path, seed: int) -> tuple[list[str], dict[str, list[Sample]]]:
@@ -98,17 +103,18 @@ def _split_samples(root: Path, seed: int) -> tuple[list[str], dict[str, list[Sam
         classes, class_to_idx = find_classes(str(top))
     except FileNotFoundError as err:
         raise DatasetMissingError(f"no class folders in {top}; expected {LAYOUT}") from err
-    train = _scan(top, class_to_idx)
+    train = _scan(top, class_to_idx, root)
     if not train:
         exts = ", ".join(IMG_EXTENSIONS)
         raise DatasetMissingError(
-            f"no images in the class folders of {top} ({exts}); expected {LAYOUT}"
+            f"no images in the class folders of {top} ({exts}; links to files outside "
+            f"{root} are skipped); expected {LAYOUT}"
         )
     if top == root:
         parts = three_way([label for _, label in train], seed, val_frac=0.1, test_frac=0.1)
         splits = {name: [train[i] for i in parts[name]] for name in ("train", "val", "test")}
         return classes, {**splits, "all": train}
-    held_out = {name: _scan(root / name, class_to_idx) for name in given}
+    held_out = {name: _scan(root / name, class_to_idx, root) for name in given}
     val = held_out.get("val", held_out.get("test"))
     test = held_out.get("test", val)
     everything = train + [s for name in given for s in held_out[name]]

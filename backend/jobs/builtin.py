@@ -20,11 +20,35 @@ def _known_arch(value: str | None) -> str | None:
 
 
 def _known_dataset(data: DataConfig) -> DataConfig:
+    """A registered dataset whose root, if any, lies inside the data home (see core.paths)."""
+    from backend.core.paths import require_inside
+    from backend.core.settings import get_settings
     from backend.data import list_datasets
 
     if data.name not in list_datasets():
         raise ValueError(f"unknown dataset {data.name!r}; known: {', '.join(list_datasets())}")
+    if data.root is not None:
+        home = get_settings().home
+        hint = (
+            f"copy the dataset into {home.resolve() / 'datasets'}/, or use the CLI "
+            "(`semvec train --root ...` takes any folder)"
+        )
+        require_inside(data.root, home, "dataset root", hint)
     return data
+
+
+def _uploaded_checkpoint(value: str | None) -> str | None:
+    """A checkpoint stored by POST /api/checkpoints: its path, or its bare file name."""
+    from backend.core.paths import require_inside
+    from backend.core.settings import get_settings
+
+    if value is None:
+        return None
+    uploads = get_settings().uploads_dir
+    if "/" not in value and "\\" not in value:
+        value = str(uploads / value)
+    hint = "upload the file with POST /api/checkpoints and pass the `checkpoint` it returns"
+    return require_inside(value, uploads, "checkpoint", hint)
 
 
 def _new_run_name(value: str | None) -> str | None:
@@ -66,6 +90,7 @@ class AlignJob(PostHocConfig):
     _data = field_validator("data")(_known_dataset)
     _run = field_validator("run")(_existing_run)
     _name = field_validator("name")(_new_run_name)
+    _checkpoint = field_validator("checkpoint")(_uploaded_checkpoint)
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -114,14 +139,16 @@ def _open(ctx: JobContext, run_id: str):
     return RunStore(ctx.home).open(run_id)
 
 
-def _finish_run(ctx: JobContext, run, analyze: bool, device: str) -> str:
+def _analysis(ctx: JobContext, analyze: bool, device: str):
+    """What a new run needs before it appears: its analysis and a PCA map (or nothing)."""
     from backend.services.analysis import analyze_run
     from backend.services.projection import project_run
 
-    if analyze:
+    def finish(run) -> None:
         analyze_run(run, device=device, reporter=ctx.reporter)
         project_run(run, "pca", {}, ctx.reporter)
-    return run.id
+
+    return finish if analyze else None
 
 
 @job_kind("train", TrainJob)
@@ -136,10 +163,9 @@ def train(ctx: JobContext, cfg: TrainJob) -> str:
         home=ctx.home,
         checkpoint_dir=ctx.folder,
         world=ctx.world,
+        before_commit=_analysis(ctx, cfg.analyze, cfg.device),
     )
-    if run is None:  # a rank other than 0 under torchrun: rank 0 writes the run
-        return None
-    return _finish_run(ctx, run, cfg.analyze, cfg.device)
+    return run.id if run is not None else None  # other ranks than 0 under torchrun: None
 
 
 @job_kind("align", AlignJob)
@@ -147,8 +173,9 @@ def align(ctx: JobContext, cfg: AlignJob) -> str:
     from backend.services.vectors import align_run
 
     name = cfg.name or f"{cfg.arch or cfg.run}-aligned-job{ctx.job_id}"
-    run = align_run(cfg, name=name, reporter=ctx.reporter, home=ctx.home)
-    return _finish_run(ctx, run, cfg.analyze, cfg.device)
+    finish = _analysis(ctx, cfg.analyze, cfg.device)
+    run = align_run(cfg, name=name, reporter=ctx.reporter, home=ctx.home, before_commit=finish)
+    return run.id
 
 
 @job_kind("analyze", AnalyzeJob)

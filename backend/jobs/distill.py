@@ -5,7 +5,7 @@ epoch, train_loss, distill_loss, test_accuracy and seconds."""
 from pydantic import Field, field_validator, model_validator
 
 from backend.distill.config import DistillConfig
-from backend.jobs.builtin import _existing_run, _finish_run, _known_arch, _new_run_name
+from backend.jobs.builtin import _analysis, _existing_run, _known_arch, _new_run_name
 from backend.jobs.context import JobContext
 from backend.jobs.kinds import job_kind
 
@@ -16,6 +16,21 @@ def _known_method(value: str) -> str:
     if value not in list_methods():
         raise ValueError(f"unknown method {value!r}; known: {', '.join(list_methods())}")
     return value
+
+
+def _knowledge_in_home(value: str | None) -> str | None:
+    """A knowledge file inside the data home (made by `semvec knowledge` or by a job)."""
+    from backend.core.paths import require_inside
+    from backend.core.settings import get_settings
+
+    if value is None:
+        return None
+    home = get_settings().home
+    hint = (
+        f"make it with `semvec knowledge RUN` (written into the run's folder in {home}/runs), "
+        "or leave `knowledge` empty to use the teacher run's"
+    )
+    return require_inside(value, home, "knowledge file", hint)
 
 
 class DistillJob(DistillConfig):
@@ -30,6 +45,7 @@ class DistillJob(DistillConfig):
     _student = field_validator("student")(_known_arch)
     _method = field_validator("method")(_known_method)
     _name = field_validator("name")(_new_run_name)
+    _knowledge = field_validator("knowledge")(_knowledge_in_home)
 
     @model_validator(mode="after")
     def _fits_method_and_teacher(self):
@@ -61,7 +77,6 @@ def distill(ctx: JobContext, cfg: DistillJob) -> str | None:
         home=ctx.home,
         checkpoint_dir=ctx.folder,
         world=ctx.world,
+        before_commit=_analysis(ctx, cfg.analyze, cfg.device),
     )
-    if run is None:  # a rank other than 0 under torchrun: rank 0 writes the run
-        return None
-    return _finish_run(ctx, run, cfg.analyze, cfg.device)
+    return run.id if run is not None else None  # other ranks than 0 under torchrun: None

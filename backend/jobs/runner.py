@@ -49,7 +49,12 @@ class Runner:
         self._thread: threading.Thread | None = None
 
     def recover(self) -> list[int]:
-        """Jobs left `running` by a previous server are `interrupted` (resumable)."""
+        """Jobs left `running` by a previous server are `interrupted` (resumable), and the
+        hidden folders of runs their workers were writing are removed."""
+        from backend.runs.store import RunStore
+
+        for name in RunStore(self.home).clean_leftovers():
+            print(f"semvec runner: removed {name}, a run left unfinished", file=sys.stderr)
         return self.store.mark_interrupted("the server stopped while this job ran; resume it")
 
     def start(self) -> "Runner":

@@ -10,10 +10,17 @@
     projections/          cached 2-D maps (backend.projection)
 
 A run is written into a hidden `.partial-*` folder and renamed into place only when
-complete, so a failure never leaves a half-made run behind.
+complete, so a failure never leaves a half-made run behind. While it writes, the writer
+holds a lock on `.partial-*.lock` beside it; a killed writer's lock is free, and the next
+writer (or the next server start) removes what it left (`RunStore.clean_leftovers`).
+
+Entries of runs/ are never followed when they are symbolic links: a link could point
+anywhere outside the data home.
 """
 
+import fcntl
 import json
+import os
 import re
 import shutil
 import time
@@ -28,7 +35,8 @@ from backend.core.errors import RunNotFoundError, SemvecError
 from backend.runs.checkpoint import load_into, read_state_dict, save_state_dict
 from backend.semantic.neurons import NeuronIndex
 
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+PARTIAL = ".partial-"
 
 
 class RunMeta(BaseModel):
@@ -51,7 +59,8 @@ class RunMeta(BaseModel):
 
 
 def check_run_id(run_id: str) -> str:
-    if not RUN_ID.match(run_id) or ".." in run_id:
+    """`run_id` when it is a safe folder name: no separators, no dots first, no `..`."""
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id) or ".." in run_id:
         raise SemvecError(
             f"invalid run name {run_id!r}: use 1-80 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -60,11 +69,11 @@ def check_run_id(run_id: str) -> str:
 
 
 class Run:
-    """An existing, complete run folder."""
+    """An existing, complete run folder (or one being finished by a `RunWriter`)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, run_id: str | None = None):
         self.folder = folder
-        self.id = folder.name
+        self.id = run_id or folder.name
         self.meta = RunMeta.model_validate_json((folder / "run.json").read_text())
 
     def index(self) -> NeuronIndex:
@@ -106,10 +115,14 @@ class RunWriter:
     def __init__(self, runs_dir: Path, run_id: str):
         """Use `RunStore.writer`, which checks the name first."""
         self.runs_dir, self.id = runs_dir, run_id
-        for stale in runs_dir.glob(f".partial-{run_id}-*"):  # left by a killed process
-            shutil.rmtree(stale, ignore_errors=True)
-        self.folder = runs_dir / f".partial-{run_id}-{uuid.uuid4().hex[:6]}"
-        self.folder.mkdir(parents=True)
+        name = f"{PARTIAL}{run_id}-{uuid.uuid4().hex[:8]}"
+        self._lock = _lock(runs_dir / f"{name}.lock", create=True)  # first: see clean_leftovers
+        self.folder = runs_dir / name
+        self.folder.mkdir()
+
+    def preview(self) -> Run:
+        """The run as written so far, still hidden (for analysis before it appears)."""
+        return Run(self.folder, self.id)
 
     def write_meta(self, meta: RunMeta) -> None:
         write_json(self.folder / "run.json", meta.model_dump())
@@ -128,19 +141,30 @@ class RunWriter:
 
     def commit(self) -> Run:
         final = self.runs_dir / self.id
-        if final.exists():
+        if _taken(final):
             raise SemvecError(f"a run named {self.id!r} appeared meanwhile; nothing was replaced")
-        self.folder.rename(final)
+        try:
+            self.folder.rename(final)
+        except OSError as err:  # another writer committed the same name a moment earlier
+            raise SemvecError(f"could not put run {self.id!r} in place: {err}") from err
+        self._release()
         return Run(final)
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            Path(self._lock.name).unlink(missing_ok=True)
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> "RunWriter":
         return self
 
     def __exit__(self, exc_type, *_exc) -> None:
-        if self.folder.exists():  # not committed: an error happened
+        if self._lock is not None:  # not committed: an error happened
             self.discard()
 
 
@@ -152,35 +176,71 @@ class RunStore:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = check_run_id(f"{prefix}-{stamp}")
         run_id, n = base, 1
-        while (self.runs_dir / run_id).exists():
+        while _taken(self.runs_dir / run_id):
             n += 1
             run_id = f"{base}-{n}"
         return run_id
 
     def ensure_free(self, run_id: str) -> None:
         """Fail early (before hours of training) when the name is taken or invalid."""
-        if (self.runs_dir / check_run_id(run_id)).exists():
+        if _taken(self.runs_dir / check_run_id(run_id)):
             raise SemvecError(
-                f"a run named {run_id!r} already exists; choose another name (--name)"
+                f"a run named {run_id!r} already exists in {self.runs_dir}; "
+                "choose another name (--name)"
             )
 
     def writer(self, run_id: str) -> RunWriter:
         self.ensure_free(run_id)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.clean_leftovers()
         return RunWriter(self.runs_dir, run_id)
 
+    def clean_leftovers(self) -> list[str]:
+        """Remove the hidden folders of writers that died mid-write; returns their names.
+
+        A live writer holds its lock, so its folder is kept. A folder with no lock file
+        was left by an older semvec, or its writer has just committed (then it is gone).
+        """
+        if not self.runs_dir.is_dir():
+            return []
+        removed = []
+        for lock_path in self.runs_dir.glob(f"{PARTIAL}*.lock"):
+            lock = _lock(lock_path, create=False)
+            if lock is None:  # held by a live writer, or just removed
+                continue
+            with lock:
+                folder = lock_path.with_suffix("")
+                if _remove(folder):
+                    removed.append(folder.name)
+                lock_path.unlink(missing_ok=True)
+        for folder in self.runs_dir.glob(f"{PARTIAL}*"):
+            lock_path = folder.with_name(f"{folder.name}.lock")
+            if folder.suffix != ".lock" and not lock_path.exists() and _remove(folder):
+                removed.append(folder.name)
+        return removed
+
     def ids(self) -> list[str]:
+        """The complete runs: real folders (never links) with a run.json."""
         if not self.runs_dir.exists():
             return []
         return sorted(
             p.name
             for p in self.runs_dir.iterdir()
-            if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists()
+            if not p.name.startswith(".")
+            and not p.is_symlink()
+            and p.is_dir()
+            and (p / "run.json").exists()
         )
 
     def open(self, run_id: str) -> Run:
         check_run_id(run_id)
         folder = self.runs_dir / run_id
+        if folder.is_symlink():
+            raise SemvecError(
+                f"{folder} is a symbolic link (to {os.readlink(folder)}); semvec never follows "
+                "links in runs/, as they could lead outside the data home: move the run "
+                "folder itself into runs/"
+            )
         if not (folder / "run.json").exists():
             known = ", ".join(self.ids()) or "none yet"
             raise RunNotFoundError(f"no run named {run_id!r} in {self.runs_dir}; runs: {known}")
@@ -188,6 +248,35 @@ class RunStore:
 
     def runs(self) -> list[Run]:
         return [Run(self.runs_dir / run_id) for run_id in self.ids()]
+
+
+def _taken(path: Path) -> bool:
+    """Whether anything is at `path`, a dangling link included."""
+    return path.is_symlink() or path.exists()
+
+
+def _remove(folder: Path) -> bool:
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
+
+
+def _lock(path: Path, create: bool):
+    """An open file holding an exclusive flock on `path` (None when taken or missing).
+
+    The kernel frees the lock when its process dies, however it dies (SIGKILL included).
+    """
+    try:
+        handle = path.open("a" if create else "r")
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -86,10 +86,12 @@ def ensure_default_run(
     data = DataConfig.model_validate(shipped["dataset"])
     test = load_split(data.spec(), "test")
     meta = RunMeta.model_validate(shipped | {"id": DEFAULT_RUN, "source": str(weights)})
+
+    def maps(run: Run) -> None:
+        analyze_run(run, device="cpu", reporter=reporter)
+        project_run(run, "pca", {}, reporter)
+        project_run(run, "umap", {}, reporter)
+
     with store.writer(DEFAULT_RUN) as writer:
         extra = {"shipped_metrics": shipped.get("metrics", {})}
-        run = finish_run(writer, meta, model.eval(), vectors, test, device, extra, reporter)
-    analyze_run(run, device="cpu", reporter=reporter)
-    project_run(run, "pca", {}, reporter)
-    project_run(run, "umap", {}, reporter)
-    return run
+        return finish_run(writer, meta, model.eval(), vectors, test, device, extra, reporter, maps)

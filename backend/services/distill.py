@@ -30,7 +30,7 @@ from backend.runs.store import Run, RunMeta, RunStore
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import neuron_index
 from backend.services.models import build_model, probed_layers
-from backend.services.vectors import finish_run
+from backend.services.vectors import BeforeCommit, finish_run
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
 from backend.training.config import DataConfig
@@ -144,6 +144,7 @@ def distill_run(
     home: Path | None = None,
     checkpoint_dir: Path | None = None,
     world: World | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> Run | None:
     """Train a student of `cfg.student` with `cfg.method`; returns its committed run.
 
@@ -199,4 +200,6 @@ def distill_run(
             "teacher_forward": get_method(cfg.method).needs_teacher,
         }
         extra = {"history": history, "distill": record, "settle_loss": settle[-10:]}
-        return finish_run(writer, meta, student, vectors, s.test, device, extra, reporter)
+        return finish_run(
+            writer, meta, student, vectors, s.test, device, extra, reporter, before_commit
+        )

@@ -1,9 +1,12 @@
 """Make runs whose neurons have semantic vectors: by training, or by aligning a loaded model.
 
 Both end the same way: the vectors' quality is measured on the held-out test split and
-everything is written into a new run folder that appears only when complete.
+everything is written into a new run folder that appears only when complete. Work that
+must be done before a run is usable (analysis, its first map) is passed as `before_commit`,
+so that a failure there, too, leaves no run behind.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -57,6 +60,10 @@ def _check_fits(model: nn.Module, split, device) -> None:
         )
 
 
+BeforeCommit = Callable[[Run], None]
+"""Called with the complete but still hidden run, just before it appears."""
+
+
 def finish_run(
     writer: RunWriter,
     meta: RunMeta,
@@ -66,6 +73,7 @@ def finish_run(
     device,
     extra: dict,
     reporter: Reporter,
+    before_commit: BeforeCommit | None = None,
 ) -> Run:
     """Measure quality on held-out data and write everything; returns the committed run."""
     reporter.stage("quality", len(test_split))
@@ -94,6 +102,8 @@ def finish_run(
         f"{report.precision_at_k:.4f} ({report.live_neurons} live neurons); "
         f"test accuracy {metrics['test_accuracy']:.4f}"
     )
+    if before_commit is not None:
+        before_commit(writer.preview())
     return writer.commit()
 
 
@@ -104,6 +114,7 @@ def train_run(
     home: Path | None = None,
     checkpoint_dir: Path | None = None,
     world: World | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> Run | None:
     """Train cfg.arch on cfg.data with alignment, then settle the vectors on the frozen model.
 
@@ -144,7 +155,9 @@ def train_run(
             config=cfg.model_dump(),
         )
         extra = {"history": history, "settle_loss": settle[-10:]}
-        return finish_run(writer, meta, model, vectors, test, device, extra, reporter)
+        return finish_run(
+            writer, meta, model, vectors, test, device, extra, reporter, before_commit
+        )
 
 
 def align_run(
@@ -152,6 +165,7 @@ def align_run(
     name: str | None = None,
     reporter: Reporter | None = None,
     home: Path | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> Run:
     """Align a frozen model loaded from a run or from a checkpoint + architecture name."""
     reporter = reporter or Reporter()
@@ -201,4 +215,6 @@ def align_run(
             if losses
             else {}
         }
-        return finish_run(writer, meta, model, vectors, test, device, extra, reporter)
+        return finish_run(
+            writer, meta, model, vectors, test, device, extra, reporter, before_commit
+        )

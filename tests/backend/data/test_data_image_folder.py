@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -69,3 +71,25 @@ def test_worker_processes_give_the_same_batches(tmp_path, make_image_folder):
     assert len(inline) == len(workers) == 3
     for (x1, y1, i1), (x2, y2, i2) in zip(inline, workers, strict=True):
         assert torch.equal(x1, x2) and torch.equal(y1, y2) and torch.equal(i1, i2)
+
+
+def test_links_to_files_outside_the_folder_are_skipped(tmp_path, make_image_folder):
+    root, elsewhere = tmp_path / "images", tmp_path / "elsewhere"
+    make_image_folder(root, per_class=4)
+    make_image_folder(elsewhere, per_class=2)
+    (root / "cat" / "stolen.png").symlink_to(elsewhere / "cat" / "0.png")
+    (root / "owl").symlink_to(elsewhere / "dog", target_is_directory=True)
+    (root / "dog" / "again.png").symlink_to(root / "dog" / "0.png")  # inside: kept
+    split = load_split(DataSpec("imagefolder", root=str(root)), "all")
+    files = [Path(path).relative_to(root).as_posix() for path, _ in split.samples]
+    assert "cat/stolen.png" not in files and not any(f.startswith("owl/") for f in files)
+    assert "dog/again.png" in files and len(files) == 3 * 4 + 1
+
+
+def test_a_folder_of_only_outside_links_says_so(tmp_path, make_image_folder):
+    root, elsewhere = tmp_path / "images", tmp_path / "elsewhere"
+    make_image_folder(elsewhere, per_class=2)
+    (root / "cat").mkdir(parents=True)
+    (root / "cat" / "a.png").symlink_to(elsewhere / "cat" / "0.png")
+    with pytest.raises(DatasetMissingError, match="links to files outside"):
+        load_split(DataSpec("imagefolder", root=str(root)), "all")
