@@ -138,7 +138,7 @@ def test_token_server_reads_are_open_writes_need_the_token(token_server):
         _cancel(client, started.json()["job_id"], _auth(TOKEN))
 
 
-def test_front_end_client_acts_for_its_caller_not_with_the_servers_token(
+def test_front_end_client_acts_for_its_caller_never_with_the_servers_token(
     token_server, monkeypatch
 ):
     """app/api_client (what the Dash page calls) sends the token of the caller it acts for
@@ -188,3 +188,31 @@ def test_writes_from_another_machine_need_a_token_even_without_one_set(tmp_path,
     remote, local = asyncio.run(post_from(("192.0.2.7", 50000), ("127.0.0.1", 50000)))
     assert remote.status_code == 401 and "own machine" in remote.json()["detail"]
     assert local.status_code == 422  # past the guard: the unknown kind is what is wrong
+
+
+def test_front_end_client_in_process_passes_on_the_browsers_address(tmp_path, monkeypatch):
+    """In `semvec serve` the page calls the API in-process; the API's loopback rule must still
+    see the browser's address, not this machine's."""
+    monkeypatch.setenv("SEMVEC_HOME", str(tmp_path))
+    monkeypatch.delenv("SEMVEC_TOKEN", raising=False)
+    monkeypatch.setattr(api_client, "_client", None)  # restored afterwards
+    app = create_app()
+    api_client.connect(asgi_app=app)
+
+    async def post_as(*callers) -> list[int]:
+        statuses = []
+        async with app.router.lifespan_context(app):
+            for caller in callers:
+                reset = api_client.caller.set(caller)
+                try:
+                    await api_client.request("POST", "/api/jobs", json={"kind": "bake"})
+                except api_client.ApiError as err:
+                    statuses.append(err.status)
+                finally:
+                    api_client.caller.reset(reset)
+        await api_client._client.aclose()
+        return statuses
+
+    remote = api_client.Caller(client=("192.0.2.7", 50000))
+    local = api_client.Caller(client=("127.0.0.1", 50000))
+    assert asyncio.run(post_as(remote, local, None)) == [401, 422, 422]
