@@ -52,12 +52,14 @@ def _uploaded_checkpoint(value: str | None) -> str | None:
 
 
 def _new_run_name(value: str | None) -> str | None:
+    """A valid name that no run (nor anything else in runs/, a link included) has yet."""
     from backend.core.errors import SemvecError
-    from backend.runs.store import check_run_id
+    from backend.core.settings import get_settings
+    from backend.runs.store import RunStore
 
     if value is not None:
         try:
-            check_run_id(value)
+            RunStore(get_settings().home).ensure_free(value)
         except SemvecError as err:
             raise ValueError(str(err)) from err
     return value

@@ -43,6 +43,10 @@ def semvec(tmp_path):
         (["train", "--device", "cuda:7"], ["cuda"]),
         (["analyze", "no-such-run"], ["no run named 'no-such-run'"]),
         (["project", "../etc", "--method", "pca"], ["invalid run name"]),
+        (["train", "--name", "../escape"], ["invalid run name"]),
+        (["train", "--name", "a\\b"], ["invalid run name"]),
+        (["knowledge", "/abs/run"], ["invalid run name"]),
+        (["analyze", ".."], ["invalid run name"]),
     ],
 )
 def test_user_errors_are_one_clear_line(semvec, args, says):
@@ -52,6 +56,17 @@ def test_user_errors_are_one_clear_line(semvec, args, says):
     assert "Traceback" not in proc.stderr
     for text in says:
         assert text in proc.stderr
+
+
+def test_a_link_in_runs_is_refused(semvec, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "home" / "runs").mkdir(parents=True)
+    (tmp_path / "home" / "runs" / "planted").symlink_to(tmp_path / "elsewhere")
+    proc = semvec("analyze", "planted", expect=2)
+    assert "symbolic link" in proc.stderr and "Traceback" not in proc.stderr
+    proc = semvec("train", "--epochs", "1", "--name", "planted", expect=2)
+    assert "already exists" in proc.stderr
+    assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
 def test_unsafe_and_mismatched_checkpoints_are_refused(semvec, tmp_path):

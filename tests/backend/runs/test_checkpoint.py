@@ -34,6 +34,13 @@ def test_safetensors_round_trip_is_exact(tmp_path):
     assert torch.equal(fresh.eval()(x), model.eval()(x))
 
 
+def test_the_payload_really_writes_a_file_when_unpickled(tmp_path):
+    """The control for the tests below: were the payload ever unpickled, the file would exist."""
+    target = tmp_path / "written.txt"
+    pickle.loads(pickle.dumps(WritesAFile(str(target)))).close()
+    assert target.exists()
+
+
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("how", ["torch.save", "pickle.dump"])
 def test_pickle_payload_is_refused_and_never_runs(tmp_path, how):
