@@ -75,7 +75,8 @@ def layout() -> html.Div:
                 ],
                 className="runs-main",
             ),
-            html.Div([train, align, html.Div(id="runs-message")], className="runs-forms"),
+            # The message first: at 1280x800 the bottom of the forms is below the fold.
+            html.Div([html.Div(id="runs-message"), train, align], className="runs-forms"),
             dcc.Interval(id="runs-poll", interval=1000, disabled=True),
         ],
         className="runs",
