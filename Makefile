@@ -47,6 +47,9 @@ checkpoint: $(READY)  ## re-make the shipped digits teacher in model_zoo/checkpo
 clean:
 	rm -rf $(VENV) semvec-data bench/out
 
+bench-load: $(READY)  ## 50 clients for 60 s on the explorer API while a job trains; writes bench/out/load.json
+	$(PY) -m bench.load
+
 bench-quality: $(READY)  ## held-out quality of the vectors (digits CNN, resnet20 @32px)
 	$(PY) -m bench.quality
 

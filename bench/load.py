@@ -9,9 +9,11 @@ invalid; it is then cancelled (a cancelled train job leaves no run behind; check
 
 Each client is a closed loop over a uniform random mix of neuron detail, neighbours (k=10),
 a top image (size 128) and the cached UMAP projection, on random neurons. The generator is
-one asyncio + httpx process (bench/load_client.py); its CPU use and event-loop lag are
-reported, so one can tell whether it, rather than the server, set the figures. On a 2-core
-machine the server, the training worker and the generator share the same two cores.
+one asyncio + httpx process (bench/load_client.py), one connection per client; its CPU use
+and event-loop lag are reported, so one can tell whether it, rather than the server, set the
+figures. It costs about 1.3-1.6 ms of CPU per request, close to the server's own 1-2.5 ms: on
+a 2-core machine the server, the training worker, the generator (~0.3 core at 300 req/s) and
+whatever else runs share the same two cores, and the CPU use of each is reported.
 
     .venv/bin/python -m bench.load [--duration 60] [--clients 50] [--think 0]
 
@@ -122,6 +124,7 @@ def measure(server: Server, client: httpx.Client, args, job_id: int, neurons: in
         )
 
     cpu0 = {"server": procstat.cpu_seconds(server.proc.pid)}
+    cpu0["machine"] = procstat.machine_busy_seconds()
     cpu0["trainer"] = sum(procstat.tree_cpu_seconds(p) for p in trainer)
     load = asyncio.run(
         generate(
@@ -133,7 +136,10 @@ def measure(server: Server, client: httpx.Client, args, job_id: int, neurons: in
         "server": (procstat.cpu_seconds(server.proc.pid) - cpu0["server"]) / wall,
         "trainer": (sum(procstat.tree_cpu_seconds(p) for p in trainer) - cpu0["trainer"]) / wall,
         "load_generator": load["client_cpu_s"] / wall,
+        "whole_machine": (procstat.machine_busy_seconds() - cpu0["machine"]) / wall,
     }
+    cores["others"] = cores["whole_machine"] - cores["server"] - cores["trainer"]
+    cores["others"] -= cores["load_generator"]
     lag = load["loop_lag_ms"] or [0.0]
     return {
         "window_s": wall,
@@ -224,7 +230,9 @@ def print_table(r: dict) -> None:
     )
     print(
         f"CPU cores used: server {cores['server']:.2f}, training job {cores['trainer']:.2f}, "
-        f"load generator {cores['load_generator']:.2f} (loop lag p95 {lag['p95']:.0f} ms)"
+        f"load generator {cores['load_generator']:.2f} (loop lag p95 {lag['p95']:.0f} ms), "
+        f"other processes {cores['others']:.2f}; whole machine {cores['whole_machine']:.2f} "
+        f"of {r['setup']['cpus']}"
     )
     print(
         f"train job: {start['state']} at the start (epoch {start['epochs_done']}), "

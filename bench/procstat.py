@@ -36,3 +36,10 @@ def children(pid: int) -> list[int]:
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds of `pid` and of its live descendants."""
     return cpu_seconds(pid) + sum(tree_cpu_seconds(child) for child in children(pid))
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores together spent busy (not idle or waiting for I/O) since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / TICKS  # user..steal; guest time is counted in user
