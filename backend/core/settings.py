@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     """auto | cpu | cuda | cuda:N"""
     job_slots: int = 0
     """Jobs run at once; 0 = one per GPU, or one on a CPU machine."""
+    job_nice: int = Field(10, ge=0, le=19)
+    """Niceness job workers give themselves (0-19; 0 = the server's priority). A training
+    job would otherwise take every core and leave the explorer's requests waiting."""
     max_upload_mb: int = 512
     """Largest checkpoint the API accepts (bigger uploads get 413)."""
     token: str | None = None

@@ -5,6 +5,7 @@ without doing so (killed, out of memory), the runner records that instead.
 """
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -14,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from backend.core.errors import SemvecError
+from backend.core.settings import get_settings
 from backend.jobs.context import JobCancelled, JobContext
 from backend.jobs.kinds import get_kind
 from backend.jobs.store import JobStore
@@ -66,6 +68,16 @@ def exit_with_parent(poll_s: float = 0.2) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def lower_priority(nice: int) -> None:
+    """Let the server's requests go first (a job would otherwise take every core): raise
+    the niceness of this process and of its autogroup. With Linux's autogroup the CPU is
+    shared between sessions first, and the runner starts each worker in a session of its
+    own, so a plain nice would not yield to the server."""
+    os.nice(nice)
+    with contextlib.suppress(OSError):  # not Linux, or no autogroup
+        Path("/proc/self/autogroup").write_text(str(nice))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job_id", type=int)
@@ -73,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["SEMVEC_HOME"] = str(args.home)
     exit_with_parent()
+    lower_priority(get_settings().job_nice)
     state = run_job(args.home, args.job_id)
     return 0 if state in ("succeeded", "cancelled") else 1
 
