@@ -71,6 +71,8 @@ def test_hostile_and_broken_uploads_are_refused(server, tmp_path):
         assert refused.status_code == 422 and "refused" in refused.json()["detail"]
         truncated = _upload(client, good[: len(good) // 2])
         assert truncated.status_code == 422 and "safetensors" in truncated.json()["detail"]
+        corrupt = _upload(client, good[:8] + b"{not json at all" + good[24:])
+        assert corrupt.status_code == 422 and "not a valid safetensors" in corrupt.json()["detail"]
         empty = _upload(client, b"")
         assert empty.status_code == 422 and "empty" in empty.json()["detail"]
         huge = _upload(client, b"\0" * (2 * 2**20))
