@@ -117,7 +117,8 @@ def serve(args) -> int:
             f"--host {args.host} lets other machines reach this server, so it needs a token: "
             "set SEMVEC_TOKEN to a long random secret (e.g. `export SEMVEC_TOKEN=$(python -c "
             "'import secrets; print(secrets.token_urlsafe(32))')`); requests that start, "
-            "cancel or upload must then send `Authorization: Bearer <SEMVEC_TOKEN>`"
+            "cancel or upload must then send `Authorization: Bearer <SEMVEC_TOKEN>`, and people "
+            "using the page sign in at /auth"
         )
     if args.slots:
         os.environ["SEMVEC_JOB_SLOTS"] = str(args.slots)
