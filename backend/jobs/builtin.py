@@ -74,14 +74,21 @@ def _existing_run(value: str | None) -> str | None:
     return value
 
 
-class TrainJob(TrainConfig):
-    name: str | None = Field(None, description="run name (default: <arch>-<dataset>-job<id>)")
+class TrainedRunJob(BaseModel):
+    """What every job that trains a network into a new run takes besides its config."""
+
+    name: str | None = Field(None, description="run name (default: made from the job)")
     analyze: bool = Field(True, description="analyse and draw a PCA map when done")
     gpus: int = Field(1, ge=1, le=64, description="processes on this machine (torchrun + DDP)")
 
+    _name = field_validator("name")(_new_run_name)
+
+
+class TrainJob(TrainConfig, TrainedRunJob):
+    name: str | None = Field(None, description="run name (default: <arch>-<dataset>-job<id>)")
+
     _arch = field_validator("arch")(_known_arch)
     _data = field_validator("data")(_known_dataset)
-    _name = field_validator("name")(_new_run_name)
 
 
 class AlignJob(PostHocConfig):

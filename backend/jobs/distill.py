@@ -5,7 +5,7 @@ epoch, train_loss, distill_loss, test_accuracy and seconds."""
 from pydantic import Field, field_validator, model_validator
 
 from backend.distill.config import DistillConfig
-from backend.jobs.builtin import _analysis, _existing_run, _known_arch, _new_run_name
+from backend.jobs.builtin import TrainedRunJob, _analysis, _existing_run, _known_arch
 from backend.jobs.context import JobContext
 from backend.jobs.kinds import job_kind
 
@@ -33,18 +33,15 @@ def _knowledge_in_home(value: str | None) -> str | None:
     return require_inside(value, home, "knowledge file", hint)
 
 
-class DistillJob(DistillConfig):
+class DistillJob(DistillConfig, TrainedRunJob):
     teacher: str = Field(..., description="the teacher's run id")
     name: str | None = Field(
         None, description="run name (default: <student>-<method>-s<seed>-job<id>)"
     )
-    analyze: bool = Field(True, description="analyse and draw a PCA map when done")
-    gpus: int = Field(1, ge=1, le=64, description="processes on this machine (torchrun + DDP)")
 
     _teacher = field_validator("teacher")(_existing_run)
     _student = field_validator("student")(_known_arch)
     _method = field_validator("method")(_known_method)
-    _name = field_validator("name")(_new_run_name)
     _knowledge = field_validator("knowledge")(_knowledge_in_home)
 
     @model_validator(mode="after")
