@@ -160,21 +160,27 @@ def _analysis(ctx: JobContext, analyze: bool, device: str):
     return finish if analyze else None
 
 
-@job_kind("train", TrainJob)
-def train(ctx: JobContext, cfg: TrainJob) -> str:
-    from backend.services.vectors import train_run
-
-    name = cfg.name or f"{cfg.arch}-{cfg.data.name}-job{ctx.job_id}"
-    run = train_run(
+def trained_run(ctx: JobContext, cfg: TrainedRunJob, service, default_name: str) -> str | None:
+    """Run a training service (`train_run`, `distill_run`) as this job: checkpoints in the
+    job's folder (so a resume continues), torchrun's world, analysis before the run appears.
+    The run's id, or None on the ranks other than 0 under torchrun."""
+    run = service(
         cfg,
-        name=name,
+        name=cfg.name or default_name,
         reporter=ctx.reporter,
         home=ctx.home,
         checkpoint_dir=ctx.folder,
         world=ctx.world,
         before_commit=_analysis(ctx, cfg.analyze, cfg.device),
     )
-    return run.id if run is not None else None  # other ranks than 0 under torchrun: None
+    return run.id if run is not None else None
+
+
+@job_kind("train", TrainJob)
+def train(ctx: JobContext, cfg: TrainJob) -> str | None:
+    from backend.services.vectors import train_run
+
+    return trained_run(ctx, cfg, train_run, f"{cfg.arch}-{cfg.data.name}-job{ctx.job_id}")
 
 
 @job_kind("align", AlignJob)

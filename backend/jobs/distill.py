@@ -5,7 +5,7 @@ epoch, train_loss, distill_loss, test_accuracy and seconds."""
 from pydantic import Field, field_validator, model_validator
 
 from backend.distill.config import DistillConfig
-from backend.jobs.builtin import TrainedRunJob, _analysis, _existing_run, _known_arch
+from backend.jobs.builtin import TrainedRunJob, _existing_run, _known_arch, trained_run
 from backend.jobs.context import JobContext
 from backend.jobs.kinds import job_kind
 
@@ -66,14 +66,5 @@ class DistillJob(DistillConfig, TrainedRunJob):
 def distill(ctx: JobContext, cfg: DistillJob) -> str | None:
     from backend.services.distill import distill_run
 
-    name = cfg.name or f"{cfg.student}-{cfg.method}-s{cfg.seed}-job{ctx.job_id}"
-    run = distill_run(
-        cfg,
-        name=name,
-        reporter=ctx.reporter,
-        home=ctx.home,
-        checkpoint_dir=ctx.folder,
-        world=ctx.world,
-        before_commit=_analysis(ctx, cfg.analyze, cfg.device),
-    )
-    return run.id if run is not None else None  # other ranks than 0 under torchrun: None
+    default_name = f"{cfg.student}-{cfg.method}-s{cfg.seed}-job{ctx.job_id}"
+    return trained_run(ctx, cfg, distill_run, default_name)
