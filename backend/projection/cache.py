@@ -51,12 +51,18 @@ class ProjectionCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
 
-    def path_for(self, vectors: Any, method: str, params: dict[str, Any] | None = None) -> Path:
-        """Where the `.npy` of this projection lives (whether or not it exists yet)."""
+    def _entry(self, vectors: Any, method: str, params: dict[str, Any] | None):
+        """(checked vectors, resolved params, key, `.npy` path) of this projection; bad
+        parameters raise."""
         array = check_vectors(vectors)
         resolved = resolve_params(method, params)
         check_fits(method, params, len(array))
-        return self.folder / f"{method}-{cache_key(array, method, resolved)}.npy"
+        key = cache_key(array, method, resolved)
+        return array, resolved, key, self.folder / f"{method}-{key}.npy"
+
+    def path_for(self, vectors: Any, method: str, params: dict[str, Any] | None = None) -> Path:
+        """Where the `.npy` of this projection lives (whether or not it exists yet)."""
+        return self._entry(vectors, method, params)[3]
 
     def get_or_compute(
         self,
@@ -70,12 +76,8 @@ class ProjectionCache:
         A missing, unreadable or misshapen entry is computed again and rewritten.
         `progress` gets (0, 1) before a computation and (1, 1) when done or on a hit.
         """
-        array = check_vectors(vectors)
-        resolved = resolve_params(method, params)
-        check_fits(method, params, len(array))
-        key = cache_key(array, method, resolved)
-        npy = self.folder / f"{method}-{key}.npy"
-        cached = self._read(npy, len(array))
+        array, resolved, key, npy = self._entry(vectors, method, params)
+        cached = self.read(npy, len(array))
         if cached is not None:
             if progress is not None:
                 progress(1, 1)
@@ -100,8 +102,8 @@ class ProjectionCache:
 
     def cached(self, vectors: Any, method: str, params: dict[str, Any] | None = None):
         """The cached projection, or None when it has not been computed (never computes)."""
-        array = check_vectors(vectors)
-        return self._read(self.path_for(array, method, params), len(array))
+        array, _, _, npy = self._entry(vectors, method, params)
+        return self.read(npy, len(array))
 
     def entries(self) -> list[dict[str, Any]]:
         """What is cached: the metadata of each complete entry, oldest first."""
@@ -114,7 +116,8 @@ class ProjectionCache:
         return found
 
     @staticmethod
-    def _read(npy: Path, num_vectors: int) -> np.ndarray | None:
+    def read(npy: Path, num_vectors: int) -> np.ndarray | None:
+        """The coordinates in `npy` (a `path_for`), or None when missing or unusable."""
         if not npy.is_file():
             return None
         try:

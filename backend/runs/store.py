@@ -233,6 +233,10 @@ class RunStore:
         )
 
     def open(self, run_id: str) -> Run:
+        return Run(self.folder_of(run_id))
+
+    def folder_of(self, run_id: str) -> Path:
+        """The folder of an existing, complete run (checked as `open` does, not read)."""
         check_run_id(run_id)
         folder = self.runs_dir / run_id
         if folder.is_symlink():
@@ -244,7 +248,7 @@ class RunStore:
         if not (folder / "run.json").exists():
             known = ", ".join(self.ids()) or "none yet"
             raise RunNotFoundError(f"no run named {run_id!r} in {self.runs_dir}; runs: {known}")
-        return Run(folder)
+        return folder
 
     def runs(self) -> list[Run]:
         return [Run(self.runs_dir / run_id) for run_id in self.ids()]

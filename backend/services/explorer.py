@@ -68,8 +68,8 @@ def _load(folder: Path, _signature: tuple) -> LoadedRun:
 
 
 def loaded(store: RunStore, run_id: str) -> LoadedRun:
-    run = store.open(run_id)
-    return _load(run.folder, _signature(run.folder))
+    folder = store.folder_of(run_id)  # run.json is read only when the run is (re)loaded
+    return _load(folder, _signature(folder))
 
 
 def resolve_neuron(data: LoadedRun, neuron: str) -> int:
@@ -235,7 +235,7 @@ def projection_json(data: LoadedRun, method: str, params: dict) -> bytes | None:
     cache = ProjectionCache(data.run.projections_dir)
     path = cache.path_for(data.vectors, method, params)
     mtime = _mtime_ns(path)  # before reading: a file rewritten meanwhile is read again
-    coords = cache.cached(data.vectors, method, params)
+    coords = cache.read(path, len(data.vectors))
     if coords is None:
         return None
     xy = coords.astype(np.float64).round(5)  # map units: 5 decimals are far below a pixel
