@@ -179,11 +179,7 @@ class JobStore:
             )
 
     def metrics(self, job_id: int) -> list[dict]:
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT epoch, data FROM metrics WHERE job_id = ? ORDER BY epoch", (job_id,)
-            ).fetchall()
-        return [{"epoch": r["epoch"], **json.loads(r["data"])} for r in rows]
+        return self.metrics_of([job_id])[job_id]
 
     def metrics_of(self, job_ids: list[int]) -> dict[int, list[dict]]:
         """Per-epoch metrics of several jobs in one query (live charts poll many jobs)."""

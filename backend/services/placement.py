@@ -28,11 +28,9 @@ def placement_path(student: Run, teacher_id: str) -> Path:
 
 
 def _logit_offset(run: Run) -> tuple[int, int]:
-    """(first neuron id, width) of the run's logit layer (the last probed layer)."""
-    import model_zoo
-
+    """(first neuron id, width) of the run's logit layer (else its last probed layer)."""
     index = run.index()
-    name = model_zoo.model_entry(run.meta.arch).logit_layer
+    name = run.meta.logit_layer
     paths = [layer.path for layer in index.layers]
     layer = index.layers[paths.index(name)] if name in paths else index.layers[-1]
     return layer.offset, layer.width
