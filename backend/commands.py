@@ -301,9 +301,9 @@ def distill(args) -> None:
         finish = _after_vectors(args, reporter)
         run = distill_run(cfg, name=name, reporter=reporter, before_commit=finish)
         reporter.close()
-        history = run.metrics()["history"]
-        seconds = sum(h["seconds"] for h in history) / len(history)
-        rows.append((run.id, seed, run.metrics()["test_accuracy"], seconds))
+        metrics = run.metrics()
+        seconds = sum(h["seconds"] for h in metrics["history"]) / len(metrics["history"])
+        rows.append((run.id, seed, metrics["test_accuracy"], seconds))
     _print_distill_table(args.method, rows)
 
 

@@ -45,6 +45,12 @@ class DistillConfig(BaseModel):
         AlignConfig(steps=600), description="the student's own semantic vectors, after training"
     )
 
+    def teacher_hint_layers(self) -> list[str] | None:
+        """The teacher side of the `path` / `teacher_path=student_path` hint entries."""
+        if self.hint_layers is None:
+            return None
+        return [entry.partition("=")[0].strip() for entry in self.hint_layers]
+
     @model_validator(mode="after")
     def _subset_fills_a_batch(self):
         if self.train_size is not None and self.train_size < self.batch_size:

@@ -53,8 +53,7 @@ class DistillJob(DistillConfig, TrainedRunJob):
             raise ValueError("for label smoothing lam is ε and must be below 1")
         if self.hint_layers:
             layers = RunStore(get_settings().home).open(self.teacher).layer_paths()
-            for entry in self.hint_layers:
-                path = entry.partition("=")[0].strip()
+            for path in self.teacher_hint_layers():
                 if path not in layers:
                     raise ValueError(
                         f"the teacher has no layer {path!r}; its layers: {', '.join(layers)}"

@@ -29,7 +29,7 @@ from backend.distill.trainer import train_student
 from backend.runs.store import Run, RunMeta, RunStore
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import neuron_index
-from backend.services.models import build_model, probed_layers
+from backend.services.models import model_for_data, probed_layers
 from backend.services.vectors import BeforeCommit, finish_run
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
@@ -38,19 +38,12 @@ from backend.training.distributed import World
 from backend.training.distributed import start as start_distributed
 
 
-def teacher_paths(hint_layers: list[str] | None) -> list[str] | None:
-    """The teacher side of `path` / `teacher_path=student_path` entries."""
-    if hint_layers is None:
-        return None
-    return [entry.partition("=")[0].strip() for entry in hint_layers]
-
-
 def _knowledge(cfg: DistillConfig, store: RunStore) -> tuple[Knowledge, str]:
     """The knowledge file static trains from, read from disk (and its path)."""
     if cfg.knowledge:
         path = Path(cfg.knowledge)
     elif cfg.teacher:
-        path = ensure_knowledge(store.open(cfg.teacher), teacher_paths(cfg.hint_layers) or [])
+        path = ensure_knowledge(store.open(cfg.teacher), cfg.teacher_hint_layers() or [])
     else:
         raise SemvecError("static distillation needs a teacher run or a knowledge file")
     return load_knowledge(path), str(path)
@@ -102,8 +95,8 @@ def prepare_student(cfg: DistillConfig, store: RunStore, world: World | None = N
     test = load_split(data.spec(), "test")
     train = stratified_subset(full_train, cfg.train_size or len(full_train), cfg.seed)
     torch.manual_seed(cfg.seed)
-    kwargs = {"num_classes": len(test.classes), "in_channels": test.in_channels}
-    model = build_model(cfg.student, kwargs).to(device)
+    kwargs, model = model_for_data(cfg.student, {}, test)
+    model.to(device)
     sample = next(iter(train.batches(1)))[0].to(device)
     setup = MethodSetup(
         student=model,

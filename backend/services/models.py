@@ -16,6 +16,13 @@ def build_model(arch: str, kwargs: dict | None = None) -> nn.Module:
         raise SemvecError(str(err)) from err
 
 
+def model_for_data(arch: str, kwargs: dict, split) -> tuple[dict, nn.Module]:
+    """Build `arch` sized for the data (classes, channels) unless kwargs say otherwise;
+    returns the arguments it was built with and the model."""
+    kwargs = {"num_classes": len(split.classes), "in_channels": split.in_channels, **kwargs}
+    return kwargs, build_model(arch, kwargs)
+
+
 def probed_layers(model: nn.Module, layers: list[str] | None) -> list[str]:
     """The given layers (checked to exist) or the model's default probed layers."""
     chosen = list(layers) if layers else list(model.probed_layers)

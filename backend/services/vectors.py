@@ -21,7 +21,7 @@ from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
 from backend.semantic.quality import collect_activations, evaluate_quality
-from backend.services.models import build_model, probed_layers
+from backend.services.models import model_for_data, probed_layers
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
 from backend.training.config import PostHocConfig, TrainConfig
@@ -36,12 +36,6 @@ def _splits(data):
 
     spec = data.spec()
     return load_split(spec, "train"), load_split(spec, "val"), load_split(spec, "test")
-
-
-def _model_for(arch: str, kwargs: dict, split) -> tuple[dict, nn.Module]:
-    """Build `arch` sized for the data (classes, channels) unless kwargs say otherwise."""
-    kwargs = {"num_classes": len(split.classes), "in_channels": split.in_channels, **kwargs}
-    return kwargs, build_model(arch, kwargs)
 
 
 def _index_for(model: nn.Module, layers: list[str], split, device) -> NeuronIndex:
@@ -127,7 +121,7 @@ def train_run(
     device = start_distributed(world, resolve_device(cfg.device))
     train, val, test = _splits(cfg.data)
     torch.manual_seed(cfg.seed)
-    kwargs, model = _model_for(cfg.arch, cfg.arch_kwargs, train)
+    kwargs, model = model_for_data(cfg.arch, cfg.arch_kwargs, train)
     layers = probed_layers(model, cfg.layers)
     model.to(device)
     index = _index_for(model, layers, train, device)
@@ -186,7 +180,7 @@ def align_run(
             raise SemvecError("a checkpoint needs its architecture name (--arch)")
         data, arch = cfg.data, cfg.arch
         train, _, test = _splits(data)
-        kwargs, model = _model_for(arch, cfg.arch_kwargs, train)
+        kwargs, model = model_for_data(arch, cfg.arch_kwargs, train)
         load_into(model, read_state_dict(cfg.checkpoint), arch)
         layers_wanted = cfg.layers
         source_label = str(cfg.checkpoint)
