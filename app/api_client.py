@@ -162,10 +162,6 @@ async def job(job_id: int) -> dict:
     return await get(f"/api/jobs/{int(job_id)}")
 
 
-async def job_metrics(job_id: int) -> list[dict]:
-    return (await get(f"/api/jobs/{int(job_id)}/metrics"))["data"]
-
-
 async def metrics_of(job_ids: list[int]) -> dict[int, list[dict]]:
     if not job_ids:
         return {}

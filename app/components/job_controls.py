@@ -7,9 +7,11 @@ from dash import ctx, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
-from app.components.neuron_panel import message
+from app.components.ui import message
 
 ACTIVE = ("queued", "running")
+FAILED = ("failed", "cancelled", "interrupted")
+"""The states of a job that ended without its result."""
 
 
 def elapsed(job: dict) -> str:

@@ -23,6 +23,13 @@ PALETTE = [
 UNKNOWN = "unknown (not analysed)"
 
 
+def cached_method(summary: dict, default: str) -> str:
+    """The map of a run to open first: one already computed (UMAP, PCA, t-SNE in that
+    order of preference), else `default`."""
+    cached = {p["method"] for p in summary.get("projections", [])}
+    return next((m for m in ("umap", "pca", "tsne") if m in cached), default)
+
+
 def _hover(columns: dict, i: int) -> str:
     label = columns["label"][i]
     return columns["name"][i] if label is None else f"{columns['name'][i]} · {label}"
@@ -32,10 +39,12 @@ def _groups(columns: dict, ids: list[int], mode: str) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for i in ids:
         value = columns[mode][i]
-        if mode == "dead":
-            key = UNKNOWN if value is None else ("dead" if value else "alive")
+        if value is None:
+            key = UNKNOWN
+        elif mode == "dead":
+            key = "dead" if value else "alive"
         else:
-            key = UNKNOWN if value is None else str(value)
+            key = str(value)
         groups.setdefault(key, []).append(i)
     return dict(sorted(groups.items(), key=lambda kv: _natural(kv[0])))
 

@@ -6,16 +6,17 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from app import api_client
-
-CHART_CONFIG = {"displayModeBar": False}
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+from app.components.ui import CHART_CONFIG, fmt
 
 
 def _facts(d: dict) -> html.Div:
     badge = html.Span("dead", className="badge badge-dead") if d.get("dead") else None
+    facts = [
+        ("dominant class", d.get("label") or "—"),
+        ("selectivity", fmt(d.get("selectivity"), ".3f")),
+        ("quality r", fmt(d.get("quality_r"), ".3f")),
+        ("precision@10", fmt(d.get("precision_at_10"), ".3f")),
+    ]
     return html.Div(
         [
             html.H3([d["name"], badge], id="neuron-name", className="neuron-name"),
@@ -24,14 +25,7 @@ def _facts(d: dict) -> html.Div:
                 className="muted",
             ),
             html.Table(
-                html.Tbody(
-                    [
-                        html.Tr([html.Th("dominant class"), html.Td(d.get("label") or "—")]),
-                        html.Tr([html.Th("selectivity"), html.Td(_fmt(d.get("selectivity")))]),
-                        html.Tr([html.Th("quality r"), html.Td(_fmt(d.get("quality_r")))]),
-                        html.Tr([html.Th("precision@10"), html.Td(_fmt(d.get("precision_at_10")))]),
-                    ]
-                ),
+                html.Tbody([html.Tr([html.Th(k), html.Td(v)]) for k, v in facts]),
                 className="facts",
             ),
         ]
@@ -150,7 +144,3 @@ def neuron_panel(run: str, detail: dict, neighbor_rows: list[dict]) -> html.Div:
         _neighbors(run, neighbor_rows, bool(detail["top"])),
     ]
     return html.Div([p for p in parts if p is not None], className="neuron-panel")
-
-
-def message(text: str, kind: str = "info") -> html.Div:
-    return html.Div(text, className=f"message message-{kind}", role="status")

@@ -15,31 +15,22 @@ from app.components.job_controls import (
     progress_cell,
     state_badge,
 )
-from app.components.neuron_panel import message
+from app.components.ui import choice, field, fmt, message, table
 
 MAX_UPLOAD_BYTES = 512 * 2**20
-
-
-def _form_field(label: str, component) -> html.Label:
-    return html.Label([html.Span(label), component], className="field")
-
-
-def _choice(component_id: str, default: str) -> dcc.Dropdown:
-    # The default is an option from the start: a value missing from the options is dropped.
-    return dcc.Dropdown(id=component_id, options=[default], value=default, clearable=False)
 
 
 def layout() -> html.Div:
     train = html.Fieldset(
         [
             html.Legend("Train a model with alignment"),
-            _form_field("Architecture", _choice("runs-train-arch", "digits_cnn")),
-            _form_field("Dataset", _choice("runs-train-dataset", "digits")),
-            _form_field(
+            field("Architecture", choice("runs-train-arch", "digits_cnn")),
+            field("Dataset", choice("runs-train-dataset", "digits")),
+            field(
                 "Epochs",
                 dcc.Input(id="runs-train-epochs", type="number", min=1, max=1000, value=10),
             ),
-            _form_field(
+            field(
                 "Run name (optional)",
                 dcc.Input(id="runs-train-name", type="text", placeholder="e.g. my-digits-cnn"),
             ),
@@ -58,8 +49,8 @@ def layout() -> html.Div:
                 className="upload",
             ),
             html.Div(id="runs-upload-name", className="muted"),
-            _form_field("Its architecture", dcc.Dropdown(id="runs-align-arch")),
-            _form_field("Dataset", _choice("runs-align-dataset", "digits")),
+            field("Its architecture", dcc.Dropdown(id="runs-align-arch")),
+            field("Dataset", choice("runs-align-dataset", "digits")),
             html.Button("Upload and align", id="runs-align-go", className="primary", n_clicks=0),
         ],
         className="form",
@@ -90,16 +81,14 @@ def layout() -> html.Div:
     Output("runs-align-dataset", "options"),
     Input("runs-poll", "disabled"),
 )
-async def runs_choices(_disabled):
+async def runs_choices(disabled):
+    if disabled:  # the tab is not shown
+        return no_update, no_update, no_update, no_update
     try:
         models, datasets = await api_client.models(), await api_client.datasets()
     except ApiError:
         return no_update, no_update, no_update, no_update
     return models, models, datasets, datasets
-
-
-def _fmt(value, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
 
 
 def _runs_table(runs: list[dict]) -> html.Table | html.Div:
@@ -114,14 +103,14 @@ def _runs_table(runs: list[dict]) -> html.Table | html.Div:
                 html.Td(r["arch"]),
                 html.Td(r["dataset"] or "—"),
                 html.Td(f"{r['neurons']:,}"),
-                html.Td(_fmt(r["quality"].get("r"), ".3f")),
-                html.Td(_fmt(r["quality"].get("precision_at_10"), ".3f")),
-                html.Td(_fmt(r["test_accuracy"], ".1%")),
+                html.Td(fmt(r["quality"].get("r"), ".3f")),
+                html.Td(fmt(r["quality"].get("precision_at_10"), ".3f")),
+                html.Td(fmt(r["test_accuracy"], ".1%")),
             ]
         )
         for r in sorted(runs, key=lambda r: -r["created"])
     ]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)])
+    return table(head, rows)
 
 
 def _job_row(job: dict) -> html.Tr:
@@ -153,9 +142,7 @@ def _jobs_table(jobs: list[dict]) -> html.Table | html.Div:
     if not jobs:
         return message("No jobs yet.")
     head = ["job", "kind", "state", "progress", "elapsed", "result", ""]
-    return html.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody([_job_row(j) for j in jobs])]
-    )
+    return table(head, [_job_row(j) for j in jobs])
 
 
 @callback(

@@ -5,35 +5,23 @@ methods that run the teacher. The callbacks live in the submodules."""
 from dash import dcc, html
 
 from app.components.kd_charts import METHODS
-from app.components.neuron_panel import message
+from app.components.ui import CHART_CONFIG, choice, field, message
 
 LAMBDA_RANGE = (0.01, 100.0)
 """What the form offers; static is stable over it (bench-kd sweeps it)."""
 
 
-def _field(label: str, component) -> html.Label:
-    return html.Label([html.Span(label), component], className="field")
-
-
 def _graph(graph_id: str) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, config={"displayModeBar": False}, className="kd-graph")
+    return dcc.Graph(id=graph_id, config=CHART_CONFIG, className="kd-graph")
 
 
 def layout() -> html.Div:
     form = html.Fieldset(
         [
             html.Legend("Distill a student"),
-            _field("Teacher run", dcc.Dropdown(id="distill-teacher", clearable=False)),
-            _field(
-                "Student architecture",
-                dcc.Dropdown(
-                    id="distill-student",
-                    options=["digits_cnn_small"],
-                    value="digits_cnn_small",
-                    clearable=False,
-                ),
-            ),
-            _field(
+            field("Teacher run", dcc.Dropdown(id="distill-teacher", clearable=False)),
+            field("Student architecture", choice("distill-student", "digits_cnn_small")),
+            field(
                 "Methods",
                 dcc.Checklist(
                     id="distill-methods",
@@ -41,11 +29,11 @@ def layout() -> html.Div:
                     value=["ce", "static"],
                 ),
             ),
-            _field("Seeds", dcc.Input(id="distill-seeds", type="number", min=1, max=10, value=3)),
-            _field(
+            field("Seeds", dcc.Input(id="distill-seeds", type="number", min=1, max=10, value=3)),
+            field(
                 "Epochs", dcc.Input(id="distill-epochs", type="number", min=1, max=1000, value=30)
             ),
-            _field(
+            field(
                 f"λ for static ({LAMBDA_RANGE[0]:g} … {LAMBDA_RANGE[1]:g})",
                 dcc.Input(
                     id="distill-lam",
@@ -56,7 +44,7 @@ def layout() -> html.Div:
                     value=10.0,
                 ),
             ),
-            _field(
+            field(
                 "Training images",
                 dcc.Dropdown(
                     id="distill-train-size",
@@ -87,7 +75,7 @@ def layout() -> html.Div:
                 "neurons are matched one to one.",
                 className="muted",
             ),
-            _field("Student run", dcc.Dropdown(id="distill-pair-student")),
+            field("Student run", dcc.Dropdown(id="distill-pair-student")),
             html.Div(id="distill-pair-status"),
             dcc.Graph(id="distill-pair-map", config={"displaylogo": False}, className="pair-graph"),
         ],

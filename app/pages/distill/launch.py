@@ -5,7 +5,8 @@ from dash import Input, Output, State, callback, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
-from app.components.neuron_panel import message
+from app.components.ui import message
+from app.pages.distill import LAMBDA_RANGE
 
 
 @callback(
@@ -72,7 +73,8 @@ async def distill_start(_go, teacher, student, methods, seeds, epochs, lam, trai
     if not seeds or not epochs:
         return message("Give the number of seeds and of epochs.", "error")
     if "static" in methods and lam is None:
-        return message("Give λ for static (0.01 … 100).", "error")
+        low, high = LAMBDA_RANGE
+        return message(f"Give λ for static ({low:g} … {high:g}).", "error")
     started = []
     for config in job_configs(teacher, student, methods, seeds, epochs, lam, train_size):
         try:

@@ -5,9 +5,10 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
-from app.components.map_figure import empty_figure
-from app.components.neuron_panel import message
+from app.components.job_controls import FAILED
+from app.components.map_figure import cached_method, empty_figure
 from app.components.pair_map import pair_figure
+from app.components.ui import message
 
 
 @callback(
@@ -46,19 +47,21 @@ async def distill_pair_choices(teacher, _jobs_table, chosen):
     State("distill-pair-map", "figure"),
 )
 async def distill_pair_map(student, _tick, teacher, shown):
+    polling = ctx.triggered_id == "distill-poll"
     if not student or not teacher:
+        if polling:
+            return no_update, no_update  # the note below is on screen already
         return empty_figure("Choose a student run to draw it on the teacher's map."), None
     drawn = ((shown or {}).get("layout") or {}).get("uirevision") == f"{student}/{teacher}"
-    if drawn and ctx.triggered_id == "distill-poll":
+    if drawn and polling:
         return no_update, no_update  # already on screen; polling only waits for jobs
     try:
         summary = await api_client.run(teacher)
-        cached = [p["method"] for p in summary["projections"]]
-        method = next((m for m in ("umap", "pca", "tsne") if m in cached), "pca")
+        method = cached_method(summary, "pca")
         status, body = await api_client.placement(student, teacher, method)
         if status == 202:
             job = await api_client.job(body["job_id"])
-            if job["state"] in ("failed", "cancelled", "interrupted"):
+            if job["state"] in FAILED:
                 return empty_figure("No map"), message(f"{body['detail']}: {job['error']}", "error")
             text = f"{body['detail']} — {round(100 * job['progress'])}%"
             return empty_figure("Matching the student's neurons…"), html.Div(

@@ -12,12 +12,12 @@ from app.components.job_controls import (
     state_badge,
 )
 from app.components.kd_charts import accuracy_curves, epoch_seconds, final_accuracy, method_label
-from app.components.neuron_panel import message
+from app.components.ui import fmt, message, table
 
 
 def _row(job: dict, rows: list[dict]) -> html.Tr:
     cfg = job["config"]
-    last = rows[-1]["test_accuracy"] if rows and rows[-1].get("test_accuracy") is not None else None
+    last = rows[-1].get("test_accuracy") if rows else None
     lam = f" λ={cfg['lam']:g}" if cfg.get("lam") is not None else ""
     return html.Tr(
         [
@@ -27,7 +27,7 @@ def _row(job: dict, rows: list[dict]) -> html.Tr:
             html.Td(state_badge(job)),
             html.Td(progress_cell(job)),
             html.Td(elapsed(job)),
-            html.Td("—" if last is None else f"{100 * last:.1f}%"),
+            html.Td(fmt(last, ".1%")),
             html.Td(job["error"] or "", className="error-text"),
             html.Td(cancel_button("distill-cancel", job)),
         ],
@@ -39,8 +39,7 @@ def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
     if not jobs:
         return message("No distillation jobs for this teacher, student and training set yet.")
     head = ["job", "method", "seed", "state", "progress", "elapsed", "test acc.", "", ""]
-    body = [_row(j, metrics.get(j["id"], [])) for j in jobs]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)])
+    return table(head, [_row(j, metrics.get(j["id"], [])) for j in jobs])
 
 
 @callback(

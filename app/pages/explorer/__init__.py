@@ -9,26 +9,23 @@ the submodules, imported here so that they register with the layout.
 from dash import dcc, html
 
 from app.components.map_figure import COLOR_MODES, empty_figure
-from app.components.neuron_panel import message
+from app.components.ui import field, message
 from app.pages.explorer.params import PARAM_INPUTS
 
 
 def _param_input(key: str) -> html.Label:
     label, default, low, high, step = PARAM_INPUTS[key]
-    return html.Label(
-        [
-            html.Span(label),
-            dcc.Input(
-                id=f"explorer-{key.replace('_', '-')}",
-                type="number",
-                min=low,
-                max=high,
-                step=step,
-                placeholder=f"default {default}",
-                debounce=True,
-            ),
-        ],
-        className="field",
+    return field(
+        label,
+        dcc.Input(
+            id=f"explorer-{key.replace('_', '-')}",
+            type="number",
+            min=low,
+            max=high,
+            step=step,
+            placeholder=f"default {default}",
+            debounce=True,
+        ),
     )
 
 

@@ -6,8 +6,9 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
+from app.components.job_controls import FAILED
 from app.components.map_figure import empty_figure, map_figure
-from app.components.neuron_panel import message
+from app.components.ui import fmt, message
 from app.pages.explorer.params import METHOD_PARAMS, PARAM_INPUTS
 
 
@@ -45,14 +46,13 @@ async def explorer_run_header(view, layer_options):
 
 def _run_info(s: dict) -> list:
     q = s.get("quality") or {}
-    acc = s.get("test_accuracy")
     facts = [
         ("model", s["arch"]),
         ("dataset", s["dataset"] or "—"),
         ("neurons", f"{s['neurons']:,}"),
-        ("held-out r", f"{q['r']:.3f}" if "r" in q else "—"),
-        ("P@10", f"{q['precision_at_10']:.3f}" if "precision_at_10" in q else "—"),
-        ("test accuracy", f"{acc:.1%}" if acc is not None else "—"),
+        ("held-out r", fmt(q.get("r"), ".3f")),
+        ("P@10", fmt(q.get("precision_at_10"), ".3f")),
+        ("test accuracy", fmt(s.get("test_accuracy"), ".1%")),
     ]
     return [html.Span([html.B(k), " ", v], className="fact") for k, v in facts]
 
@@ -84,7 +84,7 @@ async def explorer_map(view, _tick, color, layers):
 
 async def _pending(job_id: int, view: dict, polling: bool):
     job = await api_client.job(job_id)
-    if job["state"] in ("failed", "cancelled", "interrupted"):
+    if job["state"] in FAILED:
         text = f"The {view['method']} map job {job_id} {job['state']}: {job['error'] or ''}"
         return empty_figure("No map"), message(text, "error"), True
     percent = round(100 * job["progress"])

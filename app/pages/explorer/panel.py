@@ -4,7 +4,8 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 
 from app import api_client
 from app.api_client import ApiError
-from app.components.neuron_panel import message, neuron_panel
+from app.components.neuron_panel import neuron_panel
+from app.components.ui import message
 
 
 @callback(

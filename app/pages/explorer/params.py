@@ -1,8 +1,6 @@
 """The projection methods' parameters as the page offers them."""
 
 METHOD_PARAMS = {"umap": ("n_neighbors", "min_dist"), "tsne": ("perplexity",), "pca": ()}
-MAX_LISTED = 200
-"""At most this many lasso-selected names are listed on the page (the CSV has all)."""
 PARAM_INPUTS = {
     "n_neighbors": ("neighbours (UMAP)", 15, 2, 500, 1),
     "min_dist": ("min. distance (UMAP)", 0.1, 0, 1, 0.05),

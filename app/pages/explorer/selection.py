@@ -7,8 +7,10 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
-from app.components.neuron_panel import message
-from app.pages.explorer.params import MAX_LISTED
+from app.components.ui import message
+
+MAX_LISTED = 200
+"""At most this many lasso-selected names are listed on the page (the CSV has all)."""
 
 
 @callback(

@@ -4,14 +4,10 @@ from dash import Input, Output, State, callback, ctx, no_update
 
 from app import api_client
 from app.api_client import ApiError
-from app.components.neuron_panel import message
+from app.components.map_figure import cached_method
+from app.components.ui import message
 from app.pages.explorer.params import PARAM_INPUTS, params_from_inputs
 from app.urls import format_view, parse_view
-
-
-def _default_method(summary: dict) -> str:
-    cached = [p["method"] for p in summary.get("projections", [])]
-    return next((m for m in ("umap", "pca", "tsne") if m in cached), "umap")
 
 
 def _default_run(runs: list[dict]) -> str | None:
@@ -96,7 +92,7 @@ async def _open_run(run, method, params, neuron, bad, update_url):
         )
         return no_update, None, options, *(no_update,) * 4, None, None, note
     summary = next(r for r in runs if r["id"] == run)
-    method = method or _default_method(summary)
+    method = method or cached_method(summary, "umap")
     view = {"run": run, "method": method, "params": params}
     values = [params.get(k) for k in PARAM_INPUTS]
     url = format_view(run, method, params, neuron) if update_url else no_update

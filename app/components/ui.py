@@ -1,0 +1,28 @@
+"""Small pieces every tab uses: a message, a form field, a table, a number or a dash."""
+
+from dash import dcc, html
+
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def message(text: str, kind: str = "info") -> html.Div:
+    return html.Div(text, className=f"message message-{kind}", role="status")
+
+
+def field(label: str, component) -> html.Label:
+    return html.Label([html.Span(label), component], className="field")
+
+
+def choice(component_id: str, default: str) -> dcc.Dropdown:
+    """A dropdown whose default is an option from the start (a value missing from the
+    options is dropped); the real options arrive from the API later."""
+    return dcc.Dropdown(id=component_id, options=[default], value=default, clearable=False)
+
+
+def table(head: list[str], rows: list) -> html.Table:
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)])
+
+
+def fmt(value, spec: str) -> str:
+    """`value` formatted with `spec`, or "—" when there is none."""
+    return "—" if value is None else format(value, spec)
