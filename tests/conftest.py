@@ -1,8 +1,12 @@
-"""Shared fixtures: a real digits run, trained briefly inside the test session."""
+"""Shared fixtures (a real digits run, trained briefly inside the test session; the real
+quickstart's data home) and helpers: the `semvec` command line in a subprocess, and a
+job runner ticked until a job gets somewhere."""
 
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,11 +38,40 @@ def quickstart_home(tmp_path_factory) -> Path:
     """A data home holding `digits-default`, made by the real `semvec quickstart` (shipped
     checkpoint, analysis, PCA and UMAP maps). Copy it before starting jobs in it."""
     home = tmp_path_factory.mktemp("quickstart")
-    subprocess.run(
-        [sys.executable, "-m", "backend.cli", "quickstart"],
-        env={**os.environ, "SEMVEC_HOME": str(home)},
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    run_semvec(home, "quickstart")
     return home
+
+
+def run_semvec(home, *args: str, expect: int = 0, timeout: float = 600):
+    """`semvec ARGS` run as a user would, in a subprocess with its own data home `home`;
+    fails the test, showing what it printed, unless it exits with status `expect`."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        env={**os.environ, "SEMVEC_HOME": str(home), "OMP_NUM_THREADS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == expect, proc.stdout + proc.stderr
+    return proc
+
+
+def tick_until(runner, done: Callable[[], bool], timeout: float = 180, what=lambda: "") -> None:
+    """Tick a job `Runner` (as the server's loop does) until `done()`; after `timeout` s
+    fails, saying `what()`."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"still waiting after {timeout:.0f} s: {what()}"
+        runner.tick()
+        time.sleep(0.05)
+
+
+def run_until(runner, job_id: int, states, timeout: float = 180):
+    """Tick `runner` until job `job_id` is in one of `states`; the job."""
+    tick_until(
+        runner,
+        lambda: runner.store.get(job_id).state in states,
+        timeout,
+        lambda: f"job {job_id} is {runner.store.get(job_id).state}, not in {sorted(states)}",
+    )
+    return runner.store.get(job_id)

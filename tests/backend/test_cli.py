@@ -1,33 +1,20 @@
 """The `semvec` command line, run as a user would, in a subprocess with its own data home."""
 
 import csv
-import os
-import subprocess
-import sys
+import functools
 
 import pytest
 import torch
 
 import model_zoo
 from backend.runs.checkpoint import save_state_dict
+from tests.conftest import run_semvec
 
 
 @pytest.fixture
 def semvec(tmp_path):
-    env = {**os.environ, "SEMVEC_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "2"}
-
-    def run(*args, expect=0):
-        proc = subprocess.run(
-            [sys.executable, "-m", "backend.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert proc.returncode == expect, proc.stdout + proc.stderr
-        return proc
-
-    return run
+    """`semvec(*args, expect=0)`: the command line with its data home at tmp_path/home."""
+    return functools.partial(run_semvec, tmp_path / "home")
 
 
 @pytest.mark.parametrize(

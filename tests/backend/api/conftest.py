@@ -18,23 +18,27 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, home, **env):
-        self.home, self.port, self.proc = home, _free_port(), None
+    """`semvec serve` on a free port; `host` other than loopback is passed as `--host`
+    (the tests still reach it at 127.0.0.1). `env`: extra environment, e.g. SEMVEC_TOKEN."""
+
+    def __init__(self, home, host: str = "127.0.0.1", **env):
+        self.home, self.host, self.port, self.proc = home, host, _free_port(), None
         self.env = env
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
         env = {**os.environ, "SEMVEC_HOME": str(self.home), "OMP_NUM_THREADS": "1", **self.env}
         self.log_path = self.home / f"server-{time.time():.0f}.log"
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        args = ["serve", "--host", self.host, "--port", str(self.port)]
+        with self.log_path.open("ab") as log:  # the server has its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
                     return self
@@ -75,9 +79,10 @@ def server(tmp_path):
 def wait_for_job(client, job_id: int, states, timeout: float = 240) -> dict:
     """The job once its state is one of `states` (fails the test after `timeout` s)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         job = client.get(f"/api/jobs/{job_id}").json()
         if job["state"] in states:
             return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} is still {job['state']} after {timeout:.0f} s")
         time.sleep(0.2)
-    raise AssertionError(f"job {job_id} is still {job['state']}")

@@ -2,11 +2,10 @@
 
 import sqlite3
 import threading
-import time
 
 import httpx
 
-from tests.backend.api.conftest import Server
+from tests.backend.api.conftest import Server, wait_for_job
 
 EPOCHS = 30
 # Small and quick (~0.1 s an epoch): four workers writing to jobs.db at the same moments.
@@ -60,12 +59,8 @@ def test_four_jobs_write_metrics_while_the_ui_polls(tmp_path):
             job_ids.append(created.json()["id"])
         poller = Poller(server.url, job_ids)
         poller.start()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            jobs = [client.get(f"/api/jobs/{job_id}").json() for job_id in job_ids]
-            if all(job["state"] not in ("queued", "running") for job in jobs):
-                break
-            time.sleep(0.5)
+        ended = {"succeeded", "failed", "cancelled", "interrupted"}
+        jobs = [wait_for_job(client, job_id, ended, timeout=300) for job_id in job_ids]
         poller.stop.set()
         poller.join(timeout=30)
         metrics = client.get("/api/jobs/metrics", params={"ids": ",".join(map(str, job_ids))})

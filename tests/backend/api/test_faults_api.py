@@ -21,12 +21,14 @@ def test_server_killed_during_two_running_jobs_both_resume(tmp_path):
         running, waiting = ids[:2], ids[2]
         # Kill once both have written some epochs but neither has finished.
         both = ",".join(map(str, running))
+        deadline = time.monotonic() + 180
         while True:
             rows = client.get("/api/jobs/metrics", params={"ids": both}).json()["data"]
             done = [len(rows[str(job_id)]) for job_id in running]
             if min(done) >= 3:
                 break
             assert max(done) < EPOCHS, "a job finished before the server was killed"
+            assert time.monotonic() < deadline, f"epochs after 180 s: {done}"
             time.sleep(0.1)
         assert client.get(f"/api/jobs/{waiting}").json()["state"] == "queued"
     first.kill()

@@ -33,13 +33,16 @@ def _entries(home) -> list[str]:
     return sorted(os.listdir(runs)) if runs.exists() else []
 
 
-def _wait_for_hidden_run(home, timeout: float = 120) -> str:
-    """The name of the hidden folder a job is writing its run into, once it appears."""
+def _start_writing(client, home, name: str, timeout: float = 120) -> tuple[dict, str]:
+    """Start an ENDLESS train job; once its run is being written: the job and the name of
+    the hidden folder it writes the run into."""
+    job = client.post("/api/jobs", json={"kind": "train", "config": ENDLESS | {"name": name}})
+    assert job.status_code == 201, job.text
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        hidden = [name for name in _entries(home) if not name.endswith(".lock")]
+        hidden = [entry for entry in _entries(home) if not entry.endswith(".lock")]
         if hidden:
-            return hidden[0]
+            return job.json(), hidden[0]
         time.sleep(0.05)
     raise AssertionError("no run folder appeared")
 
@@ -82,9 +85,7 @@ def test_an_error_while_the_run_is_written_leaves_nothing(tmp_path):
 
 def test_a_cancel_while_the_run_is_written_leaves_nothing(tmp_path):
     with Server(tmp_path) as server, server.client() as client:
-        config = ENDLESS | {"name": "cancelled"}
-        job = client.post("/api/jobs", json={"kind": "train", "config": config}).json()
-        hidden = _wait_for_hidden_run(tmp_path)
+        job, hidden = _start_writing(client, tmp_path, "cancelled")
         assert hidden.startswith(".partial-cancelled-")
         assert client.delete(f"/api/jobs/{job['id']}").status_code == 200
         job = wait_for_job(client, job["id"], {"cancelled", "failed", "succeeded"}, timeout=60)
@@ -95,9 +96,7 @@ def test_a_cancel_while_the_run_is_written_leaves_nothing(tmp_path):
 
 def test_a_killed_worker_leaves_a_hidden_folder_that_the_next_start_removes(tmp_path):
     with Server(tmp_path) as server, server.client() as client:
-        config = ENDLESS | {"name": "killed"}
-        job = client.post("/api/jobs", json={"kind": "train", "config": config}).json()
-        hidden = _wait_for_hidden_run(tmp_path)
+        job, hidden = _start_writing(client, tmp_path, "killed")
         with sqlite3.connect(tmp_path / "jobs.db") as db:
             (pid,) = db.execute("SELECT worker_pid FROM jobs WHERE id = ?", (job["id"],)).fetchone()
         os.kill(pid, signal.SIGKILL)

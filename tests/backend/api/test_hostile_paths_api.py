@@ -3,14 +3,13 @@ says the rule; a link planted in runs/ is never followed."""
 
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 from safetensors.torch import save
 
 import model_zoo
 from tests.backend.api.conftest import Server
+from tests.conftest import run_semvec
 
 TEACHER = "digits-fixture"
 BAD_NAMES = ["../escape", "/abs/path", "a/b", "a\\b", ".", "..", ".hidden", "", "x" * 200]
@@ -133,15 +132,7 @@ def test_checkpoints_must_be_uploads(server, tmp_path):
 
 
 def test_knowledge_files_must_be_inside_the_home(server, tmp_path):
-    env = {**os.environ, "SEMVEC_HOME": str(server.home)}
-    made = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "knowledge", TEACHER],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
+    run_semvec(server.home, "knowledge", TEACHER, timeout=120)
     inside = server.home / "runs" / TEACHER / "knowledge.safetensors"
     outside = tmp_path / "knowledge.safetensors"
     shutil.copy(inside, outside)  # a real knowledge file, but outside the home

@@ -134,9 +134,9 @@ def test_catalog_and_unknown_api_paths(client):
 
 
 def test_page_is_served_at_root(client):
-    page = client.get("/")
-    assert page.status_code == 200 and "<title>semvec</title>" in page.text
-    assert client.get("/runs").status_code == 200  # deep links to tabs load the page too
+    for path in ("/", "/runs", "/distill"):  # deep links to tabs load the page too
+        page = client.get(path)
+        assert page.status_code == 200 and "<title>semvec</title>" in page.text, path
 
 
 def test_student_drawn_on_the_teacher_map(client):

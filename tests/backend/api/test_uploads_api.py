@@ -2,14 +2,13 @@
 
 import io
 import pickle
-import time
 
 import pytest
 import torch
 from safetensors.torch import load_file, save
 
 import model_zoo
-from tests.backend.api.conftest import Server
+from tests.backend.api.conftest import Server, wait_for_job
 from tests.backend.runs.test_checkpoint import WritesAFile
 
 
@@ -47,13 +46,7 @@ def test_upload_then_align_job_makes_a_run(server):
             "align": {"steps": 40},
         }
         job = client.post("/api/jobs", json={"kind": "align", "config": config}).json()
-        deadline = time.monotonic() + 180
-        while (state := client.get(f"/api/jobs/{job['id']}").json())["state"] in (
-            "queued",
-            "running",
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+        state = wait_for_job(client, job["id"], {"succeeded", "failed", "cancelled"}, 180)
         assert state["state"] == "succeeded", state["error"]
         run = client.get("/api/runs/uploaded").json()
         assert run["arch"] == "digits_cnn_small" and run["neurons"] == 8 + 16 + 32 + 10

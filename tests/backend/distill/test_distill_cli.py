@@ -1,32 +1,18 @@
 """`semvec knowledge` and `semvec distill`, run as a user would, in subprocesses."""
 
-import os
-import subprocess
-import sys
-
 from backend.distill.knowledge import load_knowledge
 from backend.runs.store import RunStore
-
-
-def _semvec(home, *args, expect=0):
-    env = {**os.environ, "SEMVEC_HOME": str(home), "OMP_NUM_THREADS": "2"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == expect, proc.stdout + proc.stderr
-    return proc
+from tests.conftest import run_semvec
 
 
 def test_knowledge_then_distill_two_seeds_from_the_file_with_a_table(kd_home, tmp_path):
     out = tmp_path / "k.safetensors"
-    proc = _semvec(kd_home, "knowledge", "digits-default", "--layers", "conv3", "--out", str(out))
+    proc = run_semvec(
+        kd_home, "knowledge", "digits-default", "--layers", "conv3", "--out", str(out)
+    )
     assert "conv3 (128), fc (10)" in proc.stdout and str(out) in proc.stdout
     assert load_knowledge(out).hint_layers() == ["conv3"]
-    proc = _semvec(
+    proc = run_semvec(
         kd_home,
         *("distill", "--knowledge", str(out), "--method", "static", "--seeds", "2"),
         *("--epochs", "2", "--train-size", "200", "--align-steps", "10", "--no-analyze"),
@@ -43,7 +29,7 @@ def test_knowledge_then_distill_two_seeds_from_the_file_with_a_table(kd_home, tm
 
 
 def test_a_mistake_is_one_line_naming_the_choices(kd_home):
-    proc = _semvec(kd_home, "distill", "--teacher", "digits-default", "--method", "x", expect=2)
+    proc = run_semvec(kd_home, "distill", "--teacher", "digits-default", "--method", "x", expect=2)
     assert (
         "unknown distillation method 'x'; choose one of: ce, ls, tfkd, kd, rkd, sp" in proc.stderr
     )

@@ -9,17 +9,7 @@ import pytest
 from backend.jobs.runner import Runner
 from backend.runs.store import RunStore
 from backend.services.jobs import JobConfigError, validate_config
-
-
-def _wait(runner: Runner, job_id: int, states, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runner.tick()
-        job = runner.store.get(job_id)
-        if job.state in states:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} still {runner.store.get(job_id).state}")
+from tests.conftest import run_until, tick_until
 
 
 @pytest.fixture
@@ -36,7 +26,7 @@ def _job(**kw) -> dict:
 def test_a_static_job_makes_a_student_run_on_the_map(home):
     runner = Runner(home, slots=1)
     job = runner.store.create("distill", _job(method="static", seed=1, lam=0.5))
-    done = _wait(runner, job.id, {"succeeded", "failed"})
+    done = run_until(runner, job.id, {"succeeded", "failed"})
     assert done.state == "succeeded", done.error
     assert done.run_id == f"digits_cnn_small-static-s1-job{job.id}" and done.progress == 1.0
     rows = runner.store.metrics(job.id)
@@ -82,29 +72,25 @@ def test_an_interrupted_kd_job_resumes_and_a_cancel_stops_one(home):
     job = runner.store.create(
         "distill", _job(method="kd", epochs=40, train_size=400, analyze=False)
     )
-    _wait(runner, job.id, {"running"})
-    while len(runner.store.metrics(job.id)) < 3:
-        runner.tick()
-        time.sleep(0.02)
+    run_until(runner, job.id, {"running"})
+    tick_until(runner, lambda: len(runner.store.metrics(job.id)) >= 3, what=lambda: "epoch 3")
     os.killpg(runner.store.get(job.id).worker_pid, signal.SIGKILL)  # the server dies
     runner.workers[job.id].proc.wait()
     runner.workers.clear()
     restarted = Runner(home, slots=1)
     assert restarted.recover() == [job.id]
     restarted.store.requeue(job.id)
-    done = _wait(restarted, job.id, {"succeeded", "failed"})
+    done = run_until(restarted, job.id, {"succeeded", "failed"})
     assert done.state == "succeeded", done.error
     assert [m["epoch"] for m in restarted.store.metrics(job.id)] == list(range(1, 41))
     assert done.attempts == 2
     assert RunStore(home).open(done.run_id).metrics()["test_accuracy"] > 0.9
 
     long = restarted.store.create("distill", _job(method="static", epochs=5000, analyze=False))
-    while not restarted.store.metrics(long.id):
-        restarted.tick()
-        time.sleep(0.05)
+    tick_until(restarted, lambda: restarted.store.metrics(long.id), what=lambda: "an epoch")
     asked = time.monotonic()
     restarted.store.request_cancel(long.id)
-    assert _wait(restarted, long.id, {"cancelled", "failed", "succeeded"}).state == "cancelled"
+    assert run_until(restarted, long.id, {"cancelled", "failed", "succeeded"}).state == "cancelled"
     assert time.monotonic() - asked < 5.0
     assert not (home / "jobs" / str(long.id)).exists()
 
@@ -115,7 +101,7 @@ def test_two_process_ddp_static_job_with_an_adapter(home):
     runner = Runner(home, slots=1)
     config = _job(method="static", hint_layers=["conv3"], train_size=None, epochs=2, gpus=2)
     job = runner.store.create("distill", config | {"analyze": False, "name": "ddp"})
-    done = _wait(runner, job.id, {"succeeded", "failed"})
+    done = run_until(runner, job.id, {"succeeded", "failed"})
     assert done.state == "succeeded", done.error
     assert [m["epoch"] for m in runner.store.metrics(job.id)] == [1, 2]
     assert RunStore(home).ids() == ["ddp", "digits-default"]

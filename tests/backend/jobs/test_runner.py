@@ -8,19 +8,7 @@ import pytest
 
 from backend.jobs.builtin import TrainJob
 from backend.jobs.runner import Runner
-from backend.jobs.store import JobStore
-
-
-def _wait(store: JobStore, job_id: int, states, timeout=180.0, runner: Runner | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if runner is not None:
-            runner.tick()
-        job = store.get(job_id)
-        if job.state in states:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {store.get(job_id).state} after {timeout} s")
+from tests.conftest import run_until, tick_until
 
 
 @pytest.fixture
@@ -38,7 +26,7 @@ def _train(**kw) -> dict:
 def test_train_job_succeeds_with_metrics_and_a_run(home):
     runner = Runner(home, slots=1)
     job = runner.store.create("train", _train(name="from-job"))
-    done = _wait(runner.store, job.id, {"succeeded", "failed"}, runner=runner)
+    done = run_until(runner, job.id, {"succeeded", "failed"})
     assert done.state == "succeeded", done.error
     assert done.run_id == "from-job" and (home / "runs" / "from-job" / "run.json").exists()
     epochs = [m["epoch"] for m in runner.store.metrics(job.id)]
@@ -49,7 +37,7 @@ def test_train_job_succeeds_with_metrics_and_a_run(home):
 def test_failing_job_is_failed_with_the_reason(home):
     runner = Runner(home, slots=1)
     job = runner.store.create("train", _train() | {"layers": ["conv9"]})
-    done = _wait(runner.store, job.id, {"succeeded", "failed"}, runner=runner)
+    done = run_until(runner, job.id, {"succeeded", "failed"})
     assert done.state == "failed"
     assert "unknown layer 'conv9'" in done.error
     assert done.traceback and "Traceback" in done.traceback
@@ -58,13 +46,12 @@ def test_failing_job_is_failed_with_the_reason(home):
 def test_cancel_stops_a_running_job_within_5_s(home):
     runner = Runner(home, slots=1)
     job = runner.store.create("train", _train(epochs=200))
-    _wait(runner.store, job.id, {"running"}, runner=runner)
-    while not runner.store.metrics(job.id):  # well inside the training loop
-        runner.tick()
-        time.sleep(0.1)
+    run_until(runner, job.id, {"running"})
+    # once an epoch is done: well inside the training loop
+    tick_until(runner, lambda: runner.store.metrics(job.id), what=lambda: "the first epoch")
     asked = time.monotonic()
     runner.store.request_cancel(job.id)
-    done = _wait(runner.store, job.id, {"cancelled", "failed", "succeeded"}, runner=runner)
+    done = run_until(runner, job.id, {"cancelled", "failed", "succeeded"})
     assert done.state == "cancelled"
     assert time.monotonic() - asked < 5.0
     assert not (home / "jobs" / str(job.id)).exists()  # partial output removed
@@ -75,13 +62,13 @@ def test_killed_worker_frees_its_slot_and_the_next_job_runs(home):
     runner = Runner(home, slots=1)
     first = runner.store.create("train", _train(epochs=200))
     second = runner.store.create("train", _train(name="after-kill"))
-    _wait(runner.store, first.id, {"running"}, runner=runner)
+    run_until(runner, first.id, {"running"})
     pid = runner.store.get(first.id).worker_pid
     time.sleep(1.0)
     os.kill(pid, signal.SIGKILL)
-    dead = _wait(runner.store, first.id, {"failed"}, runner=runner)
+    dead = run_until(runner, first.id, {"failed"})
     assert "SIGKILL" in dead.error
-    done = _wait(runner.store, second.id, {"succeeded", "failed"}, runner=runner)
+    done = run_until(runner, second.id, {"succeeded", "failed"})
     assert done.state == "succeeded", done.error
 
 
@@ -89,22 +76,20 @@ def test_two_jobs_run_at_once_with_two_slots(home):
     runner = Runner(home, slots=2)
     a = runner.store.create("train", _train(epochs=200))
     b = runner.store.create("train", _train(epochs=200))
-    _wait(runner.store, a.id, {"running"}, runner=runner)
-    _wait(runner.store, b.id, {"running"}, runner=runner)
+    run_until(runner, a.id, {"running"})
+    run_until(runner, b.id, {"running"})
     assert len(runner.workers) == 2
     runner.store.request_cancel(a.id)
     runner.store.request_cancel(b.id)
-    _wait(runner.store, a.id, {"cancelled"}, runner=runner)
-    _wait(runner.store, b.id, {"cancelled"}, runner=runner)
+    run_until(runner, a.id, {"cancelled"})
+    run_until(runner, b.id, {"cancelled"})
 
 
 def test_interrupted_training_resumes_to_the_same_result(home):
     runner = Runner(home, slots=1)
     job = runner.store.create("train", _train(epochs=6, name="resumed"))
-    _wait(runner.store, job.id, {"running"}, runner=runner)
-    while len(runner.store.metrics(job.id)) < 3:
-        runner.tick()
-        time.sleep(0.05)
+    run_until(runner, job.id, {"running"})
+    tick_until(runner, lambda: len(runner.store.metrics(job.id)) >= 3, what=lambda: "epoch 3")
     # the server dies: its worker goes with it, the job is left `running`
     os.killpg(runner.store.get(job.id).worker_pid, signal.SIGKILL)
     runner.workers[job.id].proc.wait()
@@ -113,7 +98,7 @@ def test_interrupted_training_resumes_to_the_same_result(home):
     assert restarted.recover() == [job.id]
     assert restarted.store.get(job.id).state == "interrupted"
     restarted.store.requeue(job.id)
-    done = _wait(restarted.store, job.id, {"succeeded", "failed"}, runner=restarted)
+    done = run_until(restarted, job.id, {"succeeded", "failed"})
     assert done.state == "succeeded", done.error
     epochs = [m["epoch"] for m in restarted.store.metrics(job.id)]
     assert epochs == [1, 2, 3, 4, 5, 6]  # every epoch once, none lost
@@ -124,13 +109,11 @@ def test_two_process_ddp_job_on_gloo_shares_the_data(home):
     """torchrun with two CPU ranks: disjoint data per rank, one checkpoint, one run."""
     runner = Runner(home, slots=1)
     job = runner.store.create("train", _train(epochs=3, gpus=2, name="ddp"))
-    _wait(runner.store, job.id, {"running"}, runner=runner)
-    while not runner.store.metrics(job.id):
-        runner.tick()
-        time.sleep(0.05)
+    run_until(runner, job.id, {"running"})
+    tick_until(runner, lambda: runner.store.metrics(job.id), what=lambda: "the first epoch")
     files = sorted(p.name for p in (home / "jobs" / str(job.id)).iterdir())
     assert files == ["epoch-checkpoint.pt"]  # rank 0 alone writes it
-    done = _wait(runner.store, job.id, {"succeeded", "failed"}, runner=runner)
+    done = run_until(runner, job.id, {"succeeded", "failed"})
     assert done.state == "succeeded", done.error
     metrics = runner.store.metrics(job.id)
     assert [m["epoch"] for m in metrics] == [1, 2, 3]
