@@ -17,6 +17,7 @@ bench goes on where it stopped (`--fresh` starts over). `--seeds 1 --quick` is a
 """
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -76,10 +77,29 @@ CACHE = OUT / "kd.partial.json"
 """Finished groups, so that an interrupted bench goes on where it stopped."""
 
 
+def code_stamp() -> str:
+    """A hash of the code that trains the students (backend/, model_zoo/, this file) and
+    of torch's version: the cache holds only groups finished by the same code."""
+    repo = Path(__file__).resolve().parent.parent
+    files = sorted([*(repo / "backend").rglob("*.py"), *(repo / "model_zoo").rglob("*.py")])
+    digest = hashlib.sha256(torch.__version__.encode())
+    for path in [*files, Path(__file__).resolve()]:
+        digest.update(str(path.relative_to(repo)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE = code_stamp()
+
+
+def _cached_groups() -> dict:
+    saved = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    return saved.get("groups", {}) if saved.get("code") == CODE else {}
+
+
 def group(store: RunStore, seeds: int, size: str, label: str, epochs=None, **kw) -> dict:
     train_size, default_epochs = SIZES[size]
     key = json.dumps([size, seeds, epochs, kw], sort_keys=True)
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    cache = _cached_groups()
     if key in cache:
         return cache[key]
     started = time.perf_counter()
@@ -93,7 +113,7 @@ def group(store: RunStore, seeds: int, size: str, label: str, epochs=None, **kw)
         f"{out['seconds_per_epoch']:.3f} s/epoch  ({time.perf_counter() - started:.0f} s)"
     )
     OUT.mkdir(exist_ok=True)
-    CACHE.write_text(json.dumps(cache | {key: out}, indent=1))
+    CACHE.write_text(json.dumps({"code": CODE, "groups": cache | {key: out}}, indent=1))
     return out
 
 
@@ -183,6 +203,7 @@ def speed_ratios(store: RunStore, steps: int, rounds: int) -> dict:
         "steps_per_round": steps,
         "rounds": rounds,
         "clock": "process CPU time",
+        "code": CODE,
     }
 
 
@@ -202,6 +223,7 @@ def main() -> None:
     if args.fresh or args.quick:
         CACHE.unlink(missing_ok=True)
     results = {"torch": torch.__version__, "threads": args.threads, "seeds": args.seeds}
+    results["code"] = CODE  # `--speed-only` keeps the rest: its "speed" has its own "code"
     with tempfile.TemporaryDirectory() as home:
         started = time.perf_counter()
         ensure_default_run(home=Path(home))
