@@ -94,12 +94,18 @@ class MapPage:
     def panel_name(self, expected: str | None = None, timeout: float | None = None) -> str:
         def named(driver):
             found = driver.find_elements(By.ID, "neuron-name")
-            text = found[0].text.split("\\n")[0].strip() if found else ""
+            text = found[0].text.split("\n")[0].strip() if found else ""
             if expected is None:
                 return text or False
             return text if text.startswith(expected) else False
 
         return self.wait(named, timeout, f"the panel never showed {expected or 'a neuron'}")
+
+    def type(self, element_id: str, text: str) -> None:
+        """Replace what a text or number box holds with `text`."""
+        box = self.driver.find_element(By.ID, element_id)
+        box.clear()
+        box.send_keys(text)
 
     def choose(self, dropdown_id: str, value: str) -> None:
         """Open a dropdown and click the option whose value is `value`."""

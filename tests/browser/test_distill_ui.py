@@ -29,17 +29,11 @@ def _curve_lengths(page) -> list[int]:
     )
 
 
-def _type(page, element_id: str, text: str) -> None:
-    box = page.driver.find_element(By.ID, element_id)
-    box.clear()
-    box.send_keys(text)
-
-
 def test_static_and_ce_jobs_grow_live_and_one_is_cancelled(driver, two_slot_server):
     page = MapPage(driver, two_slot_server.url).open("/distill")
     page.wait(lambda d: "digits-default" in page.text_of("distill-teacher"), message="teacher")
-    _type(page, "distill-seeds", "1")
-    _type(page, "distill-epochs", "60")
+    page.type("distill-seeds", "1")
+    page.type("distill-epochs", "60")
     page.driver.find_element(By.ID, "distill-go").click()
     started = page.wait_text("distill-message", "Started 2 jobs")
     ce_job, static_job = started.rstrip(".").split(": ")[1].split(", ")

@@ -6,12 +6,6 @@ import model_zoo
 from backend.runs.checkpoint import save_state_dict
 
 
-def _type(page, element_id: str, text: str) -> None:
-    box = page.driver.find_element(By.ID, element_id)
-    box.clear()
-    box.send_keys(text)
-
-
 def _wait_for_run_link(page, job_id: str, timeout: float = 240):
     link = f"//tr[@id='runs-job-{job_id}']//a[contains(., 'on the map')]"
     return page.wait(
@@ -23,8 +17,8 @@ def test_train_job_from_the_runs_tab_finishes_and_opens_on_the_map(page):
     page.open("/runs")
     page.wait_text("runs-table", "digits-default")
     page.choose("runs-train-arch", "digits_cnn_small")
-    _type(page, "runs-train-epochs", "2")
-    _type(page, "runs-train-name", "from-the-tab")
+    page.type("runs-train-epochs", "2")
+    page.type("runs-train-name", "from-the-tab")
     page.driver.find_element(By.ID, "runs-train-go").click()
     message = page.wait_text("runs-message", "Training job")
     job_id = message.split("Training job ")[1].split()[0]
@@ -59,7 +53,7 @@ def test_upload_and_align_from_the_runs_tab(page, tmp_path):
 def test_bad_form_input_says_what_to_fix(page):
     page.open("/runs")
     page.wait_text("runs-table", "digits-default")
-    _type(page, "runs-train-name", "../escape")
+    page.type("runs-train-name", "../escape")
     page.driver.find_element(By.ID, "runs-train-go").click()
     text = page.wait_text("runs-message", "Not started")
     assert "name" in text

@@ -36,6 +36,12 @@ def page(driver, token_server):
     driver.set_window_size(1280, 900)
 
 
+@pytest.fixture
+def api(token_server):
+    with token_server.client() as client:
+        yield client
+
+
 def _click(page, xpath: str) -> None:
     """Click, again if the 1 s table refresh replaced the element meanwhile."""
     for _ in range(5):
@@ -50,15 +56,12 @@ def _click(page, xpath: str) -> None:
 
 def _start_training(page, name: str) -> None:
     page.choose("runs-train-arch", "digits_cnn_small")
-    for element_id, text in (("runs-train-epochs", "1"), ("runs-train-name", name)):
-        box = page.driver.find_element(By.ID, element_id)
-        box.clear()
-        box.send_keys(text)
+    page.type("runs-train-epochs", "1")
+    page.type("runs-train-name", name)
     page.driver.find_element(By.ID, "runs-train-go").click()
 
 
-def test_signed_out_the_page_reads_and_signed_in_it_writes(page, token_server):
-    api = token_server.client()
+def test_signed_out_the_page_reads_and_signed_in_it_writes(page, api):
     long_job = {"kind": "train", "config": {"epochs": 2000, "device": "cpu", "analyze": False}}
     running = api.post("/api/jobs", json=long_job, headers=HEADERS).json()["id"]
     cancel = f"//tr[@id='runs-job-{running}']//button[text()='Cancel']"
@@ -66,14 +69,12 @@ def test_signed_out_the_page_reads_and_signed_in_it_writes(page, token_server):
     page.open("/runs")
     page.wait_text("runs-table", "digits-default")  # reads need no token
     assert page.wait_text("shell-access", "read-only").startswith("read-only · Sign in")
-    page.driver.save_screenshot("/tmp/semvec-signed-out.png")
 
     _click(page, cancel)
     assert "Cancelling jobs " + SIGN_IN_HINT in page.wait_text("runs-message", SIGN_IN_HINT)
     _start_training(page, "signed-out")
     text = page.wait_text("runs-message", "Starting jobs")
     assert text == "Not started: Starting jobs " + SIGN_IN_HINT + "."
-    page.driver.save_screenshot("/tmp/semvec-sign-in-hint.png")
     jobs = api.get("/api/jobs").json()["data"]
     assert [j["id"] for j in jobs] == [running] and not jobs[0]["cancel_requested"]
 
@@ -82,7 +83,6 @@ def test_signed_out_the_page_reads_and_signed_in_it_writes(page, token_server):
     page.wait(lambda d: d.find_elements(By.NAME, "token"), message="the sign-in form")
     page.driver.find_element(By.NAME, "token").send_keys("not-the-token\n")
     page.wait(lambda d: "Wrong token" in page.body_text(), message="the wrong-token message")
-    page.driver.save_screenshot("/tmp/semvec-sign-in-form.png")
     # The link the Docker entrypoint prints signs in and comes back.
     page.open(f"/auth?token={TOKEN}&next=/runs")
     page.wait(lambda d: d.execute_script("return location.pathname") == "/runs")
@@ -91,7 +91,6 @@ def test_signed_out_the_page_reads_and_signed_in_it_writes(page, token_server):
     cookie = page.driver.get_cookie("semvec-token")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert page.driver.execute_script("return document.cookie") == ""  # hidden from scripts
-    page.driver.save_screenshot("/tmp/semvec-signed-in.png")
 
     _start_training(page, "signed-in")
     started = page.wait_text("runs-message", "Training job")
@@ -106,7 +105,6 @@ def test_signed_out_the_page_reads_and_signed_in_it_writes(page, token_server):
     page.driver.find_element(By.ID, "shell-sign-out").click()
     page.wait(lambda d: d.get_cookie("semvec-token") is None, message="the cookie to go")
     assert page.wait_text("shell-access", "read-only").startswith("read-only")
-    api.close()
 
 
 def test_without_a_token_there_is_no_badge_and_writes_work(driver, ui_server):
