@@ -1,7 +1,7 @@
 """Architectures from any source (zoo, torchvision, timm, entry points, user code)."""
 
 from backend.models.record import CodeCopy, ModelRecord, Preprocess
-from backend.models.resolve import build, catalogue, check_offered, is_user_code, parse
+from backend.models.resolve import build, catalogue, check_offered, is_user_code, parse, slug
 
 __all__ = [
     "CodeCopy",
@@ -12,4 +12,5 @@ __all__ = [
     "check_offered",
     "is_user_code",
     "parse",
+    "slug",
 ]

@@ -11,7 +11,7 @@ picks the source, and every source returns the same ModelRecord.
 
 from types import ModuleType
 
-from backend.core.errors import SemvecError
+from backend.core.errors import SemvecError, UnknownNameError
 from backend.models.record import CodeCopy, ModelRecord
 from backend.models.sources import plugins, timm_source, torchvision_source, user_code, zoo
 
@@ -65,6 +65,17 @@ def build(
     )
 
 
+def slug(ref: str) -> str:
+    """A short name for runs made from `ref`: `resnet50` for `torchvision:resnet50@V2`,
+    `my_net` for `models/my_net.py:build`."""
+    source, name = parse(ref)
+    if source is user_code:
+        where = user_code.split_ref(ref)[0]
+        name = where.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py").rsplit(".", 1)[-1]
+    text = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name.partition("@")[0])
+    return text.strip("-._")[:40] or "model"
+
+
 def is_user_code(ref: str) -> bool:
     return parse(ref)[0] is user_code
 
@@ -88,11 +99,11 @@ def check_offered(ref: str) -> str:
                 "files its owner lists in SEMVEC_MODEL_FILES"
             )
         return ref
-    base = name.partition("@")[0]
+    base, _, weights = name.partition("@")
     if base not in source.names():
-        from backend.core.errors import UnknownNameError
-
         raise UnknownNameError(f"{source.TITLE} model", base, source.names())
+    if weights and source is not torchvision_source:
+        raise SemvecError(f"{ref!r}: only torchvision: models have published weights (@NAME)")
     return ref
 
 

@@ -30,6 +30,18 @@ def _run_model(target: str):
     return run, run.build_model(), DataConfig.model_validate(run.meta.dataset)
 
 
+def _blank_record(target: str):
+    """The architecture on the meta device where it builds there (no memory, no init:
+    tracing a 600M-parameter ViT for its shapes costs nothing), else on the CPU."""
+    try:
+        with torch.device("meta"):
+            return build_record(target, load_weights=False)
+    except SemvecError:
+        raise
+    except Exception:  # a few builders compute on tensors: build for real
+        return build_record(target, load_weights=False)
+
+
 def _guess_input(record) -> tuple[int, int]:
     """(channels, side) for an architecture traced without data."""
     if record.preprocess and record.preprocess.crop:
@@ -52,7 +64,7 @@ def layer_table(target: str, data: DataConfig | None, layers: list[str] | None) 
         model.probed_layers = layers or run.layer_paths()
         label_model = f"run {run.id} ({run.meta.arch})"
     else:
-        record = build_record(target, load_weights=False)
+        record = _blank_record(target) if data is None else build_record(target, load_weights=False)
         model, label_model = record.model, target
     if data is not None:
         if found is None:
@@ -70,7 +82,7 @@ def layer_table(target: str, data: DataConfig | None, layers: list[str] | None) 
         label_input = f"{data.name} images {tuple(x.shape[1:])}"
     else:
         channels, side = _guess_input(record)
-        x = torch.zeros(2, channels, side, side)
+        x = torch.zeros(2, channels, side, side, device=next(model.parameters()).device)
         label_input = f"a blank {channels}x{side}x{side} input (pass --dataset to use images)"
     try:
         modules = trace(model, x)

@@ -15,7 +15,7 @@ from torch import nn
 from backend.core.devices import resolve_device
 from backend.core.progress import Reporter
 from backend.core.settings import get_settings
-from backend.models import ModelRecord
+from backend.models import ModelRecord, slug
 from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
@@ -125,7 +125,7 @@ def train_run(
     index = _index_for(model, layers, train, device)
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
     store = RunStore(home or get_settings().home)
-    run_id = name or store.new_id(f"{cfg.arch}-{cfg.data.name}")
+    run_id = name or store.new_id(f"{slug(cfg.arch)}-{cfg.data.name}")
     store.ensure_free(run_id)
     checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir else None
     history = train_with_alignment(
@@ -177,8 +177,7 @@ def align_run(
     if warning:
         reporter.message(f"warning: {warning}")
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
-    base = record.ref.rpartition(":")[2].partition("@")[0].removesuffix(".py") or "model"
-    run_id = name or store.new_id(f"{base}-{loaded.data.name}-aligned")
+    run_id = name or store.new_id(f"{slug(record.ref)}-{loaded.data.name}-aligned")
     with store.writer(run_id) as writer:
         losses = align_frozen(model, layers, train, vectors, cfg.align, device, cfg.amp, reporter)
         meta = RunMeta(

@@ -76,6 +76,12 @@ def _fetch(name: str, weights, download: bool) -> Path:
     return path
 
 
+def published_file(name_at_weights: str, download: bool) -> Path:
+    """The cached file of `NAME@WEIGHTS` (downloaded first when allowed)."""
+    name, _, label = name_at_weights.partition("@")
+    return _fetch(name, _weights(name, label), download)
+
+
 def _preprocess(weights) -> Preprocess:
     t = weights.transforms()
     return Preprocess(
