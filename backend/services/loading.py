@@ -63,10 +63,9 @@ def _fits_message(err: CheckpointError, state: dict[str, torch.Tensor], arch: st
     return f"{err}{tail}{hint}"
 
 
-def from_checkpoint(cfg: PostHocConfig, path: str, train) -> ModelRecord:
-    """cfg.arch built for the data and loaded with the checkpoint at `path`. A checkpoint
-    whose logit layer has another width than the dataset's classes sets num_classes."""
-    state = read_state_dict(path)
+def from_state(cfg: PostHocConfig, state: dict[str, torch.Tensor], train) -> ModelRecord:
+    """cfg.arch built for the data and loaded with `state`. A state whose logit layer has
+    another width than the dataset's classes sets num_classes."""
     record = record_for_data(cfg.arch, cfg.arch_kwargs, train, load_weights=False)
     width = _logit_width(state, record.logit_layer)
     if width and "num_classes" not in cfg.arch_kwargs and width != record.kwargs.get("num_classes"):
@@ -79,10 +78,11 @@ def from_checkpoint(cfg: PostHocConfig, path: str, train) -> ModelRecord:
     return record
 
 
-def load_for_align(cfg: PostHocConfig, store, module: ModelRecord | None = None) -> Loaded:
-    """The model and data `cfg` names (`module`: a model handed over in Python)."""
+def load_for_align(cfg: PostHocConfig, store, state: dict | None = None) -> Loaded:
+    """The model and data `cfg` names (`state`: the weights of a model handed over in
+    Python, in place of a checkpoint file)."""
     if cfg.run is not None:
-        if module is not None or cfg.checkpoint is not None:
+        if state is not None or cfg.checkpoint is not None:
             raise SemvecError("give a run (--run) or a model, not both")
         source = store.open(cfg.run)
         data = DataConfig.model_validate(source.meta.dataset)
@@ -98,15 +98,15 @@ def load_for_align(cfg: PostHocConfig, store, module: ModelRecord | None = None)
         )
         own = bool(source.meta.model_classes)
         return Loaded(record, data, train, test, f"run:{source.id}", own)
-    if module is None and not cfg.arch:
+    if not cfg.arch:
         raise SemvecError("give a run (--run), or an architecture (--arch) and its weights")
-    probe = module or _built(cfg)
-    data = with_preprocess(cfg.data, probe)
+    data = with_preprocess(cfg.data, _built(cfg))
     train, test = _splits(data)
-    if module is not None:
-        record, label = module, "python"
+    if state is not None:
+        record, label = from_state(cfg, state, train), "python"
     elif cfg.checkpoint is not None:
-        record, label = from_checkpoint(cfg, cfg.checkpoint, train), str(cfg.checkpoint)
+        state = read_state_dict(cfg.checkpoint)
+        record, label = from_state(cfg, state, train), str(cfg.checkpoint)
     else:
         record = record_for_data(cfg.arch, cfg.arch_kwargs, train, download=cfg.download_weights)
         if record.weights_file is None:

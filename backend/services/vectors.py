@@ -15,7 +15,7 @@ from torch import nn
 from backend.core.devices import resolve_device
 from backend.core.progress import Reporter
 from backend.core.settings import get_settings
-from backend.models import ModelRecord, slug
+from backend.models import slug
 from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
@@ -158,16 +158,17 @@ def align_run(
     reporter: Reporter | None = None,
     home: Path | None = None,
     before_commit: BeforeCommit | None = None,
-    module: ModelRecord | None = None,
+    state: dict | None = None,
 ) -> Run:
     """Align a frozen model: from a run, a checkpoint + architecture, published weights,
-    or (`module`) a model handed over in Python. See backend.services.loading."""
+    or the weights (`state`) of a model handed over in Python, with `cfg.arch` to rebuild
+    it. See backend.services.loading."""
     reporter = reporter or Reporter()
     device = resolve_device(cfg.device)
     store = RunStore(home or get_settings().home)
     if name is not None:
         store.ensure_free(name)
-    loaded = load_for_align(cfg, store, module)
+    loaded = load_for_align(cfg, store, state)
     record, train, test = loaded.record, loaded.train, loaded.test
     model = record.model.to(device).eval()
     check_fits(loaded, device)
