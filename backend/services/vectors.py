@@ -20,11 +20,11 @@ from backend.runs.checkpoint import load_into, read_state_dict
 from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
-from backend.semantic.quality import collect_activations, evaluate_quality
+from backend.semantic.report import held_out_quality, quality_line
 from backend.services.models import model_for_data, probed_layers
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
-from backend.training.config import PostHocConfig, TrainConfig
+from backend.training.config import DataConfig, PostHocConfig, TrainConfig
 from backend.training.distributed import World
 from backend.training.distributed import start as start_distributed
 from backend.training.evaluate import accuracy
@@ -54,6 +54,12 @@ def _check_fits(model: nn.Module, split, device) -> None:
         )
 
 
+def _train_split(meta: RunMeta):
+    from backend.data import load_split
+
+    return load_split(DataConfig.model_validate(meta.dataset).spec(), "train")
+
+
 BeforeCommit = Callable[[Run], None]
 """Called with the complete but still hidden run, just before it appears."""
 
@@ -70,16 +76,16 @@ def finish_run(
     before_commit: BeforeCommit | None = None,
 ) -> Run:
     """Measure quality on held-out data and write everything; returns the committed run."""
-    reporter.stage("quality", len(test_split))
-    h = collect_activations(
+    report, figures = held_out_quality(
         model,
         meta.layer_paths(),
-        test_split.batches(256),
+        vectors,
+        test_split,
         device,
-        progress=lambda n: reporter.advance(n),
+        reporter,
+        train_split=lambda: _train_split(meta),
     )
-    report = evaluate_quality(vectors.unit().cpu(), h)
-    metrics = {"quality": report.summary(), **extra}
+    metrics = {"quality": figures, **extra}
     metrics["test_accuracy"] = accuracy(model, test_split.batches(512), device)
     writer.write_meta(meta)
     writer.write_weights(model.state_dict())
@@ -91,11 +97,7 @@ def finish_run(
         }
     )
     writer.write_metrics(metrics)
-    reporter.message(
-        f"quality on held-out data: r {report.r:.4f}, precision@{report.k} "
-        f"{report.precision_at_k:.4f} ({report.live_neurons} live neurons); "
-        f"test accuracy {metrics['test_accuracy']:.4f}"
-    )
+    reporter.message(f"{quality_line(figures)}; test accuracy {metrics['test_accuracy']:.4f}")
     if before_commit is not None:
         before_commit(writer.preview())
     return writer.commit()

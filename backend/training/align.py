@@ -1,6 +1,12 @@
-"""Align a frozen model: only the semantic vectors learn (DESIGN.md §1)."""
+"""Align a frozen model: only the semantic vectors learn (DESIGN.md §1).
+
+By default the vectors start from the eigen-solution of the training correlation
+(docs/quality.md): the best rank-d fit, which the steps then refine; `init="random"`
+starts from random directions instead.
+"""
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -8,6 +14,7 @@ from torch import nn
 from backend.core.devices import autocast
 from backend.core.progress import Reporter
 from backend.semantic.alignment import SemanticVectors, alignment_loss
+from backend.semantic.reference import eigen_start_weight, reference_for
 from backend.semantic.neurons import ActivationProbe
 from backend.training.config import AlignConfig
 
@@ -28,11 +35,36 @@ def align_frozen(
     device: torch.device,
     amp: bool = True,
     reporter: Reporter | None = None,
+    on_step: Callable[[int, SemanticVectors], None] | None = None,
 ) -> list[float]:
-    """Fit `vectors` to the frozen model's activations on `split`; returns the loss per step."""
+    """Fit `vectors` to the frozen model's activations on `split`; returns the loss per step.
+
+    First the training correlation's eigen-solution is computed (kept as
+    `vectors.reference`); with cfg.init == "eigen" the vectors start from it.
+    `on_step(step, vectors)` is called before the first step and after each one.
+    """
     reporter = reporter or Reporter()
     model.eval().requires_grad_(False)
-    vectors.to(device).train()
+    vectors.to(device)
+    reporter.stage("reference", 0)
+    reference = reference_for(
+        model,
+        layers,
+        split,
+        device,
+        vectors.num_neurons,
+        vectors.weight.shape[1],
+        cfg.reference_images,
+        cfg.seed,
+        progress=lambda text: reporter.advance(0, text),
+    )
+    vectors.reference = reference
+    if cfg.init == "eigen":
+        with torch.no_grad():
+            vectors.weight.copy_(eigen_start_weight(reference, cfg.seed).to(device))
+    vectors.train()
+    if on_step:
+        on_step(0, vectors)
     optimizer = torch.optim.Adam(vectors.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
     losses: list[float] = []
@@ -52,6 +84,8 @@ def align_frozen(
                 optimizer.step()
                 losses.append(loss.item())
                 reporter.advance(1, f"align loss {losses[-1]:.4f}")
+                if on_step:
+                    on_step(len(losses), vectors)
                 if len(losses) >= cfg.steps:
                     break
             epoch += 1

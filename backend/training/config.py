@@ -40,6 +40,16 @@ class AlignConfig(BaseModel):
     )
     batch_size: int = Field(128, ge=4, le=8192)
     seed: int = Field(0, ge=0)
+    init: Literal["eigen", "random"] = Field(
+        "eigen",
+        description="start from the training correlation's top-d eigenvectors, or at random",
+    )
+    reference_images: int = Field(
+        16384,  # backend.semantic.reference.REFERENCE_IMAGES
+        ge=16,
+        le=1_000_000,
+        description="training images (class-balanced) for the eigen-start and the rank-d bound",
+    )
 
 
 class TrainConfig(BaseModel):
