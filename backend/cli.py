@@ -32,6 +32,12 @@ def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
     g.add_argument("--align-lr", type=float, default=0.03, help="Adam learning rate of the vectors")
     g.add_argument("--align-steps", type=int, default=steps, help="frozen alignment steps")
     g.add_argument("--align-batch-size", type=int, default=128)
+    g.add_argument(
+        "--align-init",
+        choices=("eigen", "random"),
+        default="eigen",
+        help="start from the training correlation's eigenvectors (default) or at random",
+    )
     g.add_argument("--layers", help="comma-separated module paths (default: the model's own)")
     g.add_argument(
         "--device",
@@ -68,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="a .safetensors (or weights-only .pt) file")
     p.add_argument("--arch", help="the checkpoint's architecture name")
     _add_data(p)
-    _add_align(p, steps=1500)
+    _add_align(p, steps=200)  # from the eigen-start; --align-init random needs ~1500
 
     p = sub.add_parser("analyze", help="top-k images, class selectivity, histograms per neuron")
     p.add_argument("run")

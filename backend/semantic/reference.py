@@ -234,4 +234,3 @@ def eigen_start_weight(reference: Reference, seed: int) -> torch.Tensor:
         noise = random_unit_vectors(int(empty.sum()), weight.shape[1], seed) * 1e-2
         weight[empty] = noise
     return weight
-

@@ -29,13 +29,14 @@ def held_out_quality(
     device: torch.device,
     reporter: Reporter,
     train_split: Callable[[], object],
+    max_images: int = HELD_OUT_IMAGES,
 ) -> tuple[QualityReport, dict]:
     """The per-neuron report and the run's quality figures (what metrics.json keeps).
 
     The references come from `vectors.reference` when the vectors were aligned against
     one; otherwise `train_split()` is read once to compute them.
     """
-    sample = balanced_sample(test_split, HELD_OUT_IMAGES, seed=0)
+    sample = balanced_sample(test_split, max_images, seed=0)
     reference = vectors.reference
     if reference is None:
         reporter.stage("reference", 0)
