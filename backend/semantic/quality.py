@@ -1,4 +1,4 @@
-"""How well the semantic vectors describe the network, on held-out data (DESIGN.md §1).
+"""How well the semantic vectors describe the network, on held-out data (docs/design.md §1).
 
 Two measures, per run and per neuron, over live neurons (non-zero variance held out):
 - r: Pearson correlation between S_ij and the held-out activation correlation C_ij over

@@ -1,4 +1,4 @@
-"""Align a frozen model: only the semantic vectors learn (DESIGN.md §1).
+"""Align a frozen model: only the semantic vectors learn (docs/design.md §1).
 
 By default the vectors start from the eigen-solution of the training correlation
 (docs/quality.md): the best rank-d fit, which the steps then refine; `init="random"`
