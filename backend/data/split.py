@@ -13,6 +13,9 @@ import torch
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
+UNLABELLED = -1
+"""The label of every image of an unlabelled set (e.g. a flat folder of photos)."""
+
 
 class DataSplit(ABC):
     """One split ("train", "val", "test" or "all") of a dataset.
@@ -20,7 +23,8 @@ class DataSplit(ABC):
     Attributes:
         name: the dataset's registered name.
         split: which split this is.
-        classes: class names; label k is classes[k].
+        classes: class names; label k is classes[k]. Empty for an unlabelled set, whose
+            labels are all UNLABELLED.
         in_channels: 1 (greyscale) or 3 (RGB).
         image_size: H == W of the tensors `batches()` yields.
         mean, std: per-channel normalisation applied to those tensors.
@@ -56,6 +60,10 @@ class DataSplit(ABC):
             f"{type(self).__name__}({self.name}/{self.split}: {len(self)} images, "
             f"{len(self.classes)} classes, {self.in_channels}x{self.image_size}x{self.image_size})"
         )
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.classes)
 
     def labels(self) -> torch.Tensor:
         """All labels of the split, (len,) int64, in index order."""
@@ -98,6 +106,11 @@ class DataSplit(ABC):
     @abstractmethod
     def raw_image(self, index: int) -> np.ndarray:
         """The image at `index` as uint8 (H, W) or (H, W, 3), at its original resolution."""
+
+    def view_box(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom), as fractions of a raw image of this size, of the
+        region the model sees: all of it, unless a subclass crops."""
+        return (0.0, 0.0, 1.0, 1.0)
 
     def _check_index(self, index: int) -> int:
         if not 0 <= index < len(self):

@@ -37,9 +37,9 @@ def test_large_images_get_thumbnails(tmp_path):
     from PIL import Image
 
     (tmp_path / "a").mkdir()
-    Image.new("RGB", (600, 300), (10, 20, 30)).save(tmp_path / "a" / "big.png")
+    Image.new("RGB", (1200, 600), (10, 20, 30)).save(tmp_path / "a" / "big.png")
     split = load_split(DataSpec("imagefolder", root=str(tmp_path)), "all")
-    assert split.raw_image(0).shape == (128, 256, 3)
+    assert split.raw_image(0).shape == (256, 512, 3)
 
 
 def test_given_train_and_val_folders_are_used(tmp_path, make_image_folder):
