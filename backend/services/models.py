@@ -18,8 +18,12 @@ def build_model(arch: str, kwargs: dict | None = None) -> nn.Module:
 
 def model_for_data(arch: str, kwargs: dict, split) -> tuple[dict, nn.Module]:
     """Build `arch` sized for the data (classes, channels) unless kwargs say otherwise;
-    returns the arguments it was built with and the model."""
-    kwargs = {"num_classes": len(split.classes), "in_channels": split.in_channels, **kwargs}
+    returns the arguments it was built with and the model. Unlabelled data leaves the
+    number of classes to the architecture's default (or to kwargs)."""
+    sized = {"in_channels": split.in_channels}
+    if split.labelled:
+        sized["num_classes"] = len(split.classes)
+    kwargs = {**sized, **kwargs}
     return kwargs, build_model(arch, kwargs)
 
 

@@ -44,7 +44,9 @@ def _index_for(model: nn.Module, layers: list[str], split, device) -> NeuronInde
 
 
 def _check_fits(model: nn.Module, split, device) -> None:
-    """The model's logits must match the dataset's classes."""
+    """The model's logits must match the dataset's classes (an unlabelled set has none)."""
+    if not split.labelled:
+        return
     x, *_ = next(iter(split.batches(2)))
     with torch.no_grad():
         out = model.eval()(x.to(device))
@@ -80,7 +82,9 @@ def finish_run(
     )
     report = evaluate_quality(vectors.unit().cpu(), h)
     metrics = {"quality": report.summary(), **extra}
-    metrics["test_accuracy"] = accuracy(model, test_split.batches(512), device)
+    metrics["test_accuracy"] = (
+        accuracy(model, test_split.batches(512), device) if test_split.labelled else None
+    )
     writer.write_meta(meta)
     writer.write_weights(model.state_dict())
     writer.write_vectors(vectors.weight.detach().cpu())
@@ -91,10 +95,11 @@ def finish_run(
         }
     )
     writer.write_metrics(metrics)
+    acc = metrics["test_accuracy"]
     reporter.message(
         f"quality on held-out data: r {report.r:.4f}, precision@{report.k} "
         f"{report.precision_at_k:.4f} ({report.live_neurons} live neurons); "
-        f"test accuracy {metrics['test_accuracy']:.4f}"
+        + (f"test accuracy {acc:.4f}" if acc is not None else "no accuracy (unlabelled images)")
     )
     if before_commit is not None:
         before_commit(writer.preview())
@@ -120,6 +125,11 @@ def train_run(
     world = world or World()
     device = start_distributed(world, resolve_device(cfg.device))
     train, val, test = _splits(cfg.data)
+    if not train.labelled:
+        raise SemvecError(
+            f"{cfg.data.name} at {cfg.data.root} has no class labels (a flat folder of "
+            "images): training needs class subfolders; align a trained model on it instead"
+        )
     torch.manual_seed(cfg.seed)
     kwargs, model = model_for_data(cfg.arch, cfg.arch_kwargs, train)
     layers = probed_layers(model, cfg.layers)
