@@ -170,9 +170,7 @@ def _read_folder(folder: Path, root: Path, classes: list[str] | None = None):
         classes = subfolders if any(per_class.values()) else []
     if classes:
         samples = [
-            (path, label)
-            for label, name in enumerate(classes)
-            for path in per_class.get(name, [])
+            (path, label) for label, name in enumerate(classes) for path in per_class.get(name, [])
         ]
         return classes, samples
     flat = [e.path for e in _entries(folder, root) if _is_image(e.name) and e.is_file()]
