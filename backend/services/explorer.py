@@ -108,7 +108,7 @@ def run_summary(data: LoadedRun) -> dict:
         "analyzed": data.analysis is not None,
         "labelled": data.analysis.labelled if data.analysis is not None else None,
         "layers": [{"path": lay.path, "width": lay.width} for lay in data.index.layers],
-        "classes": data.analysis.class_names if data.analysis is not None else None,
+        "classes": data.analysis.class_names if data.analysis and data.analysis.labelled else None,
         "source": meta.source,
         "projections": [
             {"method": e["method"], "params": e["params"]}
