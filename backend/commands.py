@@ -49,6 +49,10 @@ def _data_config(args):
         seed=args.data_seed,
         image_size=args.image_size,
         download=args.download,
+        crop=args.crop,
+        mean=args.mean,
+        std=args.std,
+        channels=args.channels,
     )
 
 
@@ -122,6 +126,7 @@ def align(args) -> None:
         run=args.run,
         checkpoint=args.checkpoint,
         arch=args.arch,
+        download_weights=args.download,
         data=_data_config(args),
         layers=_layers(args.layers),
         device=_device(args),
@@ -207,11 +212,38 @@ def _fmt(value) -> str:
 
 
 @command("models")
-def models(_args) -> None:
-    import model_zoo
+def models(args) -> None:
+    from backend.models import catalogue
 
-    for name in model_zoo.list_models():
-        print(f"{name:18s} {model_zoo.model_entry(name).description}")
+    for entry in catalogue():
+        names = entry["names"]
+        prefix = "" if entry["source"] in ("zoo", "file") else f"{entry['source']}:"
+        print(f"{entry['title']} ({len(names)})")
+        shown = names if args.all or len(names) <= 100 else names[:30]
+        for name in shown:
+            print(f"  {prefix}{name}")
+        if len(shown) < len(names):
+            print(f"  ... and {len(names) - len(shown)} more (--all lists them)")
+
+
+@command("layers")
+def layers(args) -> None:
+    from backend.services.layers import layer_table
+
+    table = layer_table(
+        args.target, _data_config(args) if args.dataset else None, _layers(args.layers)
+    )
+    print(f"{table.model} on {table.input_label}")
+    width = max(len(row.path) for row in table.modules)
+    print(f"  {'MODULE':{width}s}  {'TYPE':22s} {'OUTPUT':18s} {'CHANNELS':>8s}")
+    for row in table.modules:
+        mark = "*" if row.path in table.probed else " "
+        shape = "x".join(map(str, row.shape))
+        print(f"{mark} {row.path:{width}s}  {row.kind:22s} {shape:18s} {row.channels:8d}")
+    print(
+        f"* probed: {len(table.probed)} layers, {table.neurons} neurons "
+        f"(logit layer {table.probed[-1]}); choose others with --layers (names or globs)"
+    )
 
 
 @command("quickstart")

@@ -86,12 +86,12 @@ def photo_runs(tmp_path_factory) -> dict:
     from backend.services.projection import project_run
     from backend.services.vectors import align_run, train_run
     from backend.training.config import AlignConfig, DataConfig, PostHocConfig, TrainConfig
-    from tests.photos import make_photo_folder
+    from tests.photos import photo_folder
 
     home = tmp_path_factory.mktemp("photos-home")
     labelled, flat = home / "datasets" / "labelled", home / "datasets" / "flat"
-    make_photo_folder(labelled, per_photo=20)
-    make_photo_folder(flat, per_photo=16, labelled=False)
+    photo_folder(labelled, per_class=20, sizes=((96, 80), (120, 90), (70, 140)))
+    photo_folder(flat, per_class=16, flat=True, sizes=((96, 80), (120, 90), (70, 140)))
 
     def finish(run) -> None:
         analyze_run(run, device="cpu")

@@ -31,7 +31,10 @@ from backend.data.registry import register_dataset
 from backend.data.spec import DataSpec
 from backend.data.split import UNLABELLED, DataSplit
 
-DEFAULT_SIZE = 64
+PHOTO_RESIZE, PHOTO_CROP = 256, 224
+"""Without a size from the user or the weights, photos of mixed sizes are resized to 256
+and centre-cropped to 224 (the usual ImageNet evaluation); a folder whose images share
+one square size keeps it."""
 THUMBNAIL = 512
 """Longest side of `raw_image` (a photo is shown, not fed to the model, at this size)."""
 # ImageNet statistics: user photos are closer to ImageNet than to any small set.
@@ -94,7 +97,7 @@ class FolderSplit(DataSplit):
         super().__init__(labels=labels, image_size=image_size, **kwargs)
         self.samples = samples
         self.num_workers = num_workers
-        self.resize = resize or image_size
+        self.resize, self._read_size = resize or image_size, image_size
         self._images = _Images(samples, self.resize, image_size)
 
     def _read(self, idx: torch.Tensor) -> torch.Tensor:
@@ -114,12 +117,12 @@ class FolderSplit(DataSplit):
         image.thumbnail((THUMBNAIL, THUMBNAIL))  # keeps the aspect ratio; never enlarges
         return np.asarray(image, dtype=np.uint8).copy()
 
-    def view_box(self, height: int, width: int) -> tuple[float, float, float, float]:
-        """The centred square the model sees after resizing the shorter side to `resize`
-        and cropping `image_size`, as fractions of the photo."""
+    def _read_box(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """The centred square read after resizing the shorter side to `resize` and
+        cropping to the size read, as fractions of the photo."""
         scale = self.resize / min(height, width)
-        fx = min(1.0, self.image_size / (width * scale))
-        fy = min(1.0, self.image_size / (height * scale))
+        fx = min(1.0, self._read_size / (width * scale))
+        fy = min(1.0, self._read_size / (height * scale))
         return ((1 - fx) / 2, (1 - fy) / 2, (1 + fx) / 2, (1 + fy) / 2)
 
 
@@ -203,6 +206,23 @@ def _split_samples(root: Path, seed: int, split: str) -> tuple[list[str], dict[s
     return classes, {"train": train, "val": val, "test": test, "all": everything}
 
 
+def native_size(samples: list[Sample], probe: int = 32) -> int:
+    """The side shared by the first `probe` images when they are all one square size (read
+    from their headers), else PHOTO_RESIZE."""
+    sizes = set()
+    for path, _ in samples[:probe]:
+        try:
+            with Image.open(path) as image:
+                sizes.add(image.size)
+        except OSError:
+            continue
+    if len(sizes) == 1:
+        width, height = sizes.pop()
+        if width == height:
+            return width
+    return PHOTO_RESIZE
+
+
 @register_dataset("imagefolder")
 def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
     if spec.root is None:
@@ -213,8 +233,8 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
     if not root.is_dir():
         raise DatasetMissingError(f"image folder {root} does not exist; expected {LAYOUT}")
     classes, splits = _split_samples(root, spec.seed, split)
-    size = spec.image_size or DEFAULT_SIZE
-    return FolderSplit(
+    size = spec.image_size or native_size(splits["all"])
+    split_data = FolderSplit(
         name="imagefolder",
         split=split,
         classes=classes,
@@ -225,3 +245,6 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
         std=STD,
         augment=ShiftFlip(max(1, size // 8), flip=True),
     )
+    if spec.image_size is None and spec.crop is None and size == PHOTO_RESIZE:
+        split_data.adapt(crop=PHOTO_CROP)
+    return split_data

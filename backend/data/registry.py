@@ -56,4 +56,6 @@ def load_split(spec: DataSpec, split: str) -> DataSplit:
     loader = _loader(spec.name)
     if loader is None:
         raise UnknownNameError("dataset", spec.name, list_datasets())
-    return loader(spec, check_split(split))
+    data = loader(spec, check_split(split))
+    data.adapt(channels=spec.channels, mean=spec.mean, std=spec.std, crop=spec.crop)
+    return data

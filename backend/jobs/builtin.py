@@ -10,13 +10,29 @@ from backend.training.config import AnalyzeConfig, DataConfig, PostHocConfig, Tr
 
 
 def _known_arch(value: str | None) -> str | None:
-    import model_zoo
+    """An architecture the server knows (it never imports code a client sends)."""
+    from backend.core.errors import SemvecError
+    from backend.models import check_offered
 
-    if value is not None and value not in model_zoo.list_models():
-        raise ValueError(
-            f"unknown architecture {value!r}; known: {', '.join(model_zoo.list_models())}"
-        )
+    if value is not None:
+        try:
+            check_offered(value)
+        except SemvecError as err:
+            raise ValueError(str(err)) from err
     return value
+
+
+def _weights_present(arch: str, download: bool) -> None:
+    """Published weights named in `arch` must be in the server's cache (or be allowed to
+    download), so the job does not fail later for a reason known now."""
+    from backend.core.errors import SemvecError
+    from backend.models.sources.torchvision_source import published_file
+
+    if "@" in arch and not download:
+        try:
+            published_file(arch.partition(":")[2], download=False)
+        except SemvecError as err:
+            raise ValueError(str(err)) from err
 
 
 def _known_dataset(data: DataConfig) -> DataConfig:
@@ -103,10 +119,20 @@ class AlignJob(PostHocConfig):
 
     @model_validator(mode="after")
     def _one_source(self):
-        if (self.run is None) == (self.checkpoint is None):
-            raise ValueError("give exactly one of `run` or `checkpoint`")
+        if (self.run is None) == (self.arch is None):
+            raise ValueError(
+                "give exactly one of `run` or `arch` (with a `checkpoint`, or published "
+                "weights as in torchvision:resnet50@IMAGENET1K_V2)"
+            )
         if self.checkpoint is not None and self.arch is None:
-            raise ValueError("a checkpoint needs its architecture name in `arch`")
+            raise ValueError("a checkpoint needs its architecture in `arch`")
+        if self.arch is not None and self.checkpoint is None:
+            if "@" not in self.arch:
+                raise ValueError(
+                    f"{self.arch} needs weights: a `checkpoint` (POST /api/checkpoints), or "
+                    "published weights (torchvision:NAME@WEIGHTS)"
+                )
+            _weights_present(self.arch, self.download_weights)
         return self
 
 
@@ -178,16 +204,18 @@ def trained_run(ctx: JobContext, cfg: TrainedRunJob, service, default_name: str)
 
 @job_kind("train", TrainJob)
 def train(ctx: JobContext, cfg: TrainJob) -> str | None:
+    from backend.models import slug
     from backend.services.vectors import train_run
 
-    return trained_run(ctx, cfg, train_run, f"{cfg.arch}-{cfg.data.name}-job{ctx.job_id}")
+    return trained_run(ctx, cfg, train_run, f"{slug(cfg.arch)}-{cfg.data.name}-job{ctx.job_id}")
 
 
 @job_kind("align", AlignJob)
 def align(ctx: JobContext, cfg: AlignJob) -> str:
+    from backend.models import slug
     from backend.services.vectors import align_run
 
-    name = cfg.name or f"{cfg.arch or cfg.run}-aligned-job{ctx.job_id}"
+    name = cfg.name or f"{slug(cfg.arch) if cfg.arch else cfg.run}-aligned-job{ctx.job_id}"
     finish = _analysis(ctx, cfg.analyze, cfg.device)
     run = align_run(cfg, name=name, reporter=ctx.reporter, home=ctx.home, before_commit=finish)
     return run.id

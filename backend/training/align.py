@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from backend.core.devices import autocast
+from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
 from backend.semantic.alignment import SemanticVectors, alignment_loss
 from backend.semantic.neurons import ActivationProbe
@@ -38,10 +39,14 @@ def align_frozen(
     losses: list[float] = []
     reporter.stage("align", cfg.steps)
     epoch = 0
+    # A folder smaller than one batch aligns on all of it at each step.
+    batch_size = min(cfg.batch_size, len(split))
+    if batch_size < 4:
+        raise SemvecError(f"alignment needs at least 4 training images; the split has {len(split)}")
     with ActivationProbe(model, layers) as probe:
         while len(losses) < cfg.steps:
             for x, *_ in split.batches(
-                cfg.batch_size, shuffle=True, seed=cfg.seed + epoch, drop_last=True
+                batch_size, shuffle=True, seed=cfg.seed + epoch, drop_last=True
             ):
                 with torch.no_grad(), autocast(device, amp):
                     model(x.to(device, non_blocking=True))

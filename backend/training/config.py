@@ -11,8 +11,12 @@ class DataConfig(BaseModel):
     name: str = "digits"
     root: str | None = None
     seed: int = Field(0, ge=0)
-    image_size: int | None = Field(None, ge=4, le=1024)
+    image_size: int | None = Field(None, ge=4, le=1024, description="resize side (px)")
     download: bool = False
+    crop: int | None = Field(None, ge=4, le=1024, description="centre crop side (px)")
+    mean: list[float] | None = Field(None, min_length=1, max_length=3)
+    std: list[float] | None = Field(None, min_length=1, max_length=3)
+    channels: int | None = Field(None, ge=1, le=3, description="1 or 3")
 
     def spec(self):
         from backend.data import DataSpec
@@ -60,11 +64,13 @@ class TrainConfig(BaseModel):
 
 
 class PostHocConfig(BaseModel):
-    """Align a loaded, frozen model: from a run, or a checkpoint + architecture."""
+    """Align a loaded, frozen model: from a run, a checkpoint + architecture, or an
+    architecture with published weights (`torchvision:resnet50@IMAGENET1K_V2`)."""
 
     run: str | None = None
     checkpoint: str | None = None
     arch: str | None = None
+    download_weights: bool = False
     arch_kwargs: dict = {}
     data: DataConfig = DataConfig()
     layers: list[str] | None = None

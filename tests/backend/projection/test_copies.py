@@ -9,7 +9,7 @@ from backend.projection.copies import copy_groups, layer_stages
 from backend.projection.neighbors import unit_vectors
 from backend.semantic.neurons import ActivationProbe
 from backend.services.explorer import LoadedRun, neighbors
-from tests.photos import make_photo_folder
+from tests.photos import photo_folder
 
 WIDTH = 16
 
@@ -48,7 +48,7 @@ def _vectors(tmp_path) -> tuple[LoadedRun, np.ndarray]:
     of its activation correlation over crops of real photos."""
     from backend.data import DataSpec, load_split
 
-    make_photo_folder(tmp_path, per_photo=40, labelled=False)
+    photo_folder(tmp_path, per_class=40, flat=True)
     split = load_split(DataSpec("imagefolder", root=str(tmp_path), image_size=32), "all")
     torch.manual_seed(0)
     model = _Net().eval()
