@@ -89,6 +89,16 @@ class NeighborsPublic(BaseModel):
     count: int
 
 
+class MapNeighbor(Neighbor):
+    distance: float
+    """On the 2-D map, in map units (`similarity` is still the 64-d cosine)."""
+
+
+class MapNeighborsPublic(BaseModel):
+    data: list[MapNeighbor]
+    count: int
+
+
 class ProjectionPublic(BaseModel):
     method: str
     params: dict[str, Any]
