@@ -52,7 +52,7 @@ def _hover(columns: dict, i: int) -> str:
 
 
 def _groups(columns: dict, ids: list[int], mode: str) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {"alive": [], "dead": []} if mode == "dead" else {}
+    groups: dict[str, list[int]] = {}
     for i in ids:
         value = columns[mode][i]
         if value is None:
@@ -62,8 +62,6 @@ def _groups(columns: dict, ids: list[int], mode: str) -> dict[str, list[int]]:
         else:
             key = str(value)
         groups.setdefault(key, []).append(i)
-    if mode == "dead" and not groups["alive"] and not groups["dead"]:
-        groups = {k: v for k, v in groups.items() if v}  # not analysed: only "unknown"
     return dict(sorted(groups.items(), key=lambda kv: _natural(kv[0], mode)))
 
 
@@ -167,7 +165,7 @@ def map_figure(
         "xaxis": {"visible": False},
         "yaxis": {"visible": False, "scaleanchor": "x"},
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-        "legend": {"title": {"text": COLOR_MODES[mode]}, "itemsizing": "constant"},
+        "legend": {"title": {"text": _legend_title(columns, mode)}, "itemsizing": "constant"},
         "showlegend": True,
         "dragmode": "pan",
         "hovermode": "closest",
@@ -175,6 +173,14 @@ def map_figure(
         "uirevision": revision,  # keep zoom while colours, filters or highlights change
     }
     return {"data": traces, "layout": layout}
+
+
+def _legend_title(columns: dict, mode: str) -> str:
+    """The colour mode; for dead / alive also when no neuron is dead (its entry would be
+    missing, as plotly draws no entry for an empty trace)."""
+    if mode == "dead" and not any(columns["dead"]):
+        return f"{COLOR_MODES[mode]}<br>(none dead)"
+    return COLOR_MODES[mode]
 
 
 def _group_color(mode: str, key: str, n: int) -> str:

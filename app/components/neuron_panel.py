@@ -45,6 +45,8 @@ def _facts(d: dict) -> html.Div:
             html.Div(
                 f"layer {d['layer']} · channel {d['channel']} · id {d['id']}",
                 className="muted",
+                id="neuron-id",
+                **{"data-id": str(d["id"])},
             ),
             html.Table(html.Tbody(rows), className="facts", id="neuron-facts"),
             html.Div(
@@ -129,7 +131,9 @@ def _histogram(d: dict) -> dcc.Graph | None:
     return dcc.Graph(figure=fig, config=CHART_CONFIG, id="neuron-histogram")
 
 
-def _neighbor_button(run: str, n: dict, analysed: bool, number: str, hint: str):
+def _neighbor_button(run: str, n: dict, analysed: bool, number: str, hint: str, where: str):
+    """A neighbour to open; `where` (semantic, map) keeps ids unique when a neuron is in
+    both lists."""
     thumb = (
         html.Img(src=api_client.image_url(run, n["id"], 0, 48), className="thumb", alt="")
         if analysed
@@ -142,7 +146,7 @@ def _neighbor_button(run: str, n: dict, analysed: bool, number: str, hint: str):
             html.Span(f"class {n['label']}" if n["label"] else "", className="muted"),
             html.Span(number, className="nb-sim"),
         ],
-        id={"type": "explorer-neighbor", "neuron": n["name"]},
+        id={"type": "explorer-neighbor", "neuron": n["name"], "list": where},
         className="neighbor",
         title=f"open {n['name']} ({hint})",
         n_clicks=0,
@@ -154,7 +158,7 @@ def _neighbors(run: str, rows: list[dict], on_map: list[dict] | None, analysed: 
     two lists differ, the 2-D projection has moved neurons apart or together."""
     semantic = [
         _neighbor_button(
-            run, n, analysed, f"{n['similarity']:.3f}", f"cosine {n['similarity']:.3f}"
+            run, n, analysed, f"{n['similarity']:.3f}", f"cosine {n['similarity']:.3f}", "semantic"
         )
         for n in rows
     ]
@@ -181,6 +185,7 @@ def _neighbors(run: str, rows: list[dict], on_map: list[dict] | None, analysed: 
             analysed,
             f"{n['similarity']:.3f}",
             f"map distance {n['distance']:.3f}, cosine {n['similarity']:.3f}",
+            "map",
         )
         for n in on_map
     ]

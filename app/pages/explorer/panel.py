@@ -26,7 +26,7 @@ def _clicked_name(click: dict | None) -> str | None:
 @callback(
     Output("explorer-pick", "data"),
     Input("explorer-map", "clickData"),
-    Input({"type": "explorer-neighbor", "neuron": ALL}, "n_clicks"),
+    Input({"type": "explorer-neighbor", "neuron": ALL, "list": ALL}, "n_clicks"),
     Input({"type": "explorer-hit", "neuron": ALL}, "n_clicks"),
     Input({"type": "explorer-close", "panel": ALL}, "n_clicks"),
     prevent_initial_call=True,
@@ -63,7 +63,7 @@ async def explorer_panel(neuron, view):
     detail, rows, on_map = await asyncio.gather(*calls, return_exceptions=True)
     for answer in (detail, rows):
         if isinstance(answer, ApiError):
-            return message(f"Cannot open neuron {neuron!r}: {answer.detail}", "error"), {"ids": []}
+            return message(answer.detail, "error"), {"ids": []}  # it names the neuron
         if isinstance(answer, BaseException):
             raise answer
     if isinstance(on_map, ApiError):

@@ -65,7 +65,10 @@ def list_neurons(
     layer: str | None = None,
     label: str | None = None,
     dead: bool | None = None,
-    q: Annotated[str | None, Query(description="part of a name (conv2:1), or class:LABEL for a dominant class")] = None,
+    q: Annotated[
+        str | None,
+        Query(description="part of a name (conv2:1), or class:LABEL for a dominant class"),
+    ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> NeuronsPublic:
