@@ -110,13 +110,23 @@ class NeuronDetail(NeuronBrief):
 
 class Neighbor(NeuronBrief):
     similarity: float
-    copy_group: str | None
-    copy_of_query: bool
+    copy_group: str | None = None
+    copy_of_query: bool = False
     """A residual copy of the neuron asked about (same stage, same channel)."""
 
 
 class NeighborsPublic(BaseModel):
     data: list[Neighbor]
+    count: int
+
+
+class MapNeighbor(Neighbor):
+    distance: float
+    """On the 2-D map, in map units (`similarity` is still the 64-d cosine)."""
+
+
+class MapNeighborsPublic(BaseModel):
+    data: list[MapNeighbor]
     count: int
 
 

@@ -45,6 +45,8 @@ class LoadedRun:
     """(cache file, its mtime, encoded body) of each map served, by method and params."""
     copy_group: list[str | None] = field(default_factory=list)
     """Per neuron, `stage:channel` of its residual copies (backend.projection.copies)."""
+    maps_xy: dict[str, tuple[Path, int, np.ndarray]] = field(default_factory=dict)
+    """(cache file, its mtime, coordinates) of each map whose neighbours were asked for."""
 
 
 def _signature(folder: Path) -> tuple:
@@ -191,6 +193,10 @@ def neuron_detail(data: LoadedRun, i: int) -> dict:
     }
 
 
+CLASS_PREFIX = "class:"
+"""`q=class:7` finds the neurons whose dominant class is 7; any other `q` is part of a name."""
+
+
 def list_neurons(
     data: LoadedRun,
     layer: str | None,
@@ -209,9 +215,12 @@ def list_neurons(
         rows = [r for r in rows if r["label"] == label]
     if dead is not None:
         rows = [r for r in rows if r["dead"] is dead]
-    if q:
-        needle = q.lower()
-        rows = [r for r in rows if needle in r["name"].lower() or needle == str(r["label"]).lower()]
+    if q and q.strip().lower().startswith(CLASS_PREFIX):
+        wanted = q.strip()[len(CLASS_PREFIX) :].strip().lower()
+        rows = [r for r in rows if r["label"] is not None and str(r["label"]).lower() == wanted]
+    elif q:
+        needle = q.strip().lower()
+        rows = [r for r in rows if needle in r["name"].lower()]
     return rows[offset : offset + limit], len(rows)
 
 
@@ -252,6 +261,41 @@ def _neighbor(data: LoadedRun, j: int, similarity: float, query: int) -> dict:
         "copy_group": group,
         "copy_of_query": group is not None and group == data.copy_group[query],
     }
+
+
+def map_neighbors(data: LoadedRun, i: int, k: int, method: str, params: dict) -> list[dict]:
+    """The k neurons nearest to `i` on the 2-D map (with their 64-d cosine similarity, to
+    show how much the projection distorts); a map not computed yet is refused."""
+    coords = map_coords(data, method, params)
+    if coords is None:
+        raise SemvecError(f"the {method} map with these parameters is not computed yet")
+    d2 = ((coords - coords[i]) ** 2).sum(axis=1)
+    d2[i] = np.inf
+    k = min(k, len(d2) - 1)
+    ids = np.argpartition(d2, k)[:k] if k < len(d2) else np.arange(len(d2))
+    ids = ids[np.argsort(d2[ids], kind="stable")]
+    sims = data.unit[ids] @ data.unit[i]
+    return [
+        neuron_brief(data, int(j)) | {"similarity": float(s), "distance": float(np.sqrt(d2[j]))}
+        for j, s in zip(ids, sims, strict=True)
+    ]
+
+
+def map_coords(data: LoadedRun, method: str, params: dict) -> np.ndarray | None:
+    """The cached map as an (N, 2) array, kept while its cache file is unchanged."""
+    key = json.dumps([method, params], sort_keys=True)
+    if (known := data.maps_xy.get(key)) is not None:
+        path, mtime, coords = known
+        if _mtime_ns(path) == mtime:
+            return coords
+    cache = ProjectionCache(data.run.projections_dir)
+    path = cache.path_for(data.vectors, method, params)
+    mtime = _mtime_ns(path)
+    coords = cache.read(path, len(data.vectors))
+    if coords is None:
+        return None
+    data.maps_xy[key] = (path, mtime, coords.astype(np.float64))
+    return data.maps_xy[key][2]
 
 
 def cached_projection(data: LoadedRun, method: str, params: dict) -> np.ndarray | None:

@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from backend.api.deps import UNAUTHORIZED, JobStoreDep, RunStoreDep, StartGuardDep
 from backend.api.schemas_runs import (
+    MapNeighborsPublic,
     NeighborsPublic,
     NeuronColumns,
     NeuronDetail,
@@ -64,7 +65,10 @@ def list_neurons(
     layer: str | None = None,
     label: str | None = None,
     dead: bool | None = None,
-    q: Annotated[str | None, Query(description="part of a name, or a label")] = None,
+    q: Annotated[
+        str | None,
+        Query(description="part of a name (conv2:1), or class:LABEL for a dominant class"),
+    ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> NeuronsPublic:
@@ -103,6 +107,21 @@ def get_neighbors(
     data = explorer.loaded(store, run)
     rows = explorer.neighbors(data, explorer.resolve_neuron(data, neuron), k, hide_copies)
     return NeighborsPublic(data=rows, count=len(rows))
+
+
+@router.get("/{run}/neurons/{neuron}/map-neighbors", response_model=MapNeighborsPublic)
+def get_map_neighbors(
+    run: str,
+    neuron: str,
+    store: RunStoreDep,
+    query: ProjectionQueryDep,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> MapNeighborsPublic:
+    """The neuron's nearest points on a cached 2-D map (422 while that map is not made)."""
+    data = explorer.loaded(store, run)
+    method, params = query
+    rows = explorer.map_neighbors(data, explorer.resolve_neuron(data, neuron), k, method, params)
+    return MapNeighborsPublic(data=rows, count=len(rows))
 
 
 @router.get(
