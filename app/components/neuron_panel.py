@@ -196,16 +196,14 @@ def _neighbors(run: str, rows: list[dict], on_map: list[dict] | None, analysed: 
         html.Div("number: cosine similarity of the vectors", className="muted"),
         dcc.Checklist(
             id={"type": "explorer-copies", "panel": "neuron"},
-            options=[{"label": " hide residual copies", "value": "hide"}],
+            options=[
+                {"label": html.Span(" hide residual copies", title=COPIES_HINT), "value": "hide"}
+            ],
             value=[],
             persistence=True,
             persistence_type="session",
             className="copies-toggle",
             inputStyle={"marginRight": "4px"},
-        ),
-        html.Div(
-            COPIES_HINT,
-            className="muted",
         ),
         html.Div(
             semantic,

@@ -76,12 +76,12 @@ def _write(path: Path, image: Image.Image, box: Box) -> None:
 
 
 def _fit(rgb: np.ndarray, size: int) -> Image.Image:
-    """`rgb` scaled so that its longer side is `size`; small images stay blocky (their
-    pixels are what the model saw), photos are resampled smoothly."""
+    """`rgb` scaled so that its longer side is `size`; tiny images (digits, CIFAR) stay
+    blocky (their pixels are what the model saw), photos are resampled smoothly."""
     height, width = rgb.shape[:2]
     scale = size / max(height, width)
     shape = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resample = Image.NEAREST if max(height, width) * 2 <= size else Image.LANCZOS
+    resample = Image.NEAREST if max(height, width) <= 64 else Image.LANCZOS
     return Image.fromarray(rgb).resize(shape, resample)
 
 
