@@ -54,6 +54,12 @@ def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
     g.add_argument("--align-steps", type=int, default=steps, help="frozen alignment steps")
     g.add_argument("--align-batch-size", type=int, default=128)
     g.add_argument(
+        "--align-init",
+        choices=("eigen", "random"),
+        default="eigen",
+        help="start from the training correlation's eigenvectors (default) or at random",
+    )
+    g.add_argument(
         "--layers",
         help="comma-separated module paths or globs, e.g. layer3.*,fc (default: `semvec layers`)",
     )
@@ -100,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--arch", help=_ARCH_HELP)
     _add_data(p)
-    _add_align(p, steps=1500)
+    _add_align(p, steps=200)  # from the eigen-start; --align-init random needs ~1500
 
     p = sub.add_parser("analyze", help="top-k images, class selectivity, histograms per neuron")
     p.add_argument("run")

@@ -65,6 +65,7 @@ def _align_config(args, **extra):
         lr=args.align_lr,
         steps=args.align_steps,
         batch_size=args.align_batch_size,
+        init=args.align_init,
         **extra,
     )
 
@@ -183,10 +184,14 @@ def runs(_args) -> None:
     from backend.runs.store import RunStore
 
     store = RunStore(get_settings().home)
-    rows = [("RUN", "KIND", "ARCH", "DATASET", "NEURONS", "r", "P@10", "ACC")]
+    # CEIL and BOUND: the training correlation itself and its rank-d fit, measured the
+    # same way (docs/quality.md): what the r and P@10 beside them could be at most.
+    head = ("RUN", "KIND", "ARCH", "DATASET", "NEURONS", "r", "P@10", "CEIL r/P@10")
+    rows = [(*head, "BOUND r/P@10", "IMAGES/CLASSES", "ACC")]
     for run in store.runs():
         q = run.metrics().get("quality", {})
         acc = run.metrics().get("test_accuracy")
+        held = q.get("held_out")
         rows.append(
             (
                 run.id,
@@ -196,6 +201,9 @@ def runs(_args) -> None:
                 str(len(run.index())),
                 _fmt(q.get("r")),
                 _fmt(q.get("precision_at_10")),
+                _pair(q.get("ceiling")),
+                _pair(q.get("bound")),
+                f"{held['images']}/{held['classes']}" if held else "-",
                 _fmt(acc),
             )
         )
@@ -209,6 +217,12 @@ def runs(_args) -> None:
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _pair(figures: dict | None) -> str:
+    if not figures:
+        return "-"
+    return f"{_fmt(figures.get('r'))}/{_fmt(figures.get('precision_at_10'))}"
 
 
 @command("models")

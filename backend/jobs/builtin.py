@@ -1,5 +1,6 @@
 """The built-in job kinds: train, align, analyze, project, place."""
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -49,7 +50,11 @@ def _known_dataset(data: DataConfig) -> DataConfig:
             f"copy the dataset into {home.resolve() / 'datasets'}/, or use the CLI "
             "(`semvec train --root ...` takes any folder)"
         )
-        require_inside(data.root, home, "dataset root", hint)
+        root = Path(data.root).expanduser()
+        if not root.is_absolute():  # the page names folders inside the data home
+            root = home.resolve() / root
+        require_inside(str(root), home, "dataset root", hint)
+        data = data.model_copy(update={"root": str(root)})
     return data
 
 

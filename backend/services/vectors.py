@@ -20,12 +20,12 @@ from backend.models import slug
 from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
-from backend.semantic.quality import collect_activations, evaluate_quality
+from backend.semantic.report import held_out_quality, quality_line
 from backend.services.loading import chance_warning, check_fits, load_for_align
 from backend.services.models import model_for_data, probed_layers
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
-from backend.training.config import PostHocConfig, TrainConfig
+from backend.training.config import DataConfig, PostHocConfig, TrainConfig
 from backend.training.distributed import World
 from backend.training.distributed import start as start_distributed
 from backend.training.evaluate import accuracy
@@ -42,6 +42,12 @@ def _splits(data):
 def _index_for(model: nn.Module, layers: list[str], split, device) -> NeuronIndex:
     x, *_ = next(iter(split.batches(1)))
     return neuron_index(model, layers, x.to(device))
+
+
+def _train_split(meta: RunMeta):
+    from backend.data import load_split
+
+    return load_split(DataConfig.model_validate(meta.dataset).spec(), "train")
 
 
 BeforeCommit = Callable[[Run], None]
@@ -63,16 +69,16 @@ def finish_run(
     """Measure quality on held-out data and write everything; returns the committed run.
 
     `measure_accuracy` is False when the logits are not the dataset's classes."""
-    reporter.stage("quality", len(test_split))
-    h = collect_activations(
+    report, figures = held_out_quality(
         model,
         meta.layer_paths(),
-        test_split.batches(256),
+        vectors,
+        test_split,
         device,
-        progress=lambda n: reporter.advance(n),
+        reporter,
+        train_split=lambda: _train_split(meta),
     )
-    report = evaluate_quality(vectors.unit().cpu(), h)
-    metrics = {"quality": report.summary(), **extra}
+    metrics = {"quality": figures, **extra}
     metrics["test_accuracy"] = (
         accuracy(model, test_split.batches(512), device)
         if measure_accuracy and test_split.labelled
@@ -89,8 +95,7 @@ def finish_run(
     )
     writer.write_metrics(metrics)
     reporter.message(
-        f"quality on held-out data: r {report.r:.4f}, precision@{report.k} "
-        f"{report.precision_at_k:.4f} ({report.live_neurons} live neurons); "
+        f"{quality_line(figures)}; "
         + (
             f"test accuracy {metrics['test_accuracy']:.4f}"
             if metrics["test_accuracy"] is not None

@@ -37,13 +37,24 @@ class AlignConfig(BaseModel):
         False, description="let the alignment gradient reach the network (default: detached)"
     )
     steps: int = Field(
-        1500,
+        200,  # from the eigen-start; a random start needs about 1500
         ge=0,
         le=1_000_000,
         description="frozen alignment steps (post hoc; after training: settling steps)",
     )
     batch_size: int = Field(128, ge=4, le=8192)
     seed: int = Field(0, ge=0)
+    init: Literal["eigen", "random"] = Field(
+        "eigen",
+        description="start from the training correlation's top-d eigenvectors (then the "
+        "steps refine at a tenth of lr), or at random",
+    )
+    reference_images: int = Field(
+        16384,  # backend.semantic.reference.REFERENCE_IMAGES
+        ge=16,
+        le=1_000_000,
+        description="training images (class-balanced) for the eigen-start and the rank-d bound",
+    )
 
 
 class TrainConfig(BaseModel):

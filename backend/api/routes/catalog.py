@@ -76,3 +76,33 @@ def architecture_layers(
         "probed": table.probed,
         "neurons": table.neurons,
     }
+
+
+class PublishedWeights(BaseModel):
+    name: str
+    file: str
+    present: bool
+    """Whether the file is in the server's torch hub cache, $TORCH_HOME/hub/checkpoints
+    (else: put it there)."""
+    preprocess: dict
+    classes: int
+
+
+@router.get("/architectures/weights", response_model=list[PublishedWeights])
+def architecture_weights(
+    arch: Annotated[str, Query(max_length=200, description="torchvision:NAME")],
+) -> list[dict]:
+    """Published weights of a torchvision model (other sources have none: []), with
+    whether each is in the server's cache and the preprocessing it comes with."""
+    from backend.core.errors import SemvecError
+    from backend.models import check_offered, parse
+    from backend.models.sources import torchvision_source
+
+    try:
+        check_offered(arch)
+    except SemvecError as err:
+        raise HTTPException(422, str(err)) from err
+    source, name = parse(arch)
+    if source is not torchvision_source:
+        return []
+    return torchvision_source.published(name.partition("@")[0])

@@ -134,3 +134,21 @@ def build(name: str, kwargs: dict, hints: dict, *, load_weights=True, download=F
         classes=list(weights.meta["categories"]) if weights else None,
         weights_file=_fetch(name, weights, download) if weights and load_weights else None,
     )
+
+
+def published(name: str) -> list[dict]:
+    """The published weights of torchvision:`name`: each one's file in the hub cache,
+    whether it is there, its preprocessing and how many classes it knows."""
+    out = []
+    for weights in _weights_enum(name):
+        path = weights_file(weights)
+        out.append(
+            {
+                "name": weights.name,
+                "file": path.name,
+                "present": path.is_file(),
+                "preprocess": _preprocess(weights).as_data_fields(),
+                "classes": len(weights.meta["categories"]),
+            }
+        )
+    return out
