@@ -37,17 +37,22 @@ def _all_loaded(page: MapPage, container: str, count: int) -> None:
     page.wait(lambda _: page.images_loaded(container) == count, message=f"{container} images")
 
 
+def _open(page: MapPage, run: str, neuron: str, images: str, count: int) -> None:
+    """The run's PCA map with `neuron`'s panel, once `count` images of `images` show."""
+    page.open(f"/?run={run}&method=pca&neuron={neuron}")
+    page.wait_for_map(226)
+    assert page.panel_name(neuron) == neuron
+    _all_loaded(page, images, count)
+
+
 def test_an_unlabelled_run_says_it_has_no_classes(photo_page, tmp_path):
-    photo_page.open("/?run=photos-flat&method=pca&neuron=conv3:4")
-    photo_page.wait_for_map(226)
-    assert photo_page.panel_name("conv3:4") == "conv3:4"
+    _open(photo_page, "photos-flat", "conv3:4", "neuron-top-images", 9)
     text = photo_page.wait_text("explorer-panel", "no labels")
     assert "No class selectivity" in text and "class None" not in text
     facts = photo_page.text_of("neuron-facts")
     assert "images have no labels" in facts and "0.000" not in facts
     assert "The model calls these top images" in photo_page.text_of("neuron-model-classes")
     for container, count in (
-        ("neuron-top-images", 9),
         ("neuron-bottom-images", 4),
         ("neuron-random-images", 4),
     ):
@@ -58,10 +63,7 @@ def test_an_unlabelled_run_says_it_has_no_classes(photo_page, tmp_path):
 
 
 def test_top_images_are_big_captioned_and_open_larger(photo_page):
-    photo_page.open("/?run=photos-labelled&method=pca&neuron=fc:1")
-    photo_page.wait_for_map(226)
-    photo_page.panel_name("fc:1")
-    _all_loaded(photo_page, "neuron-top-images", 9)
+    _open(photo_page, "photos-labelled", "fc:1", "neuron-top-images", 9)
     assert min(_widths(photo_page, "#neuron-top-images img")) >= 100
     captions = photo_page.text_of("neuron-top-images")
     assert captions.count("true ") == 9 and captions.count("model: ") == 9
@@ -82,10 +84,7 @@ def test_top_images_are_big_captioned_and_open_larger(photo_page):
 
 
 def test_neighbour_thumbnails_are_readable_and_copies_can_be_hidden(photo_page):
-    photo_page.open("/?run=photos-labelled&method=pca&neuron=conv2:3")
-    photo_page.wait_for_map(226)
-    photo_page.panel_name("conv2:3")
-    _all_loaded(photo_page, "neuron-neighbors", 10)
+    _open(photo_page, "photos-labelled", "conv2:3", "neuron-neighbors", 10)
     assert min(_widths(photo_page, "#neuron-neighbors img")) >= 40
     toggle = photo_page.driver.find_element(By.CSS_SELECTOR, ".copies-toggle input")
     toggle.click()
