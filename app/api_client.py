@@ -18,12 +18,14 @@ import httpx
 
 
 class ApiError(Exception):
-    """The API said no: `status` and the `detail` message it gave."""
+    """The API said no: `status`, the `detail` message it gave and, for invalid input, its
+    per-field `errors` ({loc, msg})."""
 
-    def __init__(self, status: int, detail: str):
+    def __init__(self, status: int, detail: str, errors: list[dict] | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.errors = errors or []
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,15 @@ def connect(asgi_app=None, base_url: str | None = None) -> None:
         _client = httpx.AsyncClient(base_url=base_url or "http://127.0.0.1:8000", timeout=60)
 
 
-def _detail(response: httpx.Response) -> str:
+def _problem(response: httpx.Response) -> ApiError:
     try:
-        detail = response.json().get("detail")
+        body = response.json()
     except ValueError:
-        detail = None
-    return str(detail or response.text[:200] or response.reason_phrase)
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    detail = str(body.get("detail") or response.text[:200] or response.reason_phrase)
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else None
+    return ApiError(response.status_code, detail, errors)
 
 
 async def request(method: str, path: str, **kwargs) -> tuple[int, Any]:
@@ -87,7 +92,7 @@ async def request(method: str, path: str, **kwargs) -> tuple[int, Any]:
     except httpx.HTTPError as err:
         raise ApiError(503, f"the semvec API did not answer: {err}") from err
     if response.status_code >= 400:
-        raise ApiError(response.status_code, _detail(response))
+        raise _problem(response)
     return response.status_code, response.json()
 
 
@@ -104,6 +109,11 @@ def run_path(run: str, *parts: str) -> str:
 def image_url(run: str, neuron: int, rank: int, size: int = 128) -> str:
     """Where the browser fetches a top image with its heatmap (served by the API)."""
     return run_path(run, "neurons", str(neuron), "images", f"{rank}.png") + f"?size={size}"
+
+
+def dataset_image_url(run: str, index: int, size: int = 128) -> str:
+    """Where the browser fetches image `index` of the run's analysed images (no heatmap)."""
+    return run_path(run, "images", f"{int(index)}.png") + f"?size={size}"
 
 
 async def access() -> dict:
@@ -131,8 +141,17 @@ async def neuron(run_id: str, neuron_ref: str) -> dict:
     return await get(run_path(run_id, "neurons", neuron_ref))
 
 
-async def neighbors(run_id: str, neuron_ref: str, k: int = 10) -> list[dict]:
-    return (await get(run_path(run_id, "neurons", neuron_ref, "neighbors"), k=k))["data"]
+async def neighbors(
+    run_id: str, neuron_ref: str, k: int = 10, hide_copies: bool = False
+) -> list[dict]:
+    path = run_path(run_id, "neurons", neuron_ref, "neighbors")
+    return (await get(path, k=k, hide_copies=hide_copies or None))["data"]
+
+
+async def map_neighbors(run_id: str, neuron_ref: str, method: str, params: dict, k: int = 10):
+    """The neuron's nearest points on the 2-D map (each with its 64-d similarity too)."""
+    path = run_path(run_id, "neurons", neuron_ref, "map-neighbors")
+    return (await get(path, k=k, method=method, **params))["data"]
 
 
 async def projection(run_id: str, method: str, params: dict) -> tuple[int, dict]:

@@ -47,7 +47,7 @@ const gd = document.querySelector(arguments[0]);
 const L = gd._fullLayout, xa = L.xaxis, ya = L.yaxis, rect = gd.getBoundingClientRect();
 const out = {ids: [], px: [], py: [], plot: [rect.left + L._size.l, rect.top + L._size.t,
              L._size.w, L._size.h]};
-for (const tr of gd.data.slice(0, -2)) {
+for (const tr of gd.data.filter((t) => !t.meta)) {
   for (let k = 0; k < tr.x.length; k++) {
     out.ids.push(tr.customdata[k]);
     out.px.push(rect.left + L._size.l + xa.l2p(tr.x[k]));
@@ -78,7 +78,7 @@ def open_map(chrome, url: str, timeout: float = 600) -> dict:
         drawn = chrome.execute_script("return window.__bench.drawn")
         if drawn is not None:
             points = chrome.execute_script(
-                "return document.querySelector(arguments[0]).data.slice(0, -2)"
+                "return document.querySelector(arguments[0]).data.filter((t) => !t.meta)"
                 ".reduce((n, tr) => n + tr.x.length, 0)",
                 GRAPH,
             )

@@ -1,8 +1,10 @@
-"""Save the README's screenshot: the digits map with a neuron's panel open, at 1280x800.
+"""Save the README's screenshots at 1280x800: the map, the map with a neuron's panel open,
+the Runs tab and the Distillation tab.
 
-    .venv/bin/python scripts/screenshot.py [--out assets/screenshot.png]
+    .venv/bin/python scripts/screenshot.py [--out-dir assets] [--home HOME]
 
-Runs `semvec quickstart` into a temporary data home, serves it, and drives headless
+Without `--home`, runs `semvec quickstart` into a temporary data home; a home given with
+`--home` (e.g. one with finished distillation jobs) is served as it is. Drives headless
 Chromium with the same helpers the browser tests use.
 """
 
@@ -21,25 +23,50 @@ from tests.browser.conftest import make_driver  # noqa: E402
 from tests.browser.pages import MapPage  # noqa: E402
 
 
+def shoot(page: MapPage, neuron: str, out_dir: Path) -> list[Path]:
+    shots = []
+
+    def save(name: str) -> None:
+        page.settle(1.0)
+        path = out_dir / name
+        page.driver.save_screenshot(str(path))
+        shots.append(path)
+
+    page.open("/?run=digits-default")
+    page.wait_for_map()
+    save("screenshot-map.png")
+    page.open(f"/?run=digits-default&neuron={neuron}")
+    page.wait_for_map()
+    page.panel_name(neuron)
+    page.wait(lambda _: page.images_loaded("neuron-top-images") > 0)
+    save("screenshot.png")
+    page.open("/runs")
+    page.wait_text("runs-table", "digits-default")
+    save("screenshot-runs.png")
+    page.open("/distill")
+    page.wait(lambda _: "digits-default" in page.text_of("distill-teacher"))
+    save("screenshot-distill.png")
+    return shots
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshot.png")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "assets")
     parser.add_argument("--neuron", default="conv3:5")
+    parser.add_argument("--home", type=Path, help="serve this data home instead of a new one")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="semvec-shot-"))
-    env = {**os.environ, "SEMVEC_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "backend.cli", "quickstart"], env=env, check=True)
+    home = args.home
+    if home is None:
+        home = Path(tempfile.mkdtemp(prefix="semvec-shot-"))
+        env = {**os.environ, "SEMVEC_HOME": str(home)}
+        subprocess.run([sys.executable, "-m", "backend.cli", "quickstart"], env=env, check=True)
     server = Server(home).start()
     driver = make_driver()
     try:
         driver.set_window_size(1280, 800)
-        page = MapPage(driver, server.url).open(f"/?run=digits-default&neuron={args.neuron}")
-        page.wait_for_map()
-        page.panel_name(args.neuron)
-        page.wait(lambda _: page.images_loaded("neuron-top-images") > 0)
-        page.settle(1.0)
-        driver.save_screenshot(str(args.out))
-        print(args.out)
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        for path in shoot(MapPage(driver, server.url), args.neuron, args.out_dir):
+            print(path)
     finally:
         driver.quit()
         server.stop()

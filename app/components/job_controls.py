@@ -21,9 +21,44 @@ def elapsed(job: dict) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def progress_cell(job: dict) -> list:
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def time_left(job: dict, now: float | None = None) -> str | None:
+    """`about 40 s left`, from the time so far and the share done (the job's one fraction
+    over all its phases); None until there is enough to go on."""
+    if job["state"] != "running" or not job["started"]:
+        return None
+    spent, done = (now or time.time()) - job["started"], job["progress"]
+    if done < 0.03 or spent < 3 or done >= 1:
+        return "estimating the time left…"
+    return f"about {_duration(spent * (1 - done) / done)} left"
+
+
+def job_progress(job: dict) -> html.Div:
+    """One bar over all of the job's phases, the phase it is in, and the time left."""
     percent = round(100 * job["progress"])
-    return [html.Progress(value=str(percent), max="100"), f" {percent}%"]
+    phase = job["progress_text"] if job["state"] in ACTIVE else ""
+    if job["state"] == "queued":
+        phase = "waiting for a free slot"
+    left = time_left(job)
+    return html.Div(
+        [
+            html.Div(
+                [html.Progress(value=str(percent), max="100"), f" {percent}%"],
+                className="job-bar",
+            ),
+            html.Div(
+                " · ".join(t for t in (phase, left) if t),
+                className="job-phase muted",
+            ),
+        ],
+        className="job-progress",
+        title="one bar for the whole job, over all its phases",
+    )
 
 
 def state_badge(job: dict) -> html.Span:

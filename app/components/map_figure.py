@@ -1,11 +1,13 @@
 """The neuron map: one WebGL scatter per legend group, all neurons, no sampling.
 
 Every point carries its neuron id in `customdata`, so a click or a lasso names neurons,
-not positions. The last two traces are kept for the highlight (the selected neuron and
-its neighbours); a clientside callback fills them in without redrawing the map.
+not positions. Three overlay traces come last, marked by `meta`: search hits, the selected
+neuron's neighbours and the selected neuron; a clientside callback fills them in without
+redrawing the map. Neurons of layers that are filtered out stay in place, grey and not
+clickable (`hoverinfo: skip`), so that a filter never re-zooms the map.
 
 Figures are plain dicts, not `go.Figure`: plotly's validation of 100k points costs more
-than drawing them. Hover text is kept short (`name · label`) for the same reason.
+than drawing them. Hover text is kept short (`conv3:5 · class 7`) for the same reason.
 """
 
 import math
@@ -16,11 +18,25 @@ COLOR_MODES = {
     "quality_r": "quality (r)",
     "dead": "dead / alive",
 }
+COLOR_HINTS = {
+    "layer": "the layer the neuron belongs to",
+    "label": "the class whose images excite the neuron most on average",
+    "quality_r": "how well the neuron's vector predicts its correlations on held-out "
+    "images (Pearson r, 1 is perfect)",
+    "dead": "dead: the neuron's activation never varies over the images, so it carries no signal",
+}
 PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2",
     "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
 ]  # fmt: skip
 UNKNOWN = "unknown (not analysed)"
+OVERLAYS = {
+    # meta: (legend name, marker); drawn in this order, the selected neuron on top
+    "found": ("search hits", {"symbol": "square-open", "size": 13, "color": "#e8590c"}),
+    "neighbours": ("neighbours", {"symbol": "circle-open", "size": 14, "color": "#111"}),
+    "selected": ("selected", {"symbol": "star", "size": 18, "color": "#d62728"}),
+}
+FILTERED = "other layers (filtered out)"
 
 
 def cached_method(summary: dict, default: str) -> str:
@@ -32,7 +48,7 @@ def cached_method(summary: dict, default: str) -> str:
 
 def _hover(columns: dict, i: int) -> str:
     label = columns["label"][i]
-    return columns["name"][i] if label is None else f"{columns['name'][i]} · {label}"
+    return columns["name"][i] if label is None else f"{columns['name'][i]} · class {label}"
 
 
 def _groups(columns: dict, ids: list[int], mode: str) -> dict[str, list[int]]:
@@ -46,10 +62,12 @@ def _groups(columns: dict, ids: list[int], mode: str) -> dict[str, list[int]]:
         else:
             key = str(value)
         groups.setdefault(key, []).append(i)
-    return dict(sorted(groups.items(), key=lambda kv: _natural(kv[0])))
+    return dict(sorted(groups.items(), key=lambda kv: _natural(kv[0], mode)))
 
 
-def _natural(key: str) -> tuple:
+def _natural(key: str, mode: str) -> tuple:
+    if mode == "dead":
+        return (("alive", "dead").index(key) if key in ("alive", "dead") else 2, 0, key)
     return (0, int(key), "") if key.isdigit() else (1, 0, key)
 
 
@@ -69,58 +87,106 @@ def _points(coords: dict, columns: dict, ids: list[int], name: str, marker: dict
     }
 
 
-def _highlight(name: str, symbol: str, size: int, color: str) -> dict:
+def _overlay(name: str, label: str, marker: dict) -> dict:
     return {
         "type": "scattergl",
         "mode": "markers",
-        "name": name,
+        "name": label,
+        "meta": name,
         "x": [],
         "y": [],
         "customdata": [],
         "hoverinfo": "skip",
-        "marker": {"symbol": symbol, "size": size, "color": color, "line": {"width": 2}},
+        "marker": marker,
     }
 
 
+def _filtered(coords: dict, ids: list[int], size: float) -> dict:
+    x, y = coords["x"], coords["y"]
+    return {
+        "type": "scattergl",
+        "mode": "markers",
+        "name": FILTERED,
+        "meta": "filtered",
+        "x": [round(x[i], 4) for i in ids],
+        "y": [round(y[i], 4) for i in ids],
+        "customdata": ids,
+        "hoverinfo": "skip",
+        "marker": {"size": size, "color": "#dde1e7"},
+    }
+
+
+def shown_ids(columns: dict, layers: list[str] | None) -> list[int]:
+    """The neurons of `layers` (all neurons when none are chosen)."""
+    chosen = set(layers or [])
+    return [i for i, lay in enumerate(columns["layer"]) if not chosen or lay in chosen]
+
+
 def map_figure(
-    coords: dict, columns: dict, mode: str, layers: list[str] | None, title: str
+    coords: dict, columns: dict, mode: str, layers: list[str] | None, title: str, revision: str
 ) -> dict:
-    """The map of the neurons in `layers` (all when empty), coloured by `mode`."""
-    shown = set(layers or [])
-    ids = [i for i in range(len(coords["x"])) if not shown or columns["layer"][i] in shown]
-    size = max(3.0, min(10.0, 120 / math.sqrt(max(len(ids), 1))))
+    """The map coloured by `mode`; neurons outside `layers` (when given) greyed in place.
+    `revision` names the map (run, method, parameters): zoom is kept while it is the same."""
+    ids = shown_ids(columns, layers)
+    size = max(3.0, min(10.0, 120 / math.sqrt(max(len(coords["x"]), 1))))
+    kept = set(ids)
+    hidden = [i for i in range(len(coords["x"])) if i not in kept] if layers else []
+    traces = [_filtered(coords, hidden, size)] if hidden else []
     if mode == "quality_r":
         quality = [columns["quality_r"][i] for i in ids]
         marker = {
             "size": size,
             "color": quality,  # None where unknown: drawn without colour
             "colorscale": "Viridis",
-            "colorbar": {"title": {"text": "held-out r"}},
+            "colorbar": {"title": {"text": "held-out r<br>(1 = perfect)"}},
         }
         trace = _points(coords, columns, ids, "neurons", marker)
-        trace["hovertemplate"] = "<b>%{text}</b><br>r %{marker.color:.3f}<extra></extra>"
-        traces = [trace | {"showlegend": False}]
+        trace["hovertemplate"] = "<b>%{text}</b><br>quality r %{marker.color:.3f}<extra></extra>"
+        traces.append(trace | {"showlegend": False})
     else:
-        traces = [
-            _points(coords, columns, members, key, {"size": size, "color": PALETTE[n % 10]})
-            for n, (key, members) in enumerate(_groups(columns, ids, mode).items())
+        groups = _groups(columns, ids, mode)
+        traces += [
+            _points(
+                coords,
+                columns,
+                members,
+                f"{key} ({len(members)})",
+                {"size": size, "color": _group_color(mode, key, n)},
+            )
+            | {"showlegend": True}
+            for n, (key, members) in enumerate(groups.items())
         ]
     traces += [
-        _highlight("neighbours", "circle-open", 14, "#111"),
-        _highlight("selected", "star", 18, "#d62728"),
+        _overlay(meta, label, marker | {"line": {"width": 2}})
+        for meta, (label, marker) in OVERLAYS.items()
     ]
     layout = {
         "title": {"text": title, "x": 0.01, "font": {"size": 14}},
         "xaxis": {"visible": False},
         "yaxis": {"visible": False, "scaleanchor": "x"},
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-        "legend": {"title": {"text": COLOR_MODES[mode]}, "itemsizing": "constant"},
+        "legend": {"title": {"text": _legend_title(columns, mode)}, "itemsizing": "constant"},
+        "showlegend": True,
         "dragmode": "pan",
         "hovermode": "closest",
         "plot_bgcolor": "white",
-        "uirevision": title,  # keep zoom while colours or highlights change
+        "uirevision": revision,  # keep zoom while colours, filters or highlights change
     }
     return {"data": traces, "layout": layout}
+
+
+def _legend_title(columns: dict, mode: str) -> str:
+    """The colour mode; for dead / alive also when no neuron is dead (its entry would be
+    missing, as plotly draws no entry for an empty trace)."""
+    if mode == "dead" and not any(columns["dead"]):
+        return f"{COLOR_MODES[mode]}<br>(none dead)"
+    return COLOR_MODES[mode]
+
+
+def _group_color(mode: str, key: str, n: int) -> str:
+    if mode == "dead":
+        return {"alive": "#4C78A8", "dead": "#E45756"}.get(key, "#BAB0AC")
+    return PALETTE[n % 10]
 
 
 def empty_figure(message: str) -> dict:

@@ -6,58 +6,80 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from app import api_client
+from app.components.glossary import hint
+from app.components.neuron_images import top_images
 from app.components.ui import CHART_CONFIG, fmt
+
+KEYS_HINT = "Keys: n / p next / previous neighbour (Enter opens it), Esc closes the panel."
 
 
 def _facts(d: dict) -> html.Div:
-    badge = html.Span("dead", className="badge badge-dead") if d.get("dead") else None
+    badge = (
+        html.Span("dead", className="badge badge-dead", title=hint("dead"))
+        if d.get("dead")
+        else None
+    )
+    unlabelled = d.get("labelled") is False
     facts = [
-        ("dominant class", d.get("label") or "—"),
-        ("selectivity", fmt(d.get("selectivity"), ".3f")),
+        (
+            "dominant class",
+            "— (the images have no labels)"
+            if unlabelled
+            else (f"class {d['label']}" if d.get("label") else "—"),
+        ),
+        ("selectivity", "— (no labels)" if unlabelled else fmt(d.get("selectivity"), ".3f")),
         ("quality r", fmt(d.get("quality_r"), ".3f")),
         ("precision@10", fmt(d.get("precision_at_10"), ".3f")),
     ]
-    return html.Div(
-        [
-            html.H3([d["name"], badge], id="neuron-name", className="neuron-name"),
-            html.Div(
-                f"layer {d['layer']} · channel {d['channel']} · id {d['id']}",
-                className="muted",
-            ),
-            html.Table(
-                html.Tbody([html.Tr([html.Th(k), html.Td(v)]) for k, v in facts]),
-                className="facts",
-            ),
-        ]
-    )
-
-
-def _top_images(run: str, d: dict) -> html.Div:
-    if not d["top"]:
-        return html.P("No top images: this run has not been analysed.", className="muted")
-    tiles = [
-        html.Figure(
-            [
-                html.Img(
-                    src=api_client.image_url(run, d["id"], t["rank"], 112),
-                    alt=f"top image {t['rank'] + 1}",
-                    className="top-image",
-                ),
-                html.Figcaption(f"{t['value']:.2f}"),
-            ],
-            className="top-tile",
-        )
-        for t in d["top"]
+    rows = [
+        html.Tr([html.Th(html.Abbr(k, title=hint(k))), html.Td(v)], title=hint(k)) for k, v in facts
     ]
     return html.Div(
         [
-            html.H4(f"Top {len(tiles)} images (heatmap: where it fires; value: mean activation)"),
-            html.Div(tiles, className="top-grid", id="neuron-top-images"),
+            html.Div(
+                [
+                    html.H3([d["name"], badge], id="neuron-name", className="neuron-name"),
+                    html.Button(
+                        "×",
+                        id={"type": "explorer-close", "panel": "neuron"},
+                        className="panel-close",
+                        title="close the panel (Esc)",
+                        n_clicks=0,
+                    ),
+                ],
+                className="panel-head",
+            ),
+            html.Div(
+                f"layer {d['layer']} · channel {d['channel']} · id {d['id']}",
+                className="muted",
+                id="neuron-id",
+                **{"data-id": str(d["id"])},
+            ),
+            html.Table(html.Tbody(rows), className="facts", id="neuron-facts"),
+            html.Div(
+                f"selectivity: {d['selectivity_measure']}",
+                className="muted",
+                id="neuron-selectivity-measure",
+            )
+            if d.get("selectivity_measure")
+            else None,
+            html.Div(
+                "Hover a name for what it means. " + KEYS_HINT,
+                className="muted",
+                id="neuron-keys",
+            ),
         ]
     )
 
 
-def _class_chart(d: dict) -> dcc.Graph | None:
+def _class_chart(d: dict) -> dcc.Graph | html.P | None:
+    if d.get("labelled") is False:
+        return html.P(
+            "No class selectivity: the images of this run have no labels (a folder without "
+            "class subfolders).",
+            className="muted",
+            id="neuron-no-classes",
+        )
     if not d["class_means"]:
         return None
     classes = d["classes"] or [str(i) for i in range(len(d["class_means"]))]
@@ -105,42 +127,132 @@ def _histogram(d: dict) -> dcc.Graph | None:
     return dcc.Graph(figure=fig, config=CHART_CONFIG, id="neuron-histogram")
 
 
-def _neighbors(run: str, rows: list[dict], analysed: bool) -> html.Div:
-    items = []
-    for n in rows:
-        thumb = (
-            html.Img(src=api_client.image_url(run, n["id"], 0, 48), className="thumb", alt="")
-            if analysed
-            else None
-        )
-        items.append(
-            html.Button(
-                [
-                    thumb,
-                    html.Span(n["name"], className="nb-name"),
-                    html.Span(f"label {n['label']}" if n["label"] else "", className="muted"),
-                    html.Span(f"{n['similarity']:.3f}", className="nb-sim"),
-                ],
-                id={"type": "explorer-neighbor", "neuron": n["id"]},
-                className="neighbor",
-                title=f"open {n['name']} (cosine similarity {n['similarity']:.3f})",
-                n_clicks=0,
-            )
-        )
-    return html.Div(
+def _neighbor_button(
+    run: str, n: dict, analysed: bool, number: str, hint: str, where: str, copies=()
+):
+    """A neighbour to open; `where` (semantic, map) keeps ids unique when a neuron is in
+    both lists. `copies`: the names of its residual copies further down the list, shown
+    on it instead of as rows of their own."""
+    thumb = (
+        html.Img(src=api_client.image_url(run, n["id"], 0, 96), className="thumb", alt="")
+        if analysed
+        else None
+    )
+    return html.Button(
         [
-            html.H4("Nearest semantic neighbours (cosine similarity of vectors)"),
-            html.Div(items, id="neuron-neighbors", className="neighbors"),
-        ]
+            thumb,
+            html.Span(n["name"], className="nb-name"),
+            html.Span(f"class {n['label']}" if n["label"] else "", className="muted"),
+            html.Span(number, className="nb-sim"),
+            html.Span(
+                ("residual copy · " if n.get("copy_of_query") else "")
+                + (f"+ {len(copies)} copies: {', '.join(copies)}" if copies else ""),
+                className="nb-copies",
+            )
+            if copies or n.get("copy_of_query")
+            else None,
+        ],
+        id={"type": "explorer-neighbor", "neuron": n["name"], "list": where},
+        className="neighbor",
+        title=f"open {n['name']} ({hint})",
+        n_clicks=0,
     )
 
 
-def neuron_panel(run: str, detail: dict, neighbor_rows: list[dict]) -> html.Div:
+COPIES_HINT = (
+    "residual copies: the same channel of the blocks of one stage (same parent module, same "
+    "width), which share the residual stream; they are grouped on their nearest member"
+)
+
+
+def semantic_list(run: str, rows: list[dict], analysed: bool) -> html.Div:
+    """The semantic neighbours, copies of one another grouped on the nearest of them."""
+    members: dict[str, list[str]] = {}
+    for n in rows:
+        if n.get("copy_group"):
+            members.setdefault(n["copy_group"], []).append(n["name"])
+    buttons = []
+    for n in rows:
+        group = members.get(n.get("copy_group"), [n["name"]])
+        if group[0] != n["name"]:
+            continue  # shown on its group's nearest member
+        sim = f"{n['similarity']:.3f}"
+        buttons.append(
+            _neighbor_button(run, n, analysed, sim, f"cosine {sim}", "semantic", group[1:])
+        )
+    return html.Div(buttons, id="neuron-neighbors")
+
+
+def _neighbors(run: str, rows: list[dict], on_map: list[dict] | None, analysed: bool):
+    """The semantic neighbours (64-d cosine) beside the map's own nearest points: where the
+    two lists differ, the 2-D projection has moved neurons apart or together."""
+    semantic = semantic_list(run, rows, analysed)
+    parts = [
+        html.H4(
+            "Semantic neighbours (64-d vectors)",
+            title="the 10 neurons whose semantic vectors are most similar (cosine similarity, "
+            "1 = same direction); they fire together with this one",
+        ),
+        html.Div("number: cosine similarity of the vectors", className="muted"),
+        dcc.Checklist(
+            id={"type": "explorer-copies", "panel": "neuron"},
+            options=[
+                {"label": html.Span(" hide residual copies", title=COPIES_HINT), "value": "hide"}
+            ],
+            value=[],
+            persistence=True,
+            persistence_type="session",
+            className="copies-toggle",
+            inputStyle={"marginRight": "4px"},
+        ),
+        html.Div(
+            semantic,
+            id={"type": "explorer-neighbors-box", "panel": "neuron"},
+            className="neighbors",
+        ),
+    ]
+    if on_map is None:
+        parts.append(
+            html.P("The map's nearest points appear once the map is drawn.", className="muted")
+        )
+        return html.Div(parts)
+    close = {n["id"] for n in rows}
+    shared = sum(1 for n in on_map if n["id"] in close)
+    nearest = [
+        _neighbor_button(
+            run,
+            n,
+            analysed,
+            f"{n['similarity']:.3f}",
+            f"map distance {n['distance']:.3f}, cosine {n['similarity']:.3f}",
+            "map",
+        )
+        for n in on_map
+    ]
+    parts += [
+        html.H4(
+            "Nearest on this map (2-D)",
+            title="the 10 points closest to this one on the map as drawn",
+        ),
+        html.Div(
+            f"{shared} of {len(on_map)} are also semantic neighbours (the rest are near only "
+            "in the projection); number: cosine similarity of the vectors",
+            className="muted",
+            id="neuron-map-overlap",
+        ),
+        html.Div(nearest, id="neuron-map-neighbors", className="neighbors"),
+    ]
+    return html.Div(parts)
+
+
+def neuron_panel(
+    run: str, detail: dict, neighbor_rows: list[dict], on_map: list[dict] | None = None
+) -> html.Div:
     parts = [
         _facts(detail),
-        _top_images(run, detail),
+        top_images(run, detail),
         _class_chart(detail),
         _histogram(detail),
-        _neighbors(run, neighbor_rows, bool(detail["top"])),
+        _neighbors(run, neighbor_rows, on_map, bool(detail["top"])),
     ]
     return html.Div([p for p in parts if p is not None], className="neuron-panel")

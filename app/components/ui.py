@@ -2,6 +2,8 @@
 
 from dash import dcc, html
 
+from app.components.glossary import hint
+
 CHART_CONFIG = {"displayModeBar": False}
 
 
@@ -20,7 +22,9 @@ def choice(component_id: str, default: str) -> dcc.Dropdown:
 
 
 def table(head: list[str], rows: list) -> html.Table:
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)])
+    """A table whose head cells say what they mean on hover (from the glossary)."""
+    cells = [html.Th(html.Abbr(h, title=hint(h)) if hint(h) else h) for h in head]
+    return html.Table([html.Thead(html.Tr(cells)), html.Tbody(rows)])
 
 
 def fmt(value, spec: str) -> str:

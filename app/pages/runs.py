@@ -11,7 +11,7 @@ from app.components.job_controls import (
     cancel_button,
     cancel_clicked,
     elapsed,
-    progress_cell,
+    job_progress,
     state_badge,
 )
 from app.components.ui import choice, field, fmt, message, table
@@ -105,13 +105,13 @@ def _job_row(job: dict) -> html.Tr:
     elif job["error"]:
         outcome = html.Span(job["error"], className="error-text")
     else:
-        outcome = job["progress_text"]
+        outcome = ""  # the phase is under the bar
     return html.Tr(
         [
             html.Td(job["id"]),
             html.Td(job["kind"]),
             html.Td(state_badge(job)),
-            html.Td(progress_cell(job)),
+            html.Td(job_progress(job)),
             html.Td(elapsed(job)),
             html.Td(outcome),
             html.Td(cancel_button("runs-cancel", job)),

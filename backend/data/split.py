@@ -15,6 +15,9 @@ from backend.core.errors import SemvecError
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
+UNLABELLED = -1
+"""The label of every image of an unlabelled set (e.g. a flat folder of photos)."""
+
 
 class DataSplit(ABC):
     """One split ("train", "val", "test" or "all") of a dataset.
@@ -22,7 +25,8 @@ class DataSplit(ABC):
     Attributes:
         name: the dataset's registered name.
         split: which split this is.
-        classes: class names; label k is classes[k].
+        classes: class names; label k is classes[k]. Empty for an unlabelled set, whose
+            labels are all UNLABELLED.
         in_channels: 1 (greyscale) or 3 (RGB).
         image_size: H == W of the tensors `batches()` yields.
         mean, std: per-channel normalisation applied to those tensors.
@@ -63,6 +67,7 @@ class DataSplit(ABC):
         (3 repeats grey, 1 averages RGB) and the normalisation (None keeps the dataset's)."""
         if crop and crop < self.image_size:
             self._crop = (self.image_size - crop) // 2, crop
+            self._cropped_from = self.image_size
             self.image_size = crop
         if channels and channels != self.in_channels:
             if mean is None:
@@ -107,6 +112,10 @@ class DataSplit(ABC):
             f"{len(self.classes)} classes, {self.in_channels}x{self.image_size}x{self.image_size})"
         )
 
+    @property
+    def labelled(self) -> bool:
+        return bool(self.classes)
+
     def labels(self) -> torch.Tensor:
         """All labels of the split, (len,) int64, in index order."""
         return self._labels.clone()
@@ -148,6 +157,21 @@ class DataSplit(ABC):
     @abstractmethod
     def raw_image(self, index: int) -> np.ndarray:
         """The image at `index` as uint8 (H, W) or (H, W, 3), at its original resolution."""
+
+    def view_box(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom), as fractions of a raw image of this size, of the
+        region the model sees: what the split reads (`_read_box`), less `adapt`'s crop."""
+        left, top, right, bottom = self._read_box(height, width)
+        if self._crop is not None:
+            keep = self._crop[1] / self._cropped_from
+            dx, dy = (right - left) * (1 - keep) / 2, (bottom - top) * (1 - keep) / 2
+            left, top, right, bottom = left + dx, top + dy, right - dx, bottom - dy
+        return (left, top, right, bottom)
+
+    def _read_box(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """The region of a raw image that `_read` turns into a tensor: all of it, unless a
+        subclass crops."""
+        return (0.0, 0.0, 1.0, 1.0)
 
     def _check_index(self, index: int) -> int:
         if not 0 <= index < len(self):

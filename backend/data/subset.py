@@ -32,6 +32,9 @@ class SubsetSplit(DataSplit):
     def raw_image(self, index: int) -> np.ndarray:
         return self._base.raw_image(int(self._indices[self._check_index(index)]))
 
+    def _read_box(self, height: int, width: int) -> tuple[float, float, float, float]:
+        return self._base._read_box(height, width)
+
 
 def stratified_subset(split: DataSplit, size: int, seed: int) -> DataSplit:
     """`size` images of `split`, keeping its class proportions; the same seed, the same

@@ -173,6 +173,15 @@ class PlaceJob(BaseModel):
     _teacher = field_validator("teacher")(_existing_run)
 
 
+# What each kind's stages are called on the page, and a rough share of its time (digits on
+# a CPU; the bar only has to move forward and end at 100 %).
+_FINISH = (("quality", "quality", 0.03), ("analysis", "analysis", 0.08), ("pca map", "map", 0.02))
+_FINISH_RUN = (("align", "fitting vectors", 0.12), *_FINISH)
+TRAIN_PHASES = (("train", "training", 0.75), *_FINISH_RUN)
+DISTILL_PHASES = (("distill", "training the student", 0.75), *_FINISH_RUN)
+ALIGN_PHASES = (("align", "fitting vectors", 0.8), *_FINISH)
+
+
 def _open(ctx: JobContext, run_id: str):
     from backend.runs.store import RunStore
 
@@ -207,7 +216,7 @@ def trained_run(ctx: JobContext, cfg: TrainedRunJob, service, default_name: str)
     return run.id if run is not None else None
 
 
-@job_kind("train", TrainJob)
+@job_kind("train", TrainJob, TRAIN_PHASES)
 def train(ctx: JobContext, cfg: TrainJob) -> str | None:
     from backend.models import slug
     from backend.services.vectors import train_run
@@ -215,7 +224,7 @@ def train(ctx: JobContext, cfg: TrainJob) -> str | None:
     return trained_run(ctx, cfg, train_run, f"{slug(cfg.arch)}-{cfg.data.name}-job{ctx.job_id}")
 
 
-@job_kind("align", AlignJob)
+@job_kind("align", AlignJob, ALIGN_PHASES)
 def align(ctx: JobContext, cfg: AlignJob) -> str:
     from backend.models import slug
     from backend.services.vectors import align_run

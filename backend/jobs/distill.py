@@ -5,7 +5,13 @@ epoch, train_loss, distill_loss, test_accuracy and seconds."""
 from pydantic import Field, field_validator, model_validator
 
 from backend.distill.config import DistillConfig
-from backend.jobs.builtin import TrainedRunJob, _existing_run, _known_arch, trained_run
+from backend.jobs.builtin import (
+    DISTILL_PHASES,
+    TrainedRunJob,
+    _existing_run,
+    _known_arch,
+    trained_run,
+)
 from backend.jobs.context import JobContext
 from backend.jobs.kinds import job_kind
 
@@ -61,7 +67,7 @@ class DistillJob(DistillConfig, TrainedRunJob):
         return self
 
 
-@job_kind("distill", DistillJob)
+@job_kind("distill", DistillJob, DISTILL_PHASES)
 def distill(ctx: JobContext, cfg: DistillJob) -> str | None:
     from backend.services.distill import distill_run
 

@@ -11,20 +11,25 @@ from pydantic import BaseModel
 
 from backend.core.errors import UnknownNameError
 
+Phase = tuple[str, str, float]
+"""(the stage name its code reports, what the page calls it, its share of the job's time)."""
+
 
 @dataclass(frozen=True)
 class JobKind:
     name: str
     config: type[BaseModel]
     run: Callable  # (ctx: JobContext, cfg: BaseModel) -> run id or None
+    phases: tuple[Phase, ...] = ()
+    """The stages in the order they run: one progress bar goes over all of them."""
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, config: type[BaseModel]):
+def job_kind(name: str, config: type[BaseModel], phases: tuple[Phase, ...] = ()):
     def wrap(fn: Callable) -> Callable:
-        _KINDS[name] = JobKind(name, config, fn)
+        _KINDS[name] = JobKind(name, config, fn, phases)
         return fn
 
     return wrap

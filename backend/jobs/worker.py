@@ -29,8 +29,8 @@ def run_job(home: Path, job_id: int) -> str:
     if job is None:
         raise SystemExit(f"no job {job_id} in {home / 'jobs.db'}")
     world = distributed.from_environment()
-    ctx = JobContext(store, job_id, home, world)
     kind = get_kind(job.kind)
+    ctx = JobContext(store, job_id, home, world, kind.phases)
     try:
         cfg = kind.config.model_validate(job.config)
         run_id = kind.run(ctx, cfg)

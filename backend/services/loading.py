@@ -168,7 +168,7 @@ def check_fits(loaded: Loaded, device) -> None:
         raise SemvecError(
             f"the model gives outputs of shape {tuple(out.shape)}, not (batch, classes)"
         )
-    if out.shape[1] != classes and not loaded.own_classes:
+    if loaded.train.labelled and out.shape[1] != classes and not loaded.own_classes:
         raise SemvecError(
             f"the model has {out.shape[1]} outputs but the dataset has {classes} classes: "
             "pass the checkpoint's num_classes, or a dataset with its classes"
@@ -177,8 +177,9 @@ def check_fits(loaded: Loaded, device) -> None:
 
 def chance_warning(model: nn.Module, loaded: Loaded, device, images: int = 512) -> str | None:
     """A warning when the model scores near chance on a sample of the test split (so the
-    preprocessing or the class order is likely wrong); None when it does fine."""
-    if loaded.own_classes:
+    preprocessing or the class order is likely wrong); None when it does fine (or when
+    the images have no labels to score against)."""
+    if loaded.own_classes or not loaded.test.labelled:
         return None
     from backend.data.subset import stratified_subset
     from backend.training.evaluate import accuracy

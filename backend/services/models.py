@@ -32,7 +32,11 @@ def build_model(arch: str, kwargs: dict | None = None, code: CodeCopy | None = N
 
 
 def data_hints(split) -> dict:
-    return {"num_classes": len(split.classes), "in_channels": split.in_channels}
+    """Unlabelled data leaves the number of classes to the model (or its weights)."""
+    hints = {"in_channels": split.in_channels}
+    if split.labelled:
+        hints["num_classes"] = len(split.classes)
+    return hints
 
 
 def record_for_data(arch: str, kwargs: dict, split, **options) -> ModelRecord:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from backend.core.devices import resolve_device
+from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
 from backend.core.settings import get_settings
 from backend.models import slug
@@ -79,7 +80,9 @@ def finish_run(
     )
     metrics = {"quality": figures, **extra}
     metrics["test_accuracy"] = (
-        accuracy(model, test_split.batches(512), device) if measure_accuracy else None
+        accuracy(model, test_split.batches(512), device)
+        if measure_accuracy and test_split.labelled
+        else None
     )
     writer.write_meta(meta)
     writer.write_weights(model.state_dict())
@@ -95,7 +98,9 @@ def finish_run(
         f"{quality_line(figures)}; "
         + (
             f"test accuracy {metrics['test_accuracy']:.4f}"
-            if measure_accuracy
+            if metrics["test_accuracy"] is not None
+            else "no accuracy: the images have no labels"
+            if not test_split.labelled
             else "no accuracy: the model's classes are not the dataset's"
         )
     )
@@ -123,6 +128,11 @@ def train_run(
     world = world or World()
     device = start_distributed(world, resolve_device(cfg.device))
     train, val, test = _splits(cfg.data)
+    if not train.labelled:
+        raise SemvecError(
+            f"{cfg.data.name} at {cfg.data.root} has no class labels (a flat folder of "
+            "images): training needs class subfolders; align a trained model on it instead"
+        )
     torch.manual_seed(cfg.seed)
     kwargs, model = model_for_data(cfg.arch, cfg.arch_kwargs, train)
     layers = probed_layers(model, cfg.layers)

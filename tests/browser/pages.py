@@ -10,14 +10,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 GRAPH = "#explorer-map .js-plotly-plot"
 
-# Pixel position (page coordinates) and neuron id of the map's points; the last two
-# traces are the highlight overlays and are skipped.
+# Pixel position (page coordinates) and neuron id of the map's clickable points: traces
+# with a `meta` (the overlays, the greyed-out layers) are skipped.
 _POINTS_JS = """
 const gd = document.querySelector(arguments[0]);
 if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis || !gd.data) { return null; }
 const fl = gd._fullLayout, box = gd.getBoundingClientRect(), out = [];
-for (let t = 0; t < gd.data.length - 2; t++) {
+for (let t = 0; t < gd.data.length; t++) {
   const tr = gd.data[t];
+  if (tr.meta) { continue; }
   for (let k = 0; k < (tr.customdata || []).length; k++) {
     out.push([tr.customdata[k], box.left + fl._size.l + fl.xaxis.l2p(tr.x[k]),
               box.top + fl._size.t + fl.yaxis.l2p(tr.y[k])]);
@@ -125,13 +126,20 @@ class MapPage:
         )
         return self.text_of(element_id)
 
-    def highlighted(self) -> list[int]:
-        """Neuron ids drawn by the 'selected' overlay trace."""
+    def overlay(self, meta: str) -> list[int]:
+        """Neuron ids drawn by the overlay trace `meta` (selected, neighbours, found,
+        filtered)."""
         return self.driver.execute_script(
             "const gd = document.querySelector(arguments[0]);"
-            "return gd && gd.data ? Array.from(gd.data[gd.data.length - 1].customdata || []) : [];",
+            "const t = gd && gd.data ? gd.data.find(t => t.meta === arguments[1]) : null;"
+            "return t ? Array.from(t.customdata || []) : [];",
             GRAPH,
+            meta,
         )
+
+    def highlighted(self) -> list[int]:
+        """Neuron ids drawn by the 'selected' overlay trace."""
+        return self.overlay("selected")
 
     def query(self) -> str:
         return self.driver.execute_script("return window.location.search")

@@ -13,7 +13,7 @@ def test_map_shows_every_neuron_and_a_click_opens_the_panel(page):
     neuron, x, y = page.isolated_neuron()
     page.click_at(x, y)
     name = page.panel_name()
-    assert page.query().endswith(f"neuron={neuron}")
+    assert page.query().endswith(f"neuron={name}")  # the name, as people paste it
     assert page.highlighted() == [neuron]
     page.wait(lambda _: page.images_loaded("neuron-top-images") == 9, message="9 top images")
     neighbours = page.driver.find_elements(By.CSS_SELECTOR, "#neuron-neighbors .neighbor")
@@ -30,9 +30,8 @@ def test_clicking_a_neighbour_moves_the_selection(page):
     target = first.find_element(By.CLASS_NAME, "nb-name").text
     first.click()
     page.panel_name(target)
-    target_id = page.driver.execute_script(
-        "return parseInt(new URLSearchParams(window.location.search).get('neuron'))"
-    )
+    assert page.query().endswith(f"neuron={target}")
+    target_id = int(page.driver.find_element(By.ID, "neuron-id").get_attribute("data-id"))
     page.wait(lambda _: page.highlighted() == [target_id], message="the star moved")
 
 
@@ -47,8 +46,9 @@ def test_deep_link_restores_run_map_and_neuron(page):
 def test_bad_neuron_in_the_url_shows_a_message_not_a_traceback(page):
     page.open("/?run=digits-default&neuron=conv9:99")
     page.wait_for_map(NEURONS)
-    text = page.wait_text("explorer-panel", "Cannot open neuron")
+    text = page.wait_text("explorer-panel", "no neuron")
     assert "conv9:99" in text and "conv3" in text  # names what exists
+    assert text.count("conv9:99") == 1 and text.count("conv9") == 2  # the reason, once
     body = page.body_text()
     assert "Traceback" not in body and "Error" not in body.replace("error", "")
 
@@ -71,18 +71,24 @@ def test_search_by_name_then_pick_a_hit(page):
     page.panel_name("fc:7")
 
 
-def test_layer_filter_and_colour_by_quality(page):
+def test_layer_filter_greys_the_others_in_place_and_colour_by_quality(page):
     page.open("/?run=digits-default&method=pca")
-    page.wait_for_map(NEURONS)
+    before = {nid: (x, y) for nid, x, y in page.wait_for_map(NEURONS)}
     page.choose("explorer-layer", "fc")
     page.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-    page.wait_for_map(10)
+    shown = page.wait_for_map(10)
+    # The other 224 stay where they were, grey and not clickable; the map does not re-zoom.
+    page.wait(lambda _: len(page.overlay("filtered")) == NEURONS - 10, message="greyed")
+    assert all(abs(before[nid][0] - x) < 1 and abs(before[nid][1] - y) < 1 for nid, x, y in shown)
+    title = page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .gtitle").text
+    assert "10 of 234 neurons shown" in title
     quality = "#explorer-color input[value='quality_r']"
     page.driver.find_element(By.CSS_SELECTOR, quality).find_element(By.XPATH, "../..").click()
     page.wait(
         lambda d: d.execute_script(
             "const gd = document.querySelector('#explorer-map .js-plotly-plot');"
-            "return gd.data[0].marker && gd.data[0].marker.colorscale !== undefined;"
+            "const t = gd.data.find(t => !t.meta);"
+            "return t && t.marker && t.marker.colorscale !== undefined;"
         ),
         message="a colour scale",
     )

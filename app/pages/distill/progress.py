@@ -8,7 +8,7 @@ from app.components.job_controls import (
     cancel_button,
     cancel_clicked,
     elapsed,
-    progress_cell,
+    job_progress,
     state_badge,
 )
 from app.components.kd_charts import accuracy_curves, epoch_seconds, final_accuracy, method_label
@@ -25,7 +25,7 @@ def _row(job: dict, rows: list[dict]) -> html.Tr:
             html.Td(method_label(cfg["method"]) + lam),
             html.Td(cfg.get("seed", 0)),
             html.Td(state_badge(job)),
-            html.Td(progress_cell(job)),
+            html.Td(job_progress(job)),
             html.Td(elapsed(job)),
             html.Td(fmt(last, ".1%")),
             html.Td(job["error"] or "", className="error-text"),

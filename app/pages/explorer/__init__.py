@@ -9,24 +9,15 @@ the submodules, imported here so that they register with the layout.
 from dash import dcc, html
 
 from app.components.map_figure import COLOR_MODES, empty_figure
-from app.components.ui import field, message
+from app.components.ranges import number_field
+from app.components.ui import message
 from app.pages.explorer.params import PARAM_INPUTS
 
 
 def _param_input(key: str) -> html.Label:
-    label, default, low, high, step = PARAM_INPUTS[key]
-    return field(
-        label,
-        dcc.Input(
-            id=f"explorer-{key.replace('_', '-')}",
-            type="number",
-            min=low,
-            max=high,
-            step=step,
-            placeholder=f"default {default}",
-            debounce=True,
-        ),
-    )
+    label, default, rng = PARAM_INPUTS[key]
+    component_id = f"explorer-{key.replace('_', '-')}"
+    return number_field(component_id, label, rng, placeholder=f"default {default}", debounce=True)
 
 
 def layout() -> html.Div:
@@ -72,10 +63,25 @@ def layout() -> html.Div:
                     dcc.Input(
                         id="explorer-search",
                         type="search",
-                        placeholder="name (conv2:5) or label (7)",
+                        placeholder="conv2:5, or class:7",
                         debounce=False,
                     ),
-                    html.Button("Search", id="explorer-search-go", n_clicks=0),
+                    html.Div(
+                        "part of a name, or class:LABEL for the neurons of a class",
+                        className="muted",
+                    ),
+                    html.Div(
+                        [
+                            html.Button("Search", id="explorer-search-go", n_clicks=0),
+                            html.Button(
+                                "‹ Previous", id="explorer-search-prev", n_clicks=0, disabled=True
+                            ),
+                            html.Button(
+                                "Next ›", id="explorer-search-next", n_clicks=0, disabled=True
+                            ),
+                        ],
+                        className="search-buttons",
+                    ),
                     html.Div(id="explorer-search-results", className="search-results"),
                 ]
             ),
@@ -120,6 +126,7 @@ def layout() -> html.Div:
             dcc.Store(id="explorer-selected"),
             dcc.Store(id="explorer-pick"),
             dcc.Store(id="explorer-focus"),
+            dcc.Store(id="explorer-found"),
             dcc.Store(id="explorer-lasso-ids"),
             dcc.Interval(id="explorer-poll", interval=1000, disabled=True),
         ],

@@ -5,11 +5,12 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
-from app.components.access import error_text
-from app.components.job_controls import FAILED
-from app.components.map_figure import empty_figure, map_figure
+from app.components.access import error_text, in_words
+from app.components.glossary import hint
+from app.components.job_controls import FAILED, job_progress
+from app.components.map_figure import empty_figure, map_figure, shown_ids
 from app.components.ui import fmt, message
-from app.pages.explorer.params import METHOD_PARAMS, PARAM_INPUTS
+from app.pages.explorer.params import METHOD_NAMES, METHOD_PARAMS, PARAM_INPUTS
 
 
 @callback(
@@ -54,7 +55,7 @@ def _run_info(s: dict) -> list:
         ("P@10", fmt(q.get("precision_at_10"), ".3f")),
         ("test accuracy", fmt(s.get("test_accuracy"), ".1%")),
     ]
-    spans = [html.Span([html.B(k), " ", v], className="fact") for k, v in facts]
+    spans = [html.Span([html.B(k), " ", v], className="fact", title=hint(k)) for k, v in facts]
     return spans + _references(q)
 
 
@@ -102,35 +103,49 @@ def _references(q: dict) -> list:
     Input("explorer-layer", "value"),
 )
 async def explorer_map(view, _tick, color, layers):
-    """The map for the view; while its projection job runs, a progress bar and a poll."""
+    """The map for the view; while its projection job runs, a progress bar and a poll.
+    Parameters this run cannot take (n_neighbors above its neuron count...) fall back to
+    the method's defaults, with a note saying why."""
     if not view:
         return empty_figure("No run to show."), None, True
+    run, method, params = view["run"], view["method"], view["params"]
+    note = None
     try:
-        status, body = await api_client.projection(view["run"], view["method"], view["params"])
+        try:
+            status, body = await api_client.projection(run, method, params)
+        except ApiError as err:
+            if err.status != 422 or not params:
+                raise
+            reason = in_words(err, {k: label for k, (label, _d, _r) in PARAM_INPUTS.items()})
+            note = message(
+                f"These map settings cannot be used for this run ({reason}); "
+                f"showing the default {METHOD_NAMES[method]} map.",
+                "warning",
+            )
+            params = {}
+            status, body = await api_client.projection(run, method, params)
         if status == 202:
             return await _pending(body["job_id"], view, ctx.triggered_id == "explorer-poll")
-        columns = await api_client.columns(view["run"])
+        columns = await api_client.columns(run)
     except ApiError as err:
         text = await error_text(err, "Computing a new map")
         return empty_figure("No map"), message(text, "error"), True
-    title = f"{view['run']} · {view['method'].upper()} · {len(body['x']):,} neurons"
-    return map_figure(body, columns, color or "layer", layers, title), None, True
+    total, shown = len(body["x"]), len(shown_ids(columns, layers))
+    count = f"{total:,} neurons" if shown == total else f"{shown:,} of {total:,} neurons shown"
+    title = f"{run} · {METHOD_NAMES[method]} · {count}"
+    revision = f"{run}/{method}/{sorted(params.items())}"
+    figure = map_figure(body, columns, color or "layer", layers, title, revision)
+    return figure, note, True
 
 
 async def _pending(job_id: int, view: dict, polling: bool):
     job = await api_client.job(job_id)
+    name = METHOD_NAMES[view["method"]]
     if job["state"] in FAILED:
-        text = f"The {view['method']} map job {job_id} {job['state']}: {job['error'] or ''}"
+        text = f"The {name} map job {job_id} {job['state']}: {job['error'] or ''}"
         return empty_figure("No map"), message(text, "error"), True
-    percent = round(100 * job["progress"])
     bar = html.Div(
-        [
-            html.Span(
-                f"Computing the {view['method'].upper()} map (job {job_id}, {job['state']})"
-                f" — {job['progress_text'] or 'waiting'} {percent}%"
-            ),
-            html.Progress(value=str(percent), max="100"),
-        ],
+        [html.Span(f"Computing the {name} map (job {job_id}, {job['state']})"), job_progress(job)],
         className="progress",
     )
     figure = no_update if polling else empty_figure("The map is being computed…")

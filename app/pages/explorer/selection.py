@@ -3,7 +3,7 @@
 import csv
 import io
 
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
@@ -11,37 +11,82 @@ from app.components.ui import message
 
 MAX_LISTED = 200
 """At most this many lasso-selected names are listed on the page (the CSV has all)."""
+MAX_MARKED = 5000
+"""At most this many search hits are marked on the map (the count says how many more)."""
+PAGE = 20
+"""Search hits listed per page."""
 
 
 @callback(
     Output("explorer-search-results", "children"),
+    Output("explorer-found", "data"),
+    Output("explorer-search-prev", "disabled"),
+    Output("explorer-search-next", "disabled"),
     Input("explorer-search-go", "n_clicks"),
     Input("explorer-search", "n_submit"),
+    Input("explorer-search-prev", "n_clicks"),
+    Input("explorer-search-next", "n_clicks"),
     State("explorer-search", "value"),
     State("explorer-view", "data"),
+    State("explorer-found", "data"),
     prevent_initial_call=True,
 )
-async def explorer_search(_go, _submit, text, view):
-    if not view or not (text or "").strip():
-        return message("Type part of a name (conv2:5) or a class label (7).")
+async def explorer_search(_go, _submit, _prev, _next, text, view, found):
+    """Search by name (`conv2:5`) or dominant class (`class:7`): every hit is marked on
+    the map; the list pages through them."""
+    trigger = ctx.triggered_id
+    if trigger in ("explorer-search-prev", "explorer-search-next") and found:
+        step = 1 if trigger == "explorer-search-next" else -1
+        found = found | {"page": found["page"] + step}
+        return _hit_list(found), found, *_paging(found)
+    text = (text or "").strip()
+    if not view or not text:
+        hint = message("Type part of a name (conv2:5), or class:7 for the neurons of a class.")
+        return hint, {"ids": []}, True, True
     try:
-        found = await api_client.neurons(view["run"], q=text.strip(), limit=50)
+        result = await api_client.neurons(view["run"], q=text, limit=MAX_MARKED)
     except ApiError as err:
-        return message(err.detail, "error")
-    if not found["total"]:
-        return message(f"No neuron matches {text!r}.")
-    hits = [
+        return message(err.detail, "error"), {"ids": []}, True, True
+    if not result["total"]:
+        return message(f"No neuron matches {text!r}.{_class_hint(text)}"), {"ids": []}, True, True
+    hits = [[n["id"], n["name"], n["label"]] for n in result["data"]]
+    found = {"query": text, "total": result["total"], "hits": hits, "page": 0}
+    found["ids"] = [h[0] for h in hits]
+    return _hit_list(found), found, *_paging(found)
+
+
+def _class_hint(text: str) -> str:
+    if text.lower().startswith("class:"):
+        return ""
+    return f" For the neurons of class {text}, search class:{text}." if text.isdigit() else ""
+
+
+def _paging(found: dict) -> tuple[bool, bool]:
+    pages = -(-len(found["hits"]) // PAGE)
+    return found["page"] <= 0, found["page"] >= pages - 1
+
+
+def _hit_list(found: dict) -> list:
+    page, hits = found["page"], found["hits"]
+    shown = hits[page * PAGE : (page + 1) * PAGE]
+    what = "by class" if found["query"].lower().startswith("class:") else "by name"
+    marked = f"all {len(hits)}" if len(hits) == found["total"] else f"the first {len(hits)}"
+    head = html.Div(
+        f"{found['total']} found {what}, {marked} marked on the map (orange squares); "
+        f"{page * PAGE + 1}–{page * PAGE + len(shown)} listed",
+        className="muted",
+        id="explorer-search-count",
+    )
+    buttons = [
         html.Button(
-            f"{n['name']}" + (f" · {n['label']}" if n["label"] else ""),
-            id={"type": "explorer-hit", "neuron": n["id"]},
+            name + (f" · class {label}" if label else ""),
+            id={"type": "explorer-hit", "neuron": name},
             className="hit",
             n_clicks=0,
         )
-        for n in found["data"]
+        for _id, name, label in shown
     ]
-    more = found["total"] - len(hits)
-    tail = [html.Div(f"… and {more} more", className="muted")] if more > 0 else []
-    return [html.Div(f"{found['total']} found", className="muted"), *hits, *tail]
+    return [head, *buttons]
 
 
 @callback(

@@ -6,7 +6,7 @@ from app import api_client
 from app.api_client import ApiError
 from app.components.map_figure import cached_method
 from app.components.ui import message
-from app.pages.explorer.params import PARAM_INPUTS, params_from_inputs
+from app.pages.explorer.params import PARAM_INPUTS, param_problems, params_from_inputs
 from app.urls import format_view, parse_view
 
 
@@ -52,6 +52,9 @@ async def explorer_state(
         url = format_view(view["run"], view["method"], view["params"], neuron)
         return url, *keep, neuron, no_update
     if trigger == "explorer-apply" and view:
+        if problems := param_problems(method, inputs):
+            note = message(" ".join(problems) + " The map is unchanged.", "error")
+            return (no_update,) * 9 + (note,)
         params = params_from_inputs(method, inputs)
         new_view = {"run": view["run"], "method": method, "params": params}
         url = format_view(view["run"], method, params, selected)
