@@ -225,10 +225,14 @@ def random_unit_vectors(n: int, dim: int, seed: int) -> torch.Tensor:
     return torch.nn.functional.normalize(torch.randn(n, dim, generator=gen), dim=1)
 
 
-def eigen_start_weight(reference: Reference, seed: int) -> torch.Tensor:
+def eigen_start_weight(reference: Reference, seed: int, dim: int | None = None) -> torch.Tensor:
     """Initial E from the eigen-solution; dead or unreached neurons get small random
-    directions so that their cosine stays defined and they can still learn."""
+    directions so that their cosine stays defined and they can still learn. With fewer
+    neurons than `dim`, the solution has only N columns: the rest start at zero (the
+    cosines are those of the N-column fit)."""
     weight = reference.vectors.clone()
+    if dim is not None and weight.shape[1] < dim:
+        weight = torch.nn.functional.pad(weight, (0, dim - weight.shape[1]))
     empty = weight.norm(dim=1) < 1e-6
     if bool(empty.any()):
         noise = random_unit_vectors(int(empty.sum()), weight.shape[1], seed) * 1e-2

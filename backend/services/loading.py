@@ -19,6 +19,8 @@ from backend.training.config import DataConfig, PostHocConfig
 
 NEAR_CHANCE = 1.5
 """A loaded model whose accuracy is below this many times chance gets a warning."""
+CHANCE_SAMPLE = 50
+"""Fewer test images than this say nothing about chance: no warning."""
 
 
 @dataclass
@@ -184,6 +186,8 @@ def chance_warning(model: nn.Module, loaded: Loaded, device, images: int = 512) 
     from backend.data.subset import stratified_subset
     from backend.training.evaluate import accuracy
 
+    if len(loaded.test) < CHANCE_SAMPLE:
+        return None
     sample = stratified_subset(loaded.test, min(images, len(loaded.test)), seed=0)
     acc = accuracy(model, sample.batches(128), device)
     chance = 1 / max(len(loaded.test.classes), 1)

@@ -114,7 +114,8 @@ def align_frozen(
     vectors.reference = reference
     if cfg.init == "eigen":
         with torch.no_grad():
-            vectors.weight.copy_(eigen_start_weight(reference, cfg.seed).to(device))
+            start = eigen_start_weight(reference, cfg.seed, vectors.weight.shape[1])
+            vectors.weight.copy_(start.to(device))
     vectors.train()
     if on_step and on_step(0, vectors):
         return []

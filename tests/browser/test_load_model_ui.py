@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from selenium.webdriver.common.by import By
 
 from tests.backend.api.conftest import Server
-from tests.backend.models.conftest import USER_MODEL
+from tests.backend.models.conftest import USER_MODEL, installed_plugin
 from tests.browser.test_runs_ui import _wait_for_run_link
 from tests.photos import photo_folder
 
@@ -24,7 +24,8 @@ def own_model_server(quickstart_home, tmp_path_factory):
     code.parent.mkdir()
     code.write_text(USER_MODEL)
     ref = f"{code}:make_petalnet"
-    server = Server(home, SEMVEC_MODEL_FILES=ref).start()
+    site = installed_plugin(home.parent / f"{home.name}-site")
+    server = Server(home, SEMVEC_MODEL_FILES=ref, PYTHONPATH=str(site)).start()
     server.ref = ref
     yield server
     server.stop()
@@ -78,3 +79,14 @@ def test_a_file_that_is_no_checkpoint_is_refused_with_a_reason(driver, own_model
     driver.find_element(By.CSS_SELECTOR, "#runs-upload input[type=file]").send_keys(str(notes))
     text = page.wait_text("runs-upload-name", "not a checkpoint")
     assert ".safetensors" in text and ".th" in text
+
+
+def test_an_installed_packages_architecture_is_offered(driver, own_model_server):
+    from tests.browser.pages import MapPage
+
+    page = MapPage(driver, own_model_server.url)
+    page.open("/runs")
+    page.wait_text("runs-table", "digits-default")
+    page.choose("load-source", "plugin")
+    page.choose("runs-align-arch", "plugin:petal")
+    assert page.wait_text("load-layers-total", "neurons").startswith("58 neurons in 4 layers")

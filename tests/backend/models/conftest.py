@@ -51,3 +51,16 @@ def user_model_file(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     return photo_folder(tmp_path_factory.mktemp("photos"), per_class=12)
+
+
+def installed_plugin(site: Path) -> Path:
+    """`site` holding an installed package `petal_models` whose metadata registers the
+    user model as the `semvec.models` entry point `petal` (put `site` on PYTHONPATH)."""
+    package = site / "petal_models"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(USER_MODEL)
+    info = site / "petal_models-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: petal-models\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[semvec.models]\npetal = petal_models:make_petalnet\n")
+    return site

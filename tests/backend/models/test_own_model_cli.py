@@ -9,6 +9,7 @@ import torch
 import torchvision
 
 from backend.runs.store import RunStore
+from tests.backend.models.conftest import installed_plugin
 from tests.conftest import run_semvec
 
 SMALL = ("--align-steps", "4", "--align-batch-size", "8", "--device", "cpu")
@@ -110,16 +111,7 @@ def test_published_weights_come_from_the_cache_with_their_preprocessing(
 
 
 def test_an_entry_point_architecture_is_listed_and_builds(tmp_path, photos, monkeypatch):
-    site = tmp_path / "site"
-    package = site / "petal_models"
-    package.mkdir(parents=True)
-    from tests.backend.models.conftest import USER_MODEL
-
-    (package / "__init__.py").write_text(USER_MODEL)
-    info = site / "petal_models-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: petal-models\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[semvec.models]\npetal = petal_models:make_petalnet\n")
+    site = installed_plugin(tmp_path / "site")
     monkeypatch.setenv("PYTHONPATH", str(site))
     home = tmp_path / "home"
     listed = run_semvec(home, "models")
@@ -163,3 +155,43 @@ def test_bad_models_get_one_clear_line_and_leave_no_run(tmp_path, user_model_fil
     assert "towers.0.mix" in proc.stderr and "(2, 1, 8, 8)" in proc.stderr
     assert "--channels" in proc.stderr and "Traceback" not in proc.stderr
     assert not list((home / "runs").glob("*"))  # not even a hidden, half-made one
+
+
+def test_a_model_near_chance_on_the_images_gets_a_warning(tmp_path):
+    """A random network on the digits scores near chance: the run is made, with a warning
+    that says what to check; the shipped, trained checkpoint gets none."""
+    import model_zoo
+    from backend.runs.checkpoint import save_state_dict
+    from model_zoo.registry import checkpoints_dir
+
+    torch.manual_seed(0)
+    save_state_dict(model_zoo.get_model("digits_cnn").state_dict(), tmp_path / "random.safetensors")
+    home = tmp_path / "home"
+    steps = ("--align-steps", "2", "--no-analyze", "--device", "cpu")
+    proc = run_semvec(
+        home,
+        "align",
+        "--arch",
+        "digits_cnn",
+        "--checkpoint",
+        str(tmp_path / "random.safetensors"),
+        "--name",
+        "random",
+        *steps,
+    )
+    assert "near chance" in proc.stderr and "--mean" in proc.stderr
+    assert "near chance" in RunStore(home).open("random").metrics()["warnings"][0]
+    shipped = checkpoints_dir() / "digits_cnn.safetensors"
+    proc = run_semvec(
+        home,
+        "align",
+        "--arch",
+        "digits_cnn",
+        "--checkpoint",
+        str(shipped),
+        "--name",
+        "trained",
+        *steps,
+    )
+    assert "near chance" not in proc.stderr + proc.stdout
+    assert RunStore(home).open("trained").metrics()["warnings"] == []
