@@ -69,7 +69,8 @@ def test_identical_channels_get_identical_vectors(subset, steps):
             getattr(block[1], name)[7] = getattr(block[1], name)[5]
     train = load_split(DataSpec(), "train")
     vectors = SemanticVectors(234, 64)
-    # From a random start, so the loss must fall (the eigen-start begins near the fit).
+    # From a random start, so that the steps themselves must find the pair (an eigen-start
+    # begins with equal rows for equal channels, and at the loss's minimum).
     cfg = AlignConfig(steps=steps, subset=subset, init="random")
     losses = align_frozen(model, model.probed_layers, train, vectors, cfg, torch.device("cpu"))
     unit = vectors.unit()
