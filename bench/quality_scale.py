@@ -24,7 +24,9 @@ from pathlib import Path
 
 import torch
 
+import model_zoo
 from backend.data import DataSpec, load_split
+from backend.runs.checkpoint import load_into, read_state_dict
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.quality import collect_activations, evaluate_quality, reference_figures
 from backend.semantic.reference import reference_for
@@ -32,7 +34,6 @@ from backend.semantic.sample import balanced_sample
 from backend.training.align import align_frozen
 from backend.training.config import AlignConfig
 from backend.training.evaluate import accuracy
-from bench.resnet56_a import load_resnet56
 
 OUT = Path(__file__).parent / "out"
 SHARED = Path(os.environ.get("SEMVEC_SHARED_DATA", Path(__file__).parents[1] / "../shared/data"))
@@ -59,12 +60,18 @@ def resnet50_10k(_split):
     return model, layers
 
 
+CIFAR = {"mean": (0.4914, 0.4822, 0.4465), "std": (0.2023, 0.1994, 0.2010)}
+"""The normalisation the public ResNet-56 was trained with."""
+
+
 def resnet56_1k(split):
+    """The public checkpoint through semvec's own path: the zoo's option-A `resnet56_a`."""
     teacher = SHARED / "teachers" / "resnet56-cifar10.th"
     if not teacher.exists():
         sys.exit(f"missing {teacher}")
-    model = load_resnet56(teacher, split.mean, split.std)
-    return model, model.probed_layers
+    model = model_zoo.get_model("resnet56_a")
+    load_into(model, read_state_dict(teacher), "resnet56_a")
+    return model.eval(), model.probed_layers
 
 
 def race(model, layers, train, h, reference, bound_p, init: str) -> dict:
@@ -93,8 +100,8 @@ def race(model, layers, train, h, reference, bound_p, init: str) -> dict:
     }
 
 
-def case(label, build, root: Path) -> dict:
-    spec = DataSpec(name="imagefolder", root=str(root), image_size=32)
+def case(label, build, root: Path, **data) -> dict:
+    spec = DataSpec(name="imagefolder", root=str(root), image_size=32, **data)
     train, test = load_split(spec, "train"), load_split(spec, "test")
     model, layers = build(train)
     held = balanced_sample(test, HELD_OUT)
@@ -137,11 +144,11 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         root = unpack(Path(tmp))
-        for label, build in (
-            ("resnet56 (1k)", resnet56_1k),
-            ("resnet50 random init (9k)", resnet50_10k),
+        for label, build, data in (
+            ("resnet56 (1k)", resnet56_1k, CIFAR),
+            ("resnet50 random init (9k)", resnet50_10k, {}),
         ):
-            results[label] = case(label, build, root)
+            results[label] = case(label, build, root, **data)
     OUT.mkdir(exist_ok=True)
     (OUT / "quality_scale.json").write_text(json.dumps(results, indent=2))
     for label, row in results.items():
