@@ -51,45 +51,42 @@ def _guess_input(record) -> tuple[int, int]:
     return (1, 8) if record.ref.startswith("digits") else (3, 32)
 
 
-def layer_table(target: str, data: DataConfig | None, layers: list[str] | None) -> LayerTable:
-    """The modules of `target` (a run, or an architecture reference) traced on one batch of
-    `data` (the run's own data, or a blank image of the model's input size when None)."""
+def _model_and_input(target: str, data: DataConfig | None):
+    """(model, label, a batch of two inputs, its label) for a run or a reference."""
     from backend.data import load_split
     from backend.services.loading import with_preprocess
+    from backend.services.models import data_hints
 
     found = _run_model(target)
     if found is not None:
         run, model, run_data = found
-        data = data or run_data
-        model.probed_layers = layers or run.layer_paths()
-        label_model = f"run {run.id} ({run.meta.arch})"
-    else:
-        record = _blank_record(target) if data is None else build_record(target, load_weights=False)
-        model, label_model = record.model, target
-    if data is not None:
-        if found is None:
-            data = with_preprocess(data, record)
-            split = load_split(data.spec(), "test")
-            record = build_record(
-                target,
-                hints={"num_classes": len(split.classes), "in_channels": split.in_channels},
-                load_weights=False,
-            )
-            model = record.model
-        else:
-            split = load_split(data.spec(), "test")
-        x = next(iter(split.batches(2)))[0]
-        label_input = f"{data.name} images {tuple(x.shape[1:])}"
-    else:
+        model.probed_layers = run.layer_paths()
+        label, data = f"run {run.id} ({run.meta.arch})", data or run_data
+    elif data is None:
+        record = _blank_record(target)
         channels, side = _guess_input(record)
-        x = torch.zeros(2, channels, side, side, device=next(model.parameters()).device)
-        label_input = f"a blank {channels}x{side}x{side} input (pass --dataset to use images)"
+        x = torch.zeros(2, channels, side, side, device=next(record.model.parameters()).device)
+        blank = f"a blank {channels}x{side}x{side} input (pass --dataset to use images)"
+        return record.model, target, x, blank
+    else:
+        data = with_preprocess(data, build_record(target, load_weights=False))
+        label = target
+    split = load_split(data.spec(), "test")
+    if found is None:
+        model = build_record(target, hints=data_hints(split), load_weights=False).model
+    x = next(iter(split.batches(2)))[0]
+    return model, label, x, f"{data.name} images {tuple(x.shape[1:])}"
+
+
+def layer_table(target: str, data: DataConfig | None, layers: list[str] | None) -> LayerTable:
+    """The modules of `target` (a run, or an architecture reference) traced on one batch of
+    `data` (the run's own data, or a blank image of the model's input size when None)."""
+    model, label, x, input_label = _model_and_input(target, data)
     try:
         modules = trace(model, x)
     except RuntimeError as err:
-        raise SemvecError(f"{label_model} failed on {label_input}: {err}") from err
+        raise SemvecError(f"{label} failed on {input_label}: {err}") from err
     chosen = probed_layers(model, layers)
     widths = {m.path: m.channels for m in modules}
-    return LayerTable(
-        label_model, label_input, modules, chosen, sum(widths.get(p, 0) for p in chosen)
-    )
+    neurons = sum(widths.get(path, 0) for path in chosen)
+    return LayerTable(label, input_label, modules, chosen, neurons)
