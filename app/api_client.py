@@ -165,6 +165,11 @@ async def datasets() -> list[str]:
     return await get("/api/datasets")
 
 
+async def dataset_folders() -> dict:
+    """{data: [{path, name, datasets}], folder, built_in}: where datasets can be read from."""
+    return await get("/api/datasets/folders")
+
+
 async def jobs(kind: str | None = None, limit: int = 50) -> list[dict]:
     return (await get("/api/jobs", kind=kind, limit=limit))["data"]
 

@@ -8,6 +8,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
+from app.components.folder_picker import folder_picker, picker_callback
 from app.components.job_controls import (
     cancel_button,
     cancel_clicked,
@@ -15,9 +16,13 @@ from app.components.job_controls import (
     job_progress,
     state_badge,
 )
+from app.components.ranges import Range, number_field
 from app.components.ui import choice, field, fmt, message, table
 
 MAX_UPLOAD_BYTES = 512 * 2**20
+EPOCHS = Range("number of epochs", 1, 1000)
+LABELS = {"arch": "Architecture", "epochs": "Epochs", "name": "Run name", "root": "Folder"}
+"""The job config's fields as the forms call them (for refusals in words)."""
 
 
 def layout() -> html.Div:
@@ -25,11 +30,8 @@ def layout() -> html.Div:
         [
             html.Legend("Train a model with alignment"),
             field("Architecture", choice("runs-train-arch", "digits_cnn")),
-            field("Dataset", choice("runs-train-dataset", "digits")),
-            field(
-                "Epochs",
-                dcc.Input(id="runs-train-epochs", type="number", min=1, max=1000, value=10),
-            ),
+            folder_picker("runs-train"),
+            number_field("runs-train-epochs", "Epochs", EPOCHS, value=10),
             field(
                 "Run name (optional)",
                 dcc.Input(id="runs-train-name", type="text", placeholder="e.g. my-digits-cnn"),
@@ -50,7 +52,7 @@ def layout() -> html.Div:
             ),
             html.Div(id="runs-upload-name", className="muted"),
             field("Its architecture", dcc.Dropdown(id="runs-align-arch")),
-            field("Dataset", choice("runs-align-dataset", "digits")),
+            folder_picker("runs-align"),
             html.Button("Upload and align", id="runs-align-go", className="primary", n_clicks=0),
         ],
         className="form",
@@ -77,18 +79,20 @@ def layout() -> html.Div:
 @callback(
     Output("runs-train-arch", "options"),
     Output("runs-align-arch", "options"),
-    Output("runs-train-dataset", "options"),
-    Output("runs-align-dataset", "options"),
     Input("runs-poll", "disabled"),
 )
 async def runs_choices(disabled):
     if disabled:  # the tab is not shown
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update
     try:
-        models, datasets = await api_client.models(), await api_client.datasets()
+        models = await api_client.models()
     except ApiError:
-        return no_update, no_update, no_update, no_update
-    return models, models, datasets, datasets
+        return no_update, no_update
+    return models, models
+
+
+picker_callback("runs-train", ("runs-poll", "disabled"))
+picker_callback("runs-align", ("runs-poll", "disabled"))
 
 
 def _runs_table(runs: list[dict]) -> html.Table | html.Div:
@@ -166,19 +170,26 @@ async def runs_refresh(_tick, disabled):
     Input("runs-train-go", "n_clicks"),
     State("runs-train-arch", "value"),
     State("runs-train-dataset", "value"),
+    State("runs-train-root", "value"),
     State("runs-train-epochs", "value"),
     State("runs-train-name", "value"),
     prevent_initial_call=True,
 )
-async def runs_train(_go, arch, dataset, epochs, name):
-    config = {"arch": arch, "data": {"name": dataset}, "epochs": epochs}
+async def runs_train(_go, arch, dataset, root, epochs, name):
+    if problem := EPOCHS.problem(epochs):
+        return message(f"Not started: {problem}", "error")
+    config = {"arch": arch, "data": _data(dataset, root), "epochs": EPOCHS.value(epochs)}
     if (name or "").strip():
         config["name"] = name.strip()
     try:
         job = await api_client.submit_job("train", config)
     except ApiError as err:
-        return message(f"Not started: {await error_text(err, 'Starting jobs')}", "error")
+        return message(f"Not started: {await error_text(err, 'Starting jobs', LABELS)}", "error")
     return message(f"Training job {job['id']} started: follow it in the jobs table.")
+
+
+def _data(dataset: str, root: str | None) -> dict:
+    return {"name": dataset, "root": root} if root else {"name": dataset}
 
 
 @callback(
@@ -197,9 +208,10 @@ def runs_upload_name(filename):
     State("runs-upload", "filename"),
     State("runs-align-arch", "value"),
     State("runs-align-dataset", "value"),
+    State("runs-align-root", "value"),
     prevent_initial_call=True,
 )
-async def runs_align(_go, contents, filename, arch, dataset):
+async def runs_align(_go, contents, filename, arch, dataset, root):
     if not contents:
         return message("Choose a checkpoint file first.", "error")
     if not arch:
@@ -208,10 +220,11 @@ async def runs_align(_go, contents, filename, arch, dataset):
     try:
         stored = await api_client.upload_checkpoint(filename or "checkpoint", raw)
         job = await api_client.submit_job(
-            "align", {"checkpoint": stored["checkpoint"], "arch": arch, "data": {"name": dataset}}
+            "align",
+            {"checkpoint": stored["checkpoint"], "arch": arch, "data": _data(dataset, root)},
         )
     except ApiError as err:
-        text = await error_text(err, "Uploading and starting jobs")
+        text = await error_text(err, "Uploading and starting jobs", LABELS)
         return message(f"Not started: {text}", "error")
     return message(
         f"Uploaded {filename} ({stored['parameters']:,} parameters); alignment job {job['id']} "

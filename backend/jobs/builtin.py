@@ -20,20 +20,29 @@ def _known_arch(value: str | None) -> str | None:
 
 
 def _known_dataset(data: DataConfig) -> DataConfig:
-    """A registered dataset whose root, if any, lies inside the data home (see core.paths)."""
+    """A registered dataset whose root, if any, lies inside the data home (see core.paths)
+    and holds its files (unless it is to be downloaded)."""
     from backend.core.paths import require_inside
     from backend.core.settings import get_settings
     from backend.data import list_datasets
 
     if data.name not in list_datasets():
         raise ValueError(f"unknown dataset {data.name!r}; known: {', '.join(list_datasets())}")
+    home = get_settings().home
     if data.root is not None:
-        home = get_settings().home
         hint = (
             f"copy the dataset into {home.resolve() / 'datasets'}/, or use the CLI "
             "(`semvec train --root ...` takes any folder)"
         )
         require_inside(data.root, home, "dataset root", hint)
+    if not data.download:
+        from backend.core.errors import DatasetMissingError
+        from backend.services.datasets import check_present
+
+        try:
+            check_present(data.name, data.root, home)
+        except DatasetMissingError as err:
+            raise ValueError(str(err)) from err
     return data
 
 

@@ -2,6 +2,9 @@
 
 from fastapi import APIRouter
 
+from backend.api.deps import RunnerDep
+from backend.api.schemas import DatasetFolders
+
 router = APIRouter(prefix="/api", tags=["catalog"])
 
 
@@ -17,3 +20,16 @@ def list_datasets() -> list[str]:
     from backend.data import list_datasets
 
     return list_datasets()
+
+
+@router.get("/datasets/folders", response_model=DatasetFolders)
+def list_dataset_folders(runner: RunnerDep) -> DatasetFolders:
+    """The folders inside the data home's `datasets/`, each with the datasets it holds."""
+    from backend.services import datasets
+
+    home = runner.home
+    return DatasetFolders(
+        data=datasets.dataset_folders(home),
+        folder=str(datasets.datasets_dir(home).resolve()),
+        built_in=list(datasets.BUILT_IN),
+    )
