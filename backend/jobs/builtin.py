@@ -158,6 +158,14 @@ _FINISH_RUN = (("align", "fitting vectors", 0.12), *_FINISH)
 TRAIN_PHASES = (("train", "training", 0.75), *_FINISH_RUN)
 DISTILL_PHASES = (("distill", "training the student", 0.75), *_FINISH_RUN)
 ALIGN_PHASES = (("align", "fitting vectors", 0.8), *_FINISH)
+DEMO_PHASES = (*_FINISH, ("umap map", "UMAP map", 0.07))
+
+
+class DemoJob(BaseModel):
+    """Make the digits demo run `digits-default` from the shipped checkpoint (what
+    `semvec quickstart` does): no training, ~20 s on 2 cores. Takes no settings."""
+
+    model_config = {"extra": "forbid"}
 
 
 def _open(ctx: JobContext, run_id: str):
@@ -236,3 +244,10 @@ def place(ctx: JobContext, cfg: PlaceJob) -> str:
     student = _open(ctx, cfg.student)
     place_on_teacher(student, _open(ctx, cfg.teacher), cfg.device, ctx.reporter)
     return student.id
+
+
+@job_kind("demo", DemoJob, DEMO_PHASES)
+def demo(ctx: JobContext, _cfg: DemoJob) -> str:
+    from backend.services.default_run import ensure_default_run
+
+    return ensure_default_run(reporter=ctx.reporter, home=ctx.home).id
