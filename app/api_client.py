@@ -111,6 +111,11 @@ def image_url(run: str, neuron: int, rank: int, size: int = 128) -> str:
     return run_path(run, "neurons", str(neuron), "images", f"{rank}.png") + f"?size={size}"
 
 
+def dataset_image_url(run: str, index: int, size: int = 128) -> str:
+    """Where the browser fetches image `index` of the run's analysed images (no heatmap)."""
+    return run_path(run, "images", f"{int(index)}.png") + f"?size={size}"
+
+
 async def access() -> dict:
     """{token_required, can_write} for the current caller."""
     return await get("/api/access")
@@ -136,8 +141,11 @@ async def neuron(run_id: str, neuron_ref: str) -> dict:
     return await get(run_path(run_id, "neurons", neuron_ref))
 
 
-async def neighbors(run_id: str, neuron_ref: str, k: int = 10) -> list[dict]:
-    return (await get(run_path(run_id, "neurons", neuron_ref, "neighbors"), k=k))["data"]
+async def neighbors(
+    run_id: str, neuron_ref: str, k: int = 10, hide_copies: bool = False
+) -> list[dict]:
+    path = run_path(run_id, "neurons", neuron_ref, "neighbors")
+    return (await get(path, k=k, hide_copies=hide_copies or None))["data"]
 
 
 async def map_neighbors(run_id: str, neuron_ref: str, method: str, params: dict, k: int = 10):
@@ -161,6 +169,19 @@ async def placement(run_id: str, teacher: str, method: str, start: bool) -> tupl
 
 async def models() -> list[str]:
     return await get("/api/models")
+
+
+async def architectures() -> list[dict]:
+    """[{source, title, names}] of every architecture the server offers."""
+    return await get("/api/architectures")
+
+
+async def architecture_layers(arch: str) -> dict:
+    return await get("/api/architectures/layers", arch=arch)
+
+
+async def published_weights(arch: str) -> list[dict]:
+    return await get("/api/architectures/weights", arch=arch)
 
 
 async def datasets() -> list[str]:

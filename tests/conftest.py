@@ -75,3 +75,49 @@ def run_until(runner, job_id: int, states, timeout: float = 180):
         lambda: f"job {job_id} is {runner.store.get(job_id).state}, not in {sorted(states)}",
     )
     return runner.store.get(job_id)
+
+
+@pytest.fixture(scope="session")
+def photo_runs(tmp_path_factory) -> dict:
+    """A data home with two runs on real photos (tests/photos.py): `photos-labelled`, a
+    digits_cnn trained briefly on class folders, and `photos-flat`, that model aligned on
+    a flat folder of photos without labels; both analysed, with a PCA map."""
+    from backend.services.analysis import analyze_run
+    from backend.services.projection import project_run
+    from backend.services.vectors import align_run, train_run
+    from backend.training.config import AlignConfig, DataConfig, PostHocConfig, TrainConfig
+    from tests.photos import photo_folder
+
+    home = tmp_path_factory.mktemp("photos-home")
+    labelled, flat = home / "datasets" / "labelled", home / "datasets" / "flat"
+    photo_folder(labelled, per_class=20, sizes=((96, 80), (120, 90), (70, 140)))
+    photo_folder(flat, per_class=16, flat=True, sizes=((96, 80), (120, 90), (70, 140)))
+
+    def finish(run) -> None:
+        analyze_run(run, device="cpu")
+        project_run(run, "pca", {})
+
+    data = DataConfig(name="imagefolder", root=str(labelled), image_size=32)
+    cfg = TrainConfig(
+        arch="digits_cnn",
+        data=data,
+        epochs=3,
+        batch_size=8,
+        device="cpu",
+        align=AlignConfig(steps=40, batch_size=16),
+    )
+    trained = train_run(cfg, name="photos-labelled", home=home, before_commit=finish)
+    aligned = align_run(
+        PostHocConfig(
+            checkpoint=str(trained.folder / "weights.safetensors"),
+            arch="digits_cnn",
+            arch_kwargs={"num_classes": 2, "in_channels": 3},
+            data=DataConfig(name="imagefolder", root=str(flat), image_size=32),
+            device="cpu",
+            align=AlignConfig(steps=40, batch_size=16),
+        ),
+        name="photos-flat",
+        home=home,
+        before_commit=finish,
+    )
+    return {"home": home, "labelled": trained, "flat": aligned, "flat_root": flat}

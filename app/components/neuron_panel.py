@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from app import api_client
 from app.components.glossary import hint
+from app.components.neuron_images import top_images
 from app.components.ui import CHART_CONFIG, fmt
 
 KEYS_HINT = "Keys: n / p next / previous neighbour (Enter opens it), Esc closes the panel."
@@ -18,9 +19,15 @@ def _facts(d: dict) -> html.Div:
         if d.get("dead")
         else None
     )
+    unlabelled = d.get("labelled") is False
     facts = [
-        ("dominant class", f"class {d['label']}" if d.get("label") else "—"),
-        ("selectivity", fmt(d.get("selectivity"), ".3f")),
+        (
+            "dominant class",
+            "— (the images have no labels)"
+            if unlabelled
+            else (f"class {d['label']}" if d.get("label") else "—"),
+        ),
+        ("selectivity", "— (no labels)" if unlabelled else fmt(d.get("selectivity"), ".3f")),
         ("quality r", fmt(d.get("quality_r"), ".3f")),
         ("precision@10", fmt(d.get("precision_at_10"), ".3f")),
     ]
@@ -50,6 +57,13 @@ def _facts(d: dict) -> html.Div:
             ),
             html.Table(html.Tbody(rows), className="facts", id="neuron-facts"),
             html.Div(
+                f"selectivity: {d['selectivity_measure']}",
+                className="muted",
+                id="neuron-selectivity-measure",
+            )
+            if d.get("selectivity_measure")
+            else None,
+            html.Div(
                 "Hover a name for what it means. " + KEYS_HINT,
                 className="muted",
                 id="neuron-keys",
@@ -58,32 +72,14 @@ def _facts(d: dict) -> html.Div:
     )
 
 
-def _top_images(run: str, d: dict) -> html.Div:
-    if not d["top"]:
-        return html.P("No top images: this run has not been analysed.", className="muted")
-    tiles = [
-        html.Figure(
-            [
-                html.Img(
-                    src=api_client.image_url(run, d["id"], t["rank"], 112),
-                    alt=f"top image {t['rank'] + 1}",
-                    className="top-image",
-                ),
-                html.Figcaption(f"{t['value']:.2f}"),
-            ],
-            className="top-tile",
+def _class_chart(d: dict) -> dcc.Graph | html.P | None:
+    if d.get("labelled") is False:
+        return html.P(
+            "No class selectivity: the images of this run have no labels (a folder without "
+            "class subfolders).",
+            className="muted",
+            id="neuron-no-classes",
         )
-        for t in d["top"]
-    ]
-    return html.Div(
-        [
-            html.H4(f"Top {len(tiles)} images (heatmap: where it fires; value: mean activation)"),
-            html.Div(tiles, className="top-grid", id="neuron-top-images"),
-        ]
-    )
-
-
-def _class_chart(d: dict) -> dcc.Graph | None:
     if not d["class_means"]:
         return None
     classes = d["classes"] or [str(i) for i in range(len(d["class_means"]))]
@@ -131,11 +127,14 @@ def _histogram(d: dict) -> dcc.Graph | None:
     return dcc.Graph(figure=fig, config=CHART_CONFIG, id="neuron-histogram")
 
 
-def _neighbor_button(run: str, n: dict, analysed: bool, number: str, hint: str, where: str):
+def _neighbor_button(
+    run: str, n: dict, analysed: bool, number: str, hint: str, where: str, copies=()
+):
     """A neighbour to open; `where` (semantic, map) keeps ids unique when a neuron is in
-    both lists."""
+    both lists. `copies`: the names of its residual copies further down the list, shown
+    on it instead of as rows of their own."""
     thumb = (
-        html.Img(src=api_client.image_url(run, n["id"], 0, 48), className="thumb", alt="")
+        html.Img(src=api_client.image_url(run, n["id"], 0, 96), className="thumb", alt="")
         if analysed
         else None
     )
@@ -145,6 +144,13 @@ def _neighbor_button(run: str, n: dict, analysed: bool, number: str, hint: str, 
             html.Span(n["name"], className="nb-name"),
             html.Span(f"class {n['label']}" if n["label"] else "", className="muted"),
             html.Span(number, className="nb-sim"),
+            html.Span(
+                ("residual copy · " if n.get("copy_of_query") else "")
+                + (f"+ {len(copies)} copies: {', '.join(copies)}" if copies else ""),
+                className="nb-copies",
+            )
+            if copies or n.get("copy_of_query")
+            else None,
         ],
         id={"type": "explorer-neighbor", "neuron": n["name"], "list": where},
         className="neighbor",
@@ -153,15 +159,34 @@ def _neighbor_button(run: str, n: dict, analysed: bool, number: str, hint: str, 
     )
 
 
+COPIES_HINT = (
+    "residual copies: the same channel of the blocks of one stage (same parent module, same "
+    "width), which share the residual stream; they are grouped on their nearest member"
+)
+
+
+def semantic_list(run: str, rows: list[dict], analysed: bool) -> html.Div:
+    """The semantic neighbours, copies of one another grouped on the nearest of them."""
+    members: dict[str, list[str]] = {}
+    for n in rows:
+        if n.get("copy_group"):
+            members.setdefault(n["copy_group"], []).append(n["name"])
+    buttons = []
+    for n in rows:
+        group = members.get(n.get("copy_group"), [n["name"]])
+        if group[0] != n["name"]:
+            continue  # shown on its group's nearest member
+        sim = f"{n['similarity']:.3f}"
+        buttons.append(
+            _neighbor_button(run, n, analysed, sim, f"cosine {sim}", "semantic", group[1:])
+        )
+    return html.Div(buttons, id="neuron-neighbors")
+
+
 def _neighbors(run: str, rows: list[dict], on_map: list[dict] | None, analysed: bool):
     """The semantic neighbours (64-d cosine) beside the map's own nearest points: where the
     two lists differ, the 2-D projection has moved neurons apart or together."""
-    semantic = [
-        _neighbor_button(
-            run, n, analysed, f"{n['similarity']:.3f}", f"cosine {n['similarity']:.3f}", "semantic"
-        )
-        for n in rows
-    ]
+    semantic = semantic_list(run, rows, analysed)
     parts = [
         html.H4(
             "Semantic neighbours (64-d vectors)",
@@ -169,7 +194,22 @@ def _neighbors(run: str, rows: list[dict], on_map: list[dict] | None, analysed: 
             "1 = same direction); they fire together with this one",
         ),
         html.Div("number: cosine similarity of the vectors", className="muted"),
-        html.Div(semantic, id="neuron-neighbors", className="neighbors"),
+        dcc.Checklist(
+            id={"type": "explorer-copies", "panel": "neuron"},
+            options=[
+                {"label": html.Span(" hide residual copies", title=COPIES_HINT), "value": "hide"}
+            ],
+            value=[],
+            persistence=True,
+            persistence_type="session",
+            className="copies-toggle",
+            inputStyle={"marginRight": "4px"},
+        ),
+        html.Div(
+            semantic,
+            id={"type": "explorer-neighbors-box", "panel": "neuron"},
+            className="neighbors",
+        ),
     ]
     if on_map is None:
         parts.append(
@@ -205,31 +245,12 @@ def _neighbors(run: str, rows: list[dict], on_map: list[dict] | None, analysed: 
     return html.Div(parts)
 
 
-def _heat_legend(d: dict) -> html.Div | None:
-    if not d["top"]:
-        return None
-    return html.Div(
-        [
-            html.Span(className="heat-scale"),
-            html.Span(
-                "heatmap: clear = no activation, orange-yellow = where the neuron fires most "
-                "(scaled to each image's maximum); number under an image: the neuron's mean "
-                "activation on it",
-                className="muted",
-            ),
-        ],
-        className="heat-legend",
-        id="neuron-heat-legend",
-    )
-
-
 def neuron_panel(
     run: str, detail: dict, neighbor_rows: list[dict], on_map: list[dict] | None = None
 ) -> html.Div:
     parts = [
         _facts(detail),
-        _top_images(run, detail),
-        _heat_legend(detail),
+        top_images(run, detail),
         _class_chart(detail),
         _histogram(detail),
         _neighbors(run, neighbor_rows, on_map, bool(detail["top"])),

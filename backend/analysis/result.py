@@ -2,7 +2,8 @@
 
 A run folder holds it as `analysis.safetensors` (every tensor; the top images' maps of
 spatial layer `p` under `maps.p`) beside `analysis.json` (k, bins, image count, layers,
-class names).
+class names). Format 1 (before bottom and random samples and the model's predictions)
+still loads, without those.
 """
 
 import json
@@ -19,7 +20,8 @@ from backend.semantic.neurons import NeuronIndex
 
 TENSORS_FILE = "analysis.safetensors"
 META_FILE = "analysis.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE = (1, 2)
 _MAPS_PREFIX = "maps."
 _EPS = 1e-8
 _TENSOR_FIELDS = (
@@ -36,33 +38,76 @@ _TENSOR_FIELDS = (
     "std",
     "dead",
 )
+_OPTIONAL_FIELDS = (
+    "bottom_values",
+    "bottom_indices",
+    "random_values",
+    "random_indices",
+    "image_labels",
+    "predictions",
+    "confidence",
+)
 
 
-def selectivity(class_means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dominant class and class selectivity of each neuron from its class means (N, C).
+SELECTIVITY = (
+    "point-biserial correlation between the activation and 'the image is of the dominant "
+    "class': 0 when the class makes no difference, 1 when the activation alone tells that "
+    "class from the others"
+)
+"""What `selectivity` measures, in words for the page."""
 
-    With mu_max the largest class mean and mu_rest the mean of the other classes,
 
-        selectivity = (mu_max - mu_rest) / (|mu_max| + |mu_rest| + eps)
+def selectivity(
+    class_means: torch.Tensor, class_counts: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dominant class and class selectivity of each neuron.
 
-    For non-negative activations (after a ReLU) this is the usual
-    (max - rest) / (max + rest): 0 when every class drives the neuron equally, 1 when
-    only one does. The absolute values keep it in [0, 1] for signed activations too
-    (e.g. logits). Classes without images (NaN means) are left out; with fewer than two
-    classes present the selectivity is 0.
+    The dominant class c is the one with the largest mean activation. The selectivity is
+    the point-biserial correlation between the activation and the indicator "image is of
+    class c" over all images,
+
+        r = (mu_c - mu_rest) / std * sqrt(p (1 - p)),   p = n_c / n,
+
+    with mu_rest the mean activation of the other images. Unlike (max - rest) / (max +
+    rest), it does not depend on the activation's offset: that ratio is 1 for any neuron
+    whose other classes have negative means (every logit), so it could not rank logits.
+    A dead neuron (std 0), or fewer than two classes with images, scores 0.
+
+    Args:
+        class_means: (N, C) mean activation per class (NaN: a class with no images).
+        class_counts: (C,) images per class.
+        mean, std: (N,) mean and population std over all n = sum(class_counts) images.
 
     Returns:
-        dominant (N,) int64 and selectivity (N,) float32.
+        dominant (N,) int64 (-1 when C is 0) and selectivity (N,) float32 (NaN when C is 0).
     """
+    n_neurons, n_classes = class_means.shape
+    if n_classes == 0:
+        return torch.full((n_neurons,), -1, dtype=torch.int64), torch.full((n_neurons,), math.nan)
     present = ~torch.isnan(class_means)
-    filled = torch.where(present, class_means.double(), float("-inf"))
-    top, dominant = filled.max(dim=1)
-    others = present.sum(dim=1) - 1
-    rest_sum = torch.where(present, class_means.double(), 0.0).sum(dim=1) - top
-    rest = rest_sum / others.clamp(min=1)
-    score = (top - rest) / (top.abs() + rest.abs() + _EPS)
-    score = torch.where(others > 0, score, 0.0)
+    means = class_means.double()
+    top, dominant = torch.where(present, means, float("-inf")).max(dim=1)
+    counts = class_counts.double()
+    n = counts.sum()
+    n_top = counts[dominant]
+    rest = (n * mean.double() - n_top * top) / (n - n_top).clamp(min=1)
+    p = n_top / n.clamp(min=1)
+    score = (top - rest) / std.double().clamp(min=_EPS) * torch.sqrt(p * (1 - p))
+    usable = (present.sum(dim=1) > 1) & (std.double() > _EPS) & (n_top < n)
+    score = torch.where(usable, score, 0.0).clamp(-1.0, 1.0)
     return dominant, score.float()
+
+
+def _pairs(values, indices, row: int | None = None) -> list[tuple[float, int]]:
+    """(value, image) pairs of one neuron, without empty slots (index -1); [] if absent."""
+    if values is None or indices is None:
+        return []
+    if row is not None:
+        values = values[row]
+    if indices.dim() > 1:
+        indices = indices[row]
+    pairs = zip(values.tolist(), indices.tolist(), strict=True)
+    return [(float(v), int(j)) for v, j in pairs if j >= 0]
 
 
 @dataclass
@@ -88,6 +133,16 @@ class Analysis:
         mean, std: (N,) float64 mean and population std of the pooled activation.
         dead: (N,) bool, std <= 1e-6 over the dataset.
         class_names: names of the C classes, when known.
+        bottom_values, bottom_indices: (N, s) the s lowest activations, ascending, and
+            their images (as the top ones).
+        random_values: (N, r) every neuron's activation on r images drawn at random
+            (seeded), whose dataset indices are random_indices (r,).
+        image_labels: (M,) int64 label of each dataset index 0..M-1 (-1: none or unseen).
+        predictions: (M,) int64 the model's top class for each image (argmax of its
+            output), and confidence (M,) float32 its softmax probability; None when the
+            model's output is not a (B, K) tensor.
+        num_outputs: K, the width of the model's output.
+        Fields after class_names are None in an analysis of format 1.
     """
 
     index: NeuronIndex
@@ -108,6 +163,20 @@ class Analysis:
     std: torch.Tensor
     dead: torch.Tensor
     class_names: list[str] | None = field(default=None)
+    bottom_values: torch.Tensor | None = None
+    bottom_indices: torch.Tensor | None = None
+    random_values: torch.Tensor | None = None
+    random_indices: torch.Tensor | None = None
+    image_labels: torch.Tensor | None = None
+    predictions: torch.Tensor | None = None
+    confidence: torch.Tensor | None = None
+    num_outputs: int | None = None
+    selectivity_measure: str | None = SELECTIVITY
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the images had class labels (an unlabelled folder has C = 0)."""
+        return self.class_means.shape[1] > 0
 
     def __len__(self) -> int:
         return len(self.index)
@@ -129,17 +198,14 @@ class Analysis:
         return self.top_maps[layer.path][neuron_id - layer.offset]
 
     def neuron_summary(self, neuron_id: int) -> dict:
-        """Everything the neuron panel shows about one neuron, as JSON-ready Python values."""
+        """Everything the neuron panel shows about one neuron, as JSON-ready Python values.
+
+        `top`, `bottom` and `random` are lists of (activation, dataset index); a class is
+        None where the images had no labels."""
         layer = self.index.layer_of(neuron_id)
         i = neuron_id
-        dominant = int(self.dominant_class[i])
-        top = [
-            (float(value), int(image))
-            for value, image in zip(
-                self.top_values[i].tolist(), self.top_indices[i].tolist(), strict=True
-            )
-            if image >= 0
-        ]
+        dominant = int(self.dominant_class[i]) if self.labelled else None
+        score = float(self.selectivity[i])
         return {
             "id": i,
             "name": self.index.name(i),
@@ -147,17 +213,36 @@ class Analysis:
             "channel": i - layer.offset,
             "spatial": layer.spatial,
             "dominant_class": dominant,
-            "dominant_class_name": self.class_names[dominant] if self.class_names else None,
-            "selectivity": float(self.selectivity[i]),
+            "dominant_class_name": (
+                self.class_names[dominant] if self.class_names and dominant is not None else None
+            ),
+            "selectivity": None if math.isnan(score) else score,
             "dead": bool(self.dead[i]),
             "mean": float(self.mean[i]),
             "std": float(self.std[i]),
             "class_means": [None if math.isnan(v) else v for v in self.class_means[i].tolist()],
-            "top": top,
+            "top": _pairs(self.top_values[i], self.top_indices[i]),
+            "bottom": _pairs(self.bottom_values, self.bottom_indices, i),
+            "random": _pairs(self.random_values, self.random_indices, i),
             "histogram": {
                 "counts": self.hist_counts[i].tolist(),
                 "edges": self.hist_edges(i).tolist(),
             },
+        }
+
+    def image_facts(self, image: int) -> dict:
+        """{label, prediction, confidence} of dataset index `image`, each None if unknown."""
+
+        def at(values: torch.Tensor | None):
+            if values is None or not 0 <= image < len(values):
+                return None
+            value = values[image].item()
+            return None if value == -1 or value != value else value
+
+        return {
+            "label": at(self.image_labels),
+            "prediction": at(self.predictions),
+            "confidence": at(self.confidence),
         }
 
     def save(self, folder: Path) -> None:
@@ -165,6 +250,9 @@ class Analysis:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         tensors = {name: getattr(self, name).contiguous() for name in _TENSOR_FIELDS}
+        for name in _OPTIONAL_FIELDS:
+            if getattr(self, name) is not None:
+                tensors[name] = getattr(self, name).contiguous()
         for path, maps in self.top_maps.items():
             tensors[_MAPS_PREFIX + path] = maps.contiguous()
         meta = {
@@ -174,6 +262,8 @@ class Analysis:
             "num_images": self.num_images,
             "layers": self.index.to_dict(),
             "class_names": self.class_names,
+            "num_outputs": self.num_outputs,
+            "selectivity_measure": self.selectivity_measure,
         }
         # Tensors first: a folder with the JSON is then always complete.
         tmp = folder / (TENSORS_FILE + ".tmp")
@@ -191,7 +281,7 @@ class Analysis:
         if not (meta_path.is_file() and tensors_path.is_file()):
             raise SemvecError(f"no analysis in {folder}: {META_FILE} or {TENSORS_FILE} missing")
         meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT_VERSION:
+        if meta.get("format") not in _READABLE:
             raise SemvecError(f"{meta_path}: unknown analysis format {meta.get('format')!r}")
         tensors = load_file(str(tensors_path))
         missing = [name for name in _TENSOR_FIELDS if name not in tensors]
@@ -210,7 +300,11 @@ class Analysis:
             bins=int(meta["bins"]),
             top_maps=maps,
             class_names=meta.get("class_names"),
+            num_outputs=meta.get("num_outputs"),
+            # Format 1 stored (max - rest) / (|max| + |rest|) and did not say so.
+            selectivity_measure=meta.get("selectivity_measure"),
             **{name: tensors[name] for name in _TENSOR_FIELDS},
+            **{name: tensors.get(name) for name in _OPTIONAL_FIELDS},
         )
         if analysis.top_values.shape != (len(index), analysis.k):
             raise SemvecError(f"{tensors_path} does not match the {len(index)} neurons of its json")

@@ -9,6 +9,8 @@ from torch import nn
 from backend.analysis.result import Analysis, selectivity
 from backend.analysis.streaming import (
     ClassMeans,
+    PerImage,
+    RandomSample,
     RunningMoments,
     RunningTopK,
     StreamingHistogram,
@@ -101,6 +103,7 @@ def analyze(
     progress: Progress | None = None,
     class_names: list[str] | None = None,
     total: int | None = None,
+    samples: int = 4,
 ) -> Analysis:
     """Top-k images, class means, histograms and moments of every neuron, in one pass.
 
@@ -113,18 +116,26 @@ def analyze(
         batches: iterable of (x, y, idx): x float (B, ...), y labels in 0..num_classes-1,
             idx each image's index in the dataset (what the top-k lists report).
             A bare (x, y) gets indices 0, 1, 2, ... in iteration order.
-        num_classes: number of classes C.
+        num_classes: number of classes C; 0 for unlabelled images (their y is ignored),
+            which get no class means and no selectivity.
         k: images kept per neuron.
         bins: histogram bins per neuron (even).
         device: where the pass runs; the result lives on the CPU.
         progress: called with (batches done, total or 0) after every batch.
         class_names: optional names of the C classes, kept in the result.
         total: number of batches, for `progress`; defaults to len(batches) if it has one.
+        samples: bottom-activating images kept per neuron, and images drawn at random
+            (the same for every neuron), beside the top ones.
+
+    When the model's output is a (B, K) tensor, each image's top class and its softmax
+    probability are kept too (`Analysis.predictions`).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+    if num_classes < 0:
+        raise ValueError(f"num_classes must be 0 (unlabelled) or more, got {num_classes}")
+    if samples < 0:
+        raise ValueError(f"samples must be 0 or more, got {samples}")
     if bins < 2 or bins % 2:
         raise ValueError(f"histogram bins must be an even number >= 2, got {bins}")
     if class_names is not None and len(class_names) != num_classes:
@@ -140,11 +151,12 @@ def analyze(
         with torch.inference_mode(), ActivationProbe(model, layers, keep_maps=True) as probe:
             for step, batch in enumerate(batches, start=1):
                 x, y, idx = _unpack(batch, acc.seen if acc else 0, device)
-                model(x)
+                out = model(x)
                 with _one_thread(device):
                     if acc is None:
-                        acc = _Accumulators(probe, k, bins, num_classes, device)
+                        acc = _Accumulators(probe, k, bins, num_classes, samples, device)
                     acc.update(probe.pooled(), probe.maps(), y, idx)
+                    acc.update_outputs(out, idx)
                 if progress is not None:
                     progress(step, total)
     finally:
@@ -157,16 +169,13 @@ def analyze(
 class _Accumulators:
     """Everything the pass keeps, sized from the first batch's layer outputs."""
 
-    def __init__(self, probe: ActivationProbe, k: int, bins: int, num_classes: int, device):
+    def __init__(
+        self, probe: ActivationProbe, k: int, bins: int, num_classes: int, samples: int, device
+    ):
         self.index = probe.index()
         self.k, self.bins, self.seen = k, bins, 0
+        self.labelled = num_classes > 0
         n, outputs = len(self.index), probe.maps()
-        for layer in self.index.layers:
-            if outputs[layer.path].dim() not in (2, 4):
-                raise ValueError(
-                    f"layer {layer.path!r} gives {outputs[layer.path].dim()}-D outputs; only "
-                    "(B, C) vectors and (B, C, H, W) maps are supported"
-                )
         self.keepers = [
             _MapKeeper(layer, k, tuple(outputs[layer.path].shape[2:]), device)
             for layer in self.index.layers
@@ -176,6 +185,13 @@ class _Accumulators:
         self.moments = RunningMoments(n, device)
         self.classes = ClassMeans(n, num_classes, device)
         self.hist = StreamingHistogram(n, bins, device)
+        self.bottom = RunningTopK(n, samples, device) if samples else None
+        self.random = RandomSample(n, samples, device) if samples else None
+        self.labels = PerImage(torch.int64, -1, device)
+        self.predictions = PerImage(torch.int64, -1, device)
+        self.confidence = PerImage(torch.float32, float("nan"), device)
+        self.num_outputs: int | None = None
+        self.max_index = -1
         # Per neuron (N, 1): the flat map rows of its k slots start at channel * k, and
         # batch row r of it is r * width + channel in the (B * width, h * w) output view.
         channel = torch.cat([torch.arange(lay.width) for lay in self.index.layers])
@@ -196,10 +212,25 @@ class _Accumulators:
             for keeper in self.keepers:
                 rows = slice(keeper.layer.offset, keeper.layer.offset + keeper.layer.width)
                 keeper.update(outputs[keeper.layer.path], kept[rows], new[rows], fresh[rows])
-        self.classes.update(h64, y)
+        if self.labelled:
+            self.classes.update(h64, y)
+            self.labels.update(idx, y)
         self.moments.update(h64)
         self.hist.update(h64, batch_min, batch_max)
+        if self.bottom is not None:
+            self.bottom.update(h.neg(), idx, batch_min.neg().to(h.dtype))
+            self.random.update(h, idx)
         self.seen += len(y)
+        self.max_index = max(self.max_index, int(idx.max()) if idx.numel() else -1)
+
+    def update_outputs(self, out, idx: torch.Tensor) -> None:
+        """The model's top class per image, when its output is (B, K) scores."""
+        if not (isinstance(out, torch.Tensor) and out.dim() == 2 and len(out) == len(idx)):
+            return
+        self.num_outputs = out.shape[1]
+        confidence, top = out.float().softmax(dim=1).max(dim=1)
+        self.predictions.update(idx, top)
+        self.confidence.update(idx, confidence)
 
     def finish(self, class_names: list[str] | None) -> Analysis:
         # Copies on the CPU: tensors made under inference_mode refuse in-place edits later.
@@ -207,8 +238,15 @@ class _Accumulators:
             return t.to("cpu", copy=True)
 
         means = out(self.classes.means())
-        dominant, select = selectivity(means)
-        std = out(self.moments.std())
+        std, mean = out(self.moments.std()), out(self.moments.mean())
+        counts = out(self.classes.counts)
+        dominant, select = selectivity(means, counts, mean, std)
+        images = self.max_index + 1
+        predicted = self.num_outputs is not None
+        bottom = random = (None, None)
+        if self.bottom is not None:
+            bottom = (out(self.bottom.values.neg()), out(self.bottom.indices))
+            random = tuple(out(t) for t in self.random.result())
         return Analysis(
             index=self.index,
             num_images=self.seen,
@@ -218,14 +256,22 @@ class _Accumulators:
             top_indices=out(self.topk.indices),
             top_maps={keeper.layer.path: out(keeper.result()) for keeper in self.keepers},
             class_means=means,
-            class_counts=out(self.classes.counts),
+            class_counts=counts,
             dominant_class=dominant,
             selectivity=select,
             hist_counts=out(self.hist.counts),
             hist_lo=out(self.hist.lo),
             hist_hi=out(self.hist.hi),
-            mean=out(self.moments.mean()),
+            mean=mean,
             std=std,
             dead=std <= DEAD_STD,
             class_names=list(class_names) if class_names is not None else None,
+            bottom_values=bottom[0],
+            bottom_indices=bottom[1],
+            random_values=random[0],
+            random_indices=random[1],
+            image_labels=out(self.labels.result(images)) if self.labelled else None,
+            predictions=out(self.predictions.result(images)) if predicted else None,
+            confidence=out(self.confidence.result(images)) if predicted else None,
+            num_outputs=self.num_outputs,
         )

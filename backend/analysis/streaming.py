@@ -206,3 +206,60 @@ class StreamingHistogram:
                 grown_right,
                 torch.where(left.unsqueeze(1), grown_left, self.counts),
             )
+
+
+class RandomSample:
+    """`size` images drawn uniformly from the stream (reservoir sampling, seeded), with
+    every neuron's activation on each: the same images for all neurons.
+
+    After t images, each has had the same chance size / t of being kept, whatever the
+    order and batch sizes; only the few winners of a batch are copied.
+    """
+
+    def __init__(self, num_neurons: int, size: int, device: torch.device, seed: int = 0):
+        self.size, self.seen = size, 0
+        self.values = torch.zeros(num_neurons, size, device=device)
+        self.indices = torch.full((size,), -1, dtype=torch.int64, device=device)
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def update(self, h: torch.Tensor, idx: torch.Tensor) -> None:
+        """`h` (B, N) pooled activations of images `idx` (B,)."""
+        batch = h.shape[0]
+        t = torch.arange(self.seen, self.seen + batch, dtype=torch.float64)
+        draw = torch.rand(batch, generator=self._generator, dtype=torch.float64)
+        slots = torch.where(t < self.size, t, (draw * (t + 1)).floor()).long()
+        # In order, so that a later image that draws the same slot replaces an earlier one.
+        for row in (slots < self.size).nonzero().squeeze(1).tolist():
+            slot = int(slots[row])
+            self.values[:, slot] = h[row]
+            self.indices[slot] = idx[row]
+        self.seen += batch
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(values (N, r), indices (r,)), r = min(size, images seen), in slot order."""
+        kept = min(self.size, self.seen)
+        return self.values[:, :kept], self.indices[:kept]
+
+
+class PerImage:
+    """Values per dataset index (labels, predictions), growing to the largest index seen;
+    indices never seen keep `fill`."""
+
+    def __init__(self, dtype: torch.dtype, fill, device: torch.device):
+        self.fill = fill
+        self.values = torch.full((0,), fill, dtype=dtype, device=device)
+
+    def update(self, idx: torch.Tensor, values: torch.Tensor) -> None:
+        need = int(idx.max()) + 1 if idx.numel() else 0
+        if need > len(self.values):
+            grown = max(need, 2 * len(self.values))
+            pad = self.values.new_full((grown - len(self.values),), self.fill)
+            self.values = torch.cat([self.values, pad])
+        self.values[idx] = values.to(self.values.dtype)
+
+    def result(self, size: int) -> torch.Tensor:
+        """The values of indices 0..size-1."""
+        out = self.values[:size]
+        if len(out) < size:
+            out = torch.cat([out, out.new_full((size - len(out),), self.fill)])
+        return out

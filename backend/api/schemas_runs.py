@@ -26,6 +26,8 @@ class RunPublic(BaseModel):
     quality: dict[str, Any]
     test_accuracy: float | None
     analyzed: bool
+    labelled: bool | None
+    """False for unlabelled images (a flat folder): no classes, selectivity or accuracy."""
     layers: list[LayerPublic]
     classes: list[str] | None
     source: str | None
@@ -69,21 +71,50 @@ class NeuronColumns(BaseModel):
     quality_r: list[float | None]
 
 
-class TopImage(BaseModel):
-    rank: int
-    value: float
+class SampleImage(BaseModel):
     image: int
+    """Dataset index within the analysed split."""
+    value: float
+    """The neuron's pooled activation on it."""
+    label: int | None
+    label_name: str | None
+    prediction: int | None
+    """The model's top class (argmax of its output)."""
+    prediction_name: str | None
+    confidence: float | None
+    """The softmax probability of that class."""
+
+
+class TopImage(SampleImage):
+    rank: int
+
+
+class ClassCount(BaseModel):
+    name: str
+    count: int
 
 
 class NeuronDetail(NeuronBrief):
+    copy_group: str | None
+    """`stage:channel` shared with the neuron's residual copies, or None."""
     top: list[TopImage]
+    bottom: list[SampleImage] = []
+    random: list[SampleImage] = []
     class_means: list[float | None]
     classes: list[str] | None
+    labelled: bool | None
+    selectivity_measure: str | None = None
+    model_classes_differ: bool = False
+    model_top_classes: list[ClassCount] = []
+    """The model's most frequent predictions among the top images."""
     histogram: dict[str, list[float]] | None
 
 
 class Neighbor(NeuronBrief):
     similarity: float
+    copy_group: str | None = None
+    copy_of_query: bool = False
+    """A residual copy of the neuron asked about (same stage, same channel)."""
 
 
 class NeighborsPublic(BaseModel):

@@ -24,10 +24,18 @@ class Settings(BaseSettings):
     """Secret that API requests which start, cancel or upload must send as
     `Authorization: Bearer <token>`. Required to serve on a non-loopback address."""
 
+    model_files: str = ""
+    """Model files the server offers to clients, besides its zoo, torchvision, timm and
+    entry points: comma-separated `path/to/file.py:function` references (the owner's
+    code; a client can never send code of its own)."""
+
     @field_validator("token")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    def model_file_refs(self) -> list[str]:
+        return [ref.strip() for ref in self.model_files.split(",") if ref.strip()]
 
     @property
     def runs_dir(self) -> Path:

@@ -4,14 +4,13 @@ Typical use: `load_split(DataSpec("digits", seed=0), "train").batches(128, shuff
 yields (x, y, idx) batches; see DataSplit.
 """
 
-import importlib
-
-from backend.data.registry import list_datasets, load_split, register_dataset
+from backend.data.registry import list_datasets, load_split, provided_by, register_dataset
 from backend.data.spec import SPLITS, DataSpec
 from backend.data.split import DataSplit
 
-# Importing a loader registers it; this order is the order list_datasets() gives.
-for _module in ("digits", "torchvision_sets", "image_folder"):
-    importlib.import_module(f"backend.data.{_module}")
+# Importing a loader registers it, on first use; this order is list_datasets()'s.
+provided_by("backend.data.digits", ["digits"])
+provided_by("backend.data.torchvision_sets", ["mnist", "fashion_mnist", "cifar10", "cifar100"])
+provided_by("backend.data.image_folder", ["imagefolder"])
 
 __all__ = ["SPLITS", "DataSpec", "DataSplit", "list_datasets", "load_split", "register_dataset"]

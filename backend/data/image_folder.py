@@ -1,13 +1,21 @@
-"""Any folder of class subfolders of images (torchvision's ImageFolder layout).
+"""A folder of photos: class subfolders (torchvision's ImageFolder layout), or flat.
 
-Two layouts are understood:
+Layouts understood:
   root/<class>/<image>                      split 80 / 10 / 10 by the spec's seed;
+  root/<image>                              the same, unlabelled (no classes, labels -1);
   root/train/<class>/..., root/val/... and/or root/test/...   used as given. When only
   one of val/ and test/ exists, it serves as both.
-Images are read from disk per batch (resized, then centre-cropped to a square). Symbolic
-links that lead outside the root are skipped (a link to the root itself may be given).
+Photos of any size and format PIL reads (JPEG, PNG, WebP, ...) are resized (shorter side)
+then centre-cropped to a square per batch. Symbolic links that lead outside the root are
+skipped (a link to the root itself may be given).
+
+Opening a folder imports neither torchvision nor scikit-learn and resolves only the
+symbolic links it meets: the server opens a folder to serve a top image, and importing
+those packages and resolving every path of a 60,000-image folder made that first image
+cost many seconds.
 """
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,23 +23,26 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from torchvision import transforms
-from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, find_classes, make_dataset
 
 from backend.core.errors import DatasetMissingError, SemvecError
 from backend.core.paths import is_inside
 from backend.data.augment import ShiftFlip
-from backend.data.partition import three_way
 from backend.data.registry import register_dataset
 from backend.data.spec import DataSpec
-from backend.data.split import DataSplit
+from backend.data.split import UNLABELLED, DataSplit
 
-DEFAULT_SIZE = 64
-THUMBNAIL = 256
+PHOTO_RESIZE, PHOTO_CROP = 256, 224
+"""Without a size from the user or the weights, photos of mixed sizes are resized to 256
+and centre-cropped to 224 (the usual ImageNet evaluation); a folder whose images share
+one square size keeps it."""
+THUMBNAIL = 512
+"""Longest side of `raw_image` (a photo is shown, not fed to the model, at this size)."""
 # ImageNet statistics: user photos are closer to ImageNet than to any small set.
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 LAYOUT = (
-    "class subfolders of images (root/<class>/<image>.png), or train/ and val/ or test/ of those"
+    "class subfolders of images (root/<class>/<image>.jpg), images directly in root "
+    "(unlabelled), or train/ and val/ or test/ of those"
 )
 
 Sample = tuple[str, int]
@@ -39,36 +50,55 @@ Sample = tuple[str, int]
 
 def _load_image(path: str) -> Image.Image:
     try:
-        return default_loader(path)
-    except OSError as err:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, ValueError) as err:
         raise SemvecError(f"cannot read image {path}: {err}") from err
 
 
 class _Images(Dataset):
-    """Images at split indices, as float32 (3, S, S) in [0, 1]."""
+    """Images at split indices, as float32 (3, crop, crop) in [0, 1]: the shorter side
+    resized to `resize`, then the centre `crop` x `crop` square."""
 
-    def __init__(self, samples: list[Sample], size: int):
-        self.samples = samples
-        self.transform = transforms.Compose(
-            [transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor()]
-        )
+    def __init__(self, samples: list[Sample], resize: int, crop: int):
+        self.samples, self.resize, self.crop = samples, resize, crop
+        self._transform = None
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return self.transform(_load_image(self.samples[index][0]))
+        if self._transform is None:
+            from torchvision import transforms  # only when pixels are wanted (see the top)
+
+            self._transform = transforms.Compose(
+                [
+                    transforms.Resize(self.resize),
+                    transforms.CenterCrop(self.crop),
+                    transforms.ToTensor(),
+                ]
+            )
+        return self._transform(_load_image(self.samples[index][0]))
 
 
 class FolderSplit(DataSplit):
     """A split of an image folder; `num_workers` > 0 decodes images in worker processes."""
 
-    def __init__(self, *, samples: list[Sample], image_size: int, num_workers: int = 0, **kwargs):
+    def __init__(
+        self,
+        *,
+        samples: list[Sample],
+        image_size: int,
+        resize: int | None = None,
+        num_workers: int = 0,
+        **kwargs,
+    ):
         labels = torch.tensor([label for _, label in samples], dtype=torch.int64)
         super().__init__(labels=labels, image_size=image_size, **kwargs)
         self.samples = samples
         self.num_workers = num_workers
-        self._images = _Images(samples, image_size)
+        self.resize, self._read_size = resize or image_size, image_size
+        self._images = _Images(samples, self.resize, image_size)
 
     def _read(self, idx: torch.Tensor) -> torch.Tensor:
         return torch.stack([self._images[int(i)] for i in idx])
@@ -87,38 +117,110 @@ class FolderSplit(DataSplit):
         image.thumbnail((THUMBNAIL, THUMBNAIL))  # keeps the aspect ratio; never enlarges
         return np.asarray(image, dtype=np.uint8).copy()
 
+    def _read_box(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """The centred square read after resizing the shorter side to `resize` and
+        cropping to the size read, as fractions of the photo."""
+        scale = self.resize / min(height, width)
+        fx = min(1.0, self._read_size / (width * scale))
+        fy = min(1.0, self._read_size / (height * scale))
+        return ((1 - fx) / 2, (1 - fy) / 2, (1 + fx) / 2, (1 + fy) / 2)
 
-def _scan(folder: Path, class_to_idx: dict[str, int], root: Path) -> list[Sample]:
-    """The images of `folder`'s class subfolders, but none that a symbolic link leads to
-    outside `root`: the folder is what the user named, and only it is read."""
-    found = make_dataset(str(folder), class_to_idx, extensions=IMG_EXTENSIONS, allow_empty=True)
-    return [sample for sample in found if is_inside(Path(sample[0]), root)]
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(EXTENSIONS)
 
 
-def _split_samples(root: Path, seed: int) -> tuple[list[str], dict[str, list[Sample]]]:
-    """Class names and the samples of each of the four splits."""
+def _entries(folder: Path, root: Path) -> list[os.DirEntry]:
+    """`folder`'s entries by name, less symbolic links that lead outside `root`."""
+    try:
+        with os.scandir(folder) as it:
+            found = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+    return [e for e in found if not e.is_symlink() or is_inside(Path(e.path), root)]
+
+
+def _images_below(folder: Path, root: Path) -> list[str]:
+    """Every image under `folder`, in torchvision's ImageFolder order (folders by path,
+    files by name). Only links are resolved: a plain entry below `root` is inside it."""
+    found: list[tuple[str, list[str]]] = []
+    seen: set[tuple[int, int]] = set()  # folders already walked: a link loop ends here
+    todo = [folder]
+    while todo:
+        current = todo.pop()
+        stat = current.stat()
+        if (stat.st_dev, stat.st_ino) in seen:
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        files = []
+        for entry in _entries(current, root):
+            if entry.is_dir():
+                todo.append(Path(entry.path))
+            elif _is_image(entry.name) and entry.is_file():
+                files.append(entry.path)
+        found.append((str(current), files))
+    return [path for _, files in sorted(found) for path in files]
+
+
+def _read_folder(folder: Path, root: Path, classes: list[str] | None = None):
+    """(classes, samples) of one folder: its class subfolders, or, when they hold no
+    images, the images directly in it (unlabelled: classes [] and labels -1). `classes`
+    fixes the class list (a held-out folder uses the training folder's)."""
+    subfolders = [e.name for e in _entries(folder, root) if e.is_dir()]
+    per_class = {name: _images_below(folder / name, root) for name in subfolders}
+    if classes is None:
+        # Every subfolder is a class (as in torchvision), once any of them holds images.
+        classes = subfolders if any(per_class.values()) else []
+    if classes:
+        samples = [
+            (path, label) for label, name in enumerate(classes) for path in per_class.get(name, [])
+        ]
+        return classes, samples
+    flat = [e.path for e in _entries(folder, root) if _is_image(e.name) and e.is_file()]
+    return [], [(path, UNLABELLED) for path in flat]
+
+
+def _split_samples(root: Path, seed: int, split: str) -> tuple[list[str], dict[str, list]]:
+    """Class names and the samples of the splits (only "all" unless another is asked:
+    the partition needs scikit-learn, which the server need not import for a photo)."""
     given = [name for name in ("val", "test") if (root / name).is_dir()]
     top = root / "train" if (root / "train").is_dir() and given else root
-    try:
-        classes, class_to_idx = find_classes(str(top))
-    except FileNotFoundError as err:
-        raise DatasetMissingError(f"no class folders in {top}; expected {LAYOUT}") from err
-    train = _scan(top, class_to_idx, root)
+    classes, train = _read_folder(top, root)
     if not train:
-        exts = ", ".join(IMG_EXTENSIONS)
         raise DatasetMissingError(
-            f"no images in the class folders of {top} ({exts}; links to files outside "
-            f"{root} are skipped); expected {LAYOUT}"
+            f"no images in {top} or its subfolders ({', '.join(EXTENSIONS)}; links to files "
+            f"outside {root} are skipped); expected {LAYOUT}"
         )
     if top == root:
+        if split == "all":
+            return classes, {"all": train}
+        from backend.data.partition import three_way
+
         parts = three_way([label for _, label in train], seed, val_frac=0.1, test_frac=0.1)
         splits = {name: [train[i] for i in parts[name]] for name in ("train", "val", "test")}
         return classes, {**splits, "all": train}
-    held_out = {name: _scan(root / name, class_to_idx, root) for name in given}
+    held_out = {name: _read_folder(root / name, root, classes)[1] for name in given}
     val = held_out.get("val", held_out.get("test"))
     test = held_out.get("test", val)
     everything = train + [s for name in given for s in held_out[name]]
     return classes, {"train": train, "val": val, "test": test, "all": everything}
+
+
+def native_size(samples: list[Sample], probe: int = 32) -> int:
+    """The side shared by the first `probe` images when they are all one square size (read
+    from their headers), else PHOTO_RESIZE."""
+    sizes = set()
+    for path, _ in samples[:probe]:
+        try:
+            with Image.open(path) as image:
+                sizes.add(image.size)
+        except OSError:
+            continue
+    if len(sizes) == 1:
+        width, height = sizes.pop()
+        if width == height:
+            return width
+    return PHOTO_RESIZE
 
 
 @register_dataset("imagefolder")
@@ -130,15 +232,19 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
     root = Path(spec.root).expanduser().resolve()
     if not root.is_dir():
         raise DatasetMissingError(f"image folder {root} does not exist; expected {LAYOUT}")
-    classes, splits = _split_samples(root, spec.seed)
-    return FolderSplit(
+    classes, splits = _split_samples(root, spec.seed, split)
+    size = spec.image_size or native_size(splits["all"])
+    split_data = FolderSplit(
         name="imagefolder",
         split=split,
         classes=classes,
         in_channels=3,
-        image_size=spec.image_size or DEFAULT_SIZE,
+        image_size=size,
         samples=splits[split],
         mean=MEAN,
         std=STD,
-        augment=ShiftFlip(max(1, (spec.image_size or DEFAULT_SIZE) // 8), flip=True),
+        augment=ShiftFlip(max(1, size // 8), flip=True),
     )
+    if spec.image_size is None and spec.crop is None and size == PHOTO_RESIZE:
+        split_data.adapt(crop=PHOTO_CROP)
+    return split_data

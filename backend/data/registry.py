@@ -1,5 +1,11 @@
-"""Datasets by name: each loader registers itself; load_split() looks it up."""
+"""Datasets by name: each loader registers itself; load_split() looks it up.
 
+The built-in loaders are imported on first use (`provided_by`): torchvision's and
+scikit-learn's imports take seconds, and a server that serves a photo of an image folder
+needs neither.
+"""
+
+import importlib
 from collections.abc import Callable
 
 from backend.core.errors import UnknownNameError
@@ -8,6 +14,14 @@ from backend.data.split import DataSplit
 
 Loader = Callable[[DataSpec, str], DataSplit]
 _LOADERS: dict[str, Loader] = {}
+_PROVIDERS: dict[str, str] = {}
+"""Dataset name -> the module whose import registers it (not imported yet)."""
+
+
+def provided_by(module: str, names: list[str]) -> None:
+    """Datasets `names` are registered by importing `module`, when first asked for."""
+    for name in names:
+        _PROVIDERS.setdefault(name, module)
 
 
 def register_dataset(name: str) -> Callable[[Loader], Loader]:
@@ -23,7 +37,13 @@ def register_dataset(name: str) -> Callable[[Loader], Loader]:
 
 
 def list_datasets() -> list[str]:
-    return list(_LOADERS)
+    return list(dict.fromkeys([*_PROVIDERS, *_LOADERS]))
+
+
+def _loader(name: str) -> Loader | None:
+    if name not in _LOADERS and name in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[name])
+    return _LOADERS.get(name)
 
 
 def load_split(spec: DataSpec, split: str) -> DataSplit:
@@ -33,6 +53,9 @@ def load_split(spec: DataSpec, split: str) -> DataSplit:
         UnknownNameError: the dataset name or the split is not a known one.
         DatasetMissingError: the dataset's files are not under `spec.root`.
     """
-    if spec.name not in _LOADERS:
+    loader = _loader(spec.name)
+    if loader is None:
         raise UnknownNameError("dataset", spec.name, list_datasets())
-    return _LOADERS[spec.name](spec, check_split(split))
+    data = loader(spec, check_split(split))
+    data.adapt(channels=spec.channels, mean=spec.mean, std=spec.std, crop=spec.crop)
+    return data

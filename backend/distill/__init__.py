@@ -1,2 +1,2 @@
-"""Static knowledge distillation and its baselines (DESIGN.md §1): the knowledge file,
+"""Static knowledge distillation and its baselines (docs/design.md §1): the knowledge file,
 the methods by name, and the one student trainer they all share."""

@@ -1,5 +1,5 @@
 """Static knowledge: a teacher's semantic vectors for its logit layer and for chosen hint
-layers, in one small safetensors file (DESIGN.md §1). A student trains from this file alone.
+layers, in one small safetensors file (docs/design.md §1). A student trains from this file alone.
 
 File layout (`knowledge.safetensors`, by default inside the teacher's run folder):
 

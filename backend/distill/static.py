@@ -1,4 +1,4 @@
-"""The static knowledge loss (DESIGN.md §1): the student's batch correlation of a layer
+"""The static knowledge loss (docs/design.md §1): the student's batch correlation of a layer
 is pulled towards the cosine similarity of the teacher's semantic vectors for that layer.
 
     L = CE + λ · Σ_l mean over live off-diagonal pairs (i, j) of (A_s^l_ij − S_T^l_ij)²

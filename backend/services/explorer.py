@@ -13,10 +13,12 @@ from pydantic_core import to_json
 from backend.analysis import Analysis
 from backend.core.errors import SemvecError
 from backend.projection import ProjectionCache
+from backend.projection.copies import copy_groups, layer_stages
 from backend.projection.neighbors import nearest_to, unit_vectors
 from backend.runs.store import Run, RunStore
 from backend.semantic.neurons import NeuronIndex
 from backend.services.analysis import load_analysis
+from backend.services.image_facts import classes_differ, image_rows, model_top_classes
 
 
 class NeuronNotFoundError(SemvecError, LookupError):
@@ -41,6 +43,8 @@ class LoadedRun:
     """The vectors scaled to unit length, for neighbour queries."""
     maps_json: dict[str, tuple[Path, int, bytes]] = field(default_factory=dict)
     """(cache file, its mtime, encoded body) of each map served, by method and params."""
+    copy_group: list[str | None] = field(default_factory=list)
+    """Per neuron, `stage:channel` of its residual copies (backend.projection.copies)."""
     maps_xy: dict[str, tuple[Path, int, np.ndarray]] = field(default_factory=dict)
     """(cache file, its mtime, coordinates) of each map whose neighbours were asked for."""
 
@@ -66,6 +70,7 @@ def _load(folder: Path, _signature: tuple) -> LoadedRun:
     )
     data.briefs = _make_briefs(data)
     data.unit = unit_vectors(data.vectors)
+    data.copy_group = copy_groups(data.index, layer_stages(data.index, data.unit))
     return data
 
 
@@ -103,8 +108,9 @@ def run_summary(data: LoadedRun) -> dict:
         "quality": data.metrics.get("quality", {}),
         "test_accuracy": data.metrics.get("test_accuracy"),
         "analyzed": data.analysis is not None,
+        "labelled": data.analysis.labelled if data.analysis is not None else None,
         "layers": [{"path": lay.path, "width": lay.width} for lay in data.index.layers],
-        "classes": data.analysis.class_names if data.analysis is not None else None,
+        "classes": data.analysis.class_names if data.analysis and data.analysis.labelled else None,
         "source": meta.source,
         "images": _all_images(data.metrics),
         "projections": [
@@ -145,9 +151,10 @@ def _make_briefs(data: LoadedRun) -> list[dict]:
     labels, selectivity, dead = [None] * n, [None] * n, [None] * n
     if data.analysis is not None:
         a = data.analysis
-        dominant = a.dominant_class.tolist()
-        labels = [a.class_names[c] if a.class_names else str(c) for c in dominant]
-        selectivity = a.selectivity.float().tolist()
+        if a.labelled:
+            dominant = a.dominant_class.tolist()
+            labels = [a.class_names[c] if a.class_names else str(c) for c in dominant]
+            selectivity = a.selectivity.float().tolist()
         dead = a.dead.bool().tolist()
     briefs = []
     for layer in data.index.layers:
@@ -170,20 +177,26 @@ def _make_briefs(data: LoadedRun) -> list[dict]:
 
 
 def neuron_detail(data: LoadedRun, i: int) -> dict:
-    detail = neuron_brief(data, i)
-    if data.analysis is not None:
-        summary = data.analysis.neuron_summary(i)
-        detail |= {
-            "top": [
-                {"rank": r, "value": v, "image": img} for r, (v, img) in enumerate(summary["top"])
-            ],
-            "class_means": summary["class_means"],
-            "histogram": summary["histogram"],
-            "classes": data.analysis.class_names,
-        }
-    else:
-        detail |= {"top": [], "class_means": [], "histogram": None, "classes": None}
-    return detail
+    detail = neuron_brief(data, i) | {"copy_group": data.copy_group[i]}
+    a = data.analysis
+    if a is None:
+        empty = {"top": [], "bottom": [], "random": [], "class_means": [], "histogram": None}
+        return detail | empty | {"classes": None, "labelled": None, "model_top_classes": []}
+    summary = a.neuron_summary(i)
+    top = image_rows(data.run, a, summary["top"])
+    differ = classes_differ(data.run, a)
+    return detail | {
+        "top": [{"rank": r} | row for r, row in enumerate(top)],
+        "bottom": image_rows(data.run, a, summary["bottom"]),
+        "random": image_rows(data.run, a, summary["random"]),
+        "class_means": summary["class_means"],
+        "histogram": summary["histogram"],
+        "classes": a.class_names if a.labelled else None,
+        "labelled": a.labelled,
+        "selectivity_measure": a.selectivity_measure if a.labelled else None,
+        "model_classes_differ": differ,
+        "model_top_classes": model_top_classes(top) if differ else [],
+    }
 
 
 CLASS_PREFIX = "class:"
@@ -223,12 +236,37 @@ def columns_json(data: LoadedRun) -> bytes:
     return data.columns_json
 
 
-def neighbors(data: LoadedRun, i: int, k: int) -> list[dict]:
-    ids, sims = nearest_to(data.unit, i, k)
-    return [
-        neuron_brief(data, int(j)) | {"similarity": float(s)}
-        for j, s in zip(ids, sims, strict=True)
-    ]
+def neighbors(data: LoadedRun, i: int, k: int, hide_copies: bool = False) -> list[dict]:
+    """The k nearest semantic neighbours, each with its residual-copy group. With
+    `hide_copies`, the query's own copies are left out and each other group is kept
+    once (its nearest member), so the list holds k different neurons."""
+    if not hide_copies:
+        ids, sims = nearest_to(data.unit, i, k)
+        return [_neighbor(data, int(j), float(s), i) for j, s in zip(ids, sims, strict=True)]
+    rows, seen, asked = [], {data.copy_group[i]} - {None}, k
+    while True:
+        ids, sims = nearest_to(data.unit, i, asked)
+        rows, groups = [], set(seen)
+        for j, s in zip(ids.tolist(), sims.tolist(), strict=True):
+            group = data.copy_group[j]
+            if group is not None and group in groups:
+                continue
+            groups.add(group)
+            rows.append(_neighbor(data, j, s, i))
+            if len(rows) == k:
+                return rows
+        if asked >= len(data.unit) - 1:
+            return rows
+        asked = min(len(data.unit) - 1, asked * 4)
+
+
+def _neighbor(data: LoadedRun, j: int, similarity: float, query: int) -> dict:
+    group = data.copy_group[j]
+    return neuron_brief(data, j) | {
+        "similarity": similarity,
+        "copy_group": group,
+        "copy_of_query": group is not None and group == data.copy_group[query],
+    }
 
 
 def map_neighbors(data: LoadedRun, i: int, k: int, method: str, params: dict) -> list[dict]:
@@ -347,3 +385,18 @@ def top_map(data: LoadedRun, i: int, rank: int) -> tuple[int, torch.Tensor | Non
         raise NeuronNotFoundError(f"rank must be 0..{int((indices >= 0).sum()) - 1}")
     maps = data.analysis.maps_of(i)
     return int(indices[rank]), (maps[rank].float() if maps is not None else None)
+
+
+def analysed_split(data: LoadedRun) -> str:
+    """The split the analysis went over: its dataset indices are the images' numbers."""
+    return data.metrics.get("analysis", {}).get("split", "all")
+
+
+def check_image(data: LoadedRun, index: int) -> int:
+    """`index` when it numbers an image of the analysed split."""
+    if data.analysis is None:
+        raise SemvecError(f"run {data.run.id} has not been analysed yet; run `semvec analyze`")
+    n = data.analysis.num_images
+    if not 0 <= index < n:
+        raise NeuronNotFoundError(f"image {index} out of range: the analysis saw 0..{n - 1}")
+    return index

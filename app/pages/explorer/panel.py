@@ -7,7 +7,8 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 
 from app import api_client
 from app.api_client import ApiError
-from app.components.neuron_panel import neuron_panel
+from app.components.neuron_images import zoom_url, zoomed
+from app.components.neuron_panel import neuron_panel, semantic_list
 from app.components.ui import message
 
 PLACEHOLDER = "Click a neuron on the map to see what it responds to."
@@ -82,3 +83,52 @@ clientside_callback(
     Input("explorer-map", "figure"),
     prevent_initial_call=True,
 )
+
+
+@callback(
+    Output({"type": "explorer-zoom", "panel": ALL}, "children"),
+    Input(
+        {"type": "explorer-zoom-open", "kind": ALL, "neuron": ALL, "rank": ALL, "image": ALL},
+        "n_clicks",
+    ),
+    Input({"type": "explorer-zoom-close", "panel": ALL}, "n_clicks"),
+    State(
+        {"type": "explorer-zoom-open", "kind": ALL, "neuron": ALL, "rank": ALL, "image": ALL},
+        "title",
+    ),
+    State({"type": "explorer-zoom", "panel": ALL}, "id"),
+    State("explorer-view", "data"),
+    prevent_initial_call=True,
+)
+def explorer_zoom(_open_clicks, _close_clicks, titles, boxes, view):
+    """A clicked image, enlarged over the panel; a click on it closes it."""
+    trigger = ctx.triggered_id
+    if not ctx.triggered or not ctx.triggered[0]["value"] or not boxes or not view:
+        return [no_update] * len(boxes)
+    if trigger["type"] == "explorer-zoom-close":
+        return [None] * len(boxes)
+    tiles = ctx.inputs_list[0]
+    caption = next(
+        (title for tile, title in zip(tiles, titles, strict=True) if tile["id"] == trigger), ""
+    )
+    return [zoomed(zoom_url(view["run"], trigger), caption)] * len(boxes)
+
+
+@callback(
+    Output({"type": "explorer-neighbors-box", "panel": ALL}, "children"),
+    Input({"type": "explorer-copies", "panel": ALL}, "value"),
+    State("explorer-selected", "data"),
+    State("explorer-view", "data"),
+    State({"type": "explorer-neighbors-box", "panel": ALL}, "id"),
+    prevent_initial_call=True,
+)
+async def explorer_copies(values, neuron, view, boxes):
+    """The semantic neighbours again, with or without the neuron's residual copies."""
+    if not boxes or not view or neuron is None:
+        return [no_update] * len(boxes)
+    hide = "hide" in (values[0] or [])
+    try:
+        rows = await api_client.neighbors(view["run"], str(neuron), k=10, hide_copies=hide)
+    except ApiError as err:
+        return [message(err.detail, "error")] * len(boxes)
+    return [semantic_list(view["run"], rows, analysed=True)] * len(boxes)

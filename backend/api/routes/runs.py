@@ -92,10 +92,20 @@ def get_neuron(run: str, neuron: str, store: RunStoreDep) -> dict:
 
 @router.get("/{run}/neurons/{neuron}/neighbors", response_model=NeighborsPublic)
 def get_neighbors(
-    run: str, neuron: str, store: RunStoreDep, k: Annotated[int, Query(ge=1, le=100)] = 10
+    run: str,
+    neuron: str,
+    store: RunStoreDep,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    hide_copies: Annotated[
+        bool,
+        Query(
+            description="leave out the neuron's residual copies (same stage, same channel) "
+            "and keep one neuron of every other copy group"
+        ),
+    ] = False,
 ) -> NeighborsPublic:
     data = explorer.loaded(store, run)
-    rows = explorer.neighbors(data, explorer.resolve_neuron(data, neuron), k)
+    rows = explorer.neighbors(data, explorer.resolve_neuron(data, neuron), k, hide_copies)
     return NeighborsPublic(data=rows, count=len(rows))
 
 
@@ -126,12 +136,29 @@ def get_image(
     store: RunStoreDep,
     size: Annotated[int, Query(ge=16, le=512)] = 128,
 ) -> Response:
+    """A top image with the neuron's activation map on the region the model saw."""
     data = explorer.loaded(store, run)
     index, heat = explorer.top_map(data, explorer.resolve_neuron(data, neuron), rank)
-    split = data.metrics.get("analysis", {}).get("split", "all")
-    raw = images.raw_image(data.run.meta.dataset, split, index)
+    return _image(data, index, heat, size)
+
+
+@router.get(
+    "/{run}/images/{index}.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def get_dataset_image(
+    run: str, index: int, store: RunStoreDep, size: Annotated[int, Query(ge=16, le=512)] = 128
+) -> Response:
+    """Image `index` of the analysed split (bottom and random samples), without a map."""
+    data = explorer.loaded(store, run)
+    return _image(data, explorer.check_image(data, index), None, size)
+
+
+def _image(data, index: int, heat, size: int) -> Response:
+    raw, box = images.photo(data.run, explorer.analysed_split(data), index)
     return Response(
-        images.overlay_png(raw, heat, size),
+        images.overlay_png(raw, heat, size, box),
         media_type="image/png",
         headers={"Cache-Control": "max-age=3600"},
     )

@@ -91,21 +91,21 @@ def test_class_means_match_brute_force(result, reference, digits):
     assert torch.equal(result.dominant_class, expected.argmax(dim=1))
 
 
-def test_selectivity_formula():
-    means = torch.tensor(
-        [
-            [4.0, 0.0, 0.0, 0.0],  # only one class fires: 1
-            [1.0, 1.0, 1.0, 1.0],  # all equal: 0
-            [3.0, 1.0, 1.0, 1.0],  # (3 - 1) / (3 + 1)
-            [-1.0, -3.0, -3.0, -3.0],  # signed: (-1 + 3) / (1 + 3)
-        ]
-    )
-    dominant, score = selectivity(means)
-    assert dominant[[0, 2, 3]].tolist() == [0, 0, 0]
-    torch.testing.assert_close(score, torch.tensor([1.0, 0.0, 0.5, 0.5]), atol=1e-6, rtol=0)
-    # An empty class (NaN mean) is left out rather than poisoning the score.
-    _, score = selectivity(torch.tensor([[3.0, 1.0, float("nan")]]))
-    assert score.item() == pytest.approx(0.5)
+def test_selectivity_is_the_point_biserial_correlation(result, reference, digits):
+    h, y = reference[0].double(), digits[1]
+    dominant, score = selectivity(result.class_means, result.class_counts, result.mean, result.std)
+    assert torch.equal(dominant, result.dominant_class) and torch.equal(score, result.selectivity)
+    live = (~result.dead).nonzero().squeeze(1)
+    for i in live[:: max(1, len(live) // 25)].tolist():
+        is_dominant = (y == dominant[i]).double()
+        expected = np.corrcoef(h[:, i].numpy(), is_dominant.numpy())[0, 1]
+        assert score[i].item() == pytest.approx(expected, abs=1e-4), i
+    assert torch.all((score >= 0) & (score <= 1))
+    # An empty class (NaN mean) is left out rather than poisoning the score: two classes
+    # of 5 images, means 3 and 1, are told apart perfectly with std 1, half as well with 2.
+    means, counts = torch.tensor([[3.0, 1.0, float("nan")]] * 2), torch.tensor([5, 5, 0])
+    _, two = selectivity(means, counts, torch.tensor([2.0, 2.0]), torch.tensor([1.0, 2.0]))
+    torch.testing.assert_close(two, torch.tensor([1.0, 0.5]))
 
 
 def test_moments_match_brute_force(result, reference):

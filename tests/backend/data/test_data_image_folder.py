@@ -16,9 +16,9 @@ def test_plain_folder_is_split_80_10_10(tmp_path, make_image_folder):
     assert torch.bincount(splits["val"].labels(), minlength=3).tolist() == [1, 1, 1]
     train = splits["train"]
     assert train.classes == ["cat", "dog", "fox"]
-    assert train.in_channels == 3 and train.image_size == 64
+    assert train.in_channels == 3 and train.image_size == 224  # resize 256, crop 224
     x, y, idx = next(train.batches(10, augment=True))
-    assert x.shape == (10, 3, 64, 64) and x.dtype == torch.float32
+    assert x.shape == (10, 3, 224, 224) and x.dtype == torch.float32
     assert torch.equal(idx, torch.arange(10)) and torch.equal(y, train.labels()[:10])
     image = splits["all"].raw_image(1)  # cat/1.png: 45 x 30 RGB
     assert image.dtype == np.uint8 and image.shape == (45, 30, 3)
@@ -37,9 +37,9 @@ def test_large_images_get_thumbnails(tmp_path):
     from PIL import Image
 
     (tmp_path / "a").mkdir()
-    Image.new("RGB", (600, 300), (10, 20, 30)).save(tmp_path / "a" / "big.png")
+    Image.new("RGB", (1200, 600), (10, 20, 30)).save(tmp_path / "a" / "big.png")
     split = load_split(DataSpec("imagefolder", root=str(tmp_path)), "all")
-    assert split.raw_image(0).shape == (128, 256, 3)
+    assert split.raw_image(0).shape == (256, 512, 3)
 
 
 def test_given_train_and_val_folders_are_used(tmp_path, make_image_folder):

@@ -69,9 +69,36 @@ def test_identical_channels_get_identical_vectors(subset, steps):
             getattr(block[1], name)[7] = getattr(block[1], name)[5]
     train = load_split(DataSpec(), "train")
     vectors = SemanticVectors(234, 64)
-    cfg = AlignConfig(steps=steps, subset=subset)
+    # From a random start, so that the steps themselves must find the pair (an eigen-start
+    # begins with equal rows for equal channels, and at the loss's minimum).
+    cfg = AlignConfig(steps=steps, subset=subset, init="random")
     losses = align_frozen(model, model.probed_layers, train, vectors, cfg, torch.device("cpu"))
     unit = vectors.unit()
     a, b = 96 + 5, 96 + 7  # conv3 starts after 32 + 64 neurons
     assert float(unit[a] @ unit[b]) >= 0.99
     assert np.mean(losses[-20:]) < np.mean(losses[:20])
+
+
+def test_cached_activations_give_the_same_steps_with_one_forward_pass(monkeypatch):
+    """Alignment on a split whose activations fit in memory reads each image once, and
+    its steps are the steps the forward passes would have given."""
+    import backend.training.align as align
+
+    model = model_zoo.get_model("digits_cnn").eval()
+    train = load_split(DataSpec(), "train")
+    images = []
+    model.register_forward_hook(lambda _m, x, _out: images.append(x[0].shape[0]))
+
+    def run(cache_bytes: int) -> list[float]:
+        monkeypatch.setattr(align, "CACHE_BYTES", cache_bytes)
+        images.clear()
+        cfg = AlignConfig(steps=30, init="random")
+        return align_frozen(
+            model, model.probed_layers, train, SemanticVectors(234, 16), cfg, torch.device("cpu")
+        )
+
+    cached = run(2**30)
+    assert sum(images) == len(train)  # one pass: the cache (which also gives the reference)
+    forward = run(0)
+    assert sum(images) == len(train) + 30 * 128  # the reference's pass, then a batch a step
+    assert np.allclose(cached, forward, atol=1e-5)
