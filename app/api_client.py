@@ -160,9 +160,11 @@ async def projection(run_id: str, method: str, params: dict) -> tuple[int, dict]
     return await request("GET", run_path(run_id, "projection"), params=query)
 
 
-async def placement(run_id: str, teacher: str, method: str) -> tuple[int, dict]:
-    """(200, the run's neurons on the teacher's map) or (202, {job_id, detail})."""
-    return await request("GET", run_path(run_id, "placement", teacher), params={"method": method})
+async def placement(run_id: str, teacher: str, method: str, start: bool) -> tuple[int, dict]:
+    """(200, the run's neurons on the teacher's map) or (202, {job_id, detail}); without
+    `start`, ApiError 409 where a job would be needed."""
+    params = {"method": method, "start": "true" if start else "false"}
+    return await request("GET", run_path(run_id, "placement", teacher), params=params)
 
 
 async def models() -> list[str]:
@@ -184,6 +186,11 @@ async def published_weights(arch: str) -> list[dict]:
 
 async def datasets() -> list[str]:
     return await get("/api/datasets")
+
+
+async def dataset_folders() -> dict:
+    """{data: [{path, name, datasets}], folder, built_in}: where datasets can be read from."""
+    return await get("/api/datasets/folders")
 
 
 async def jobs(kind: str | None = None, limit: int = 50) -> list[dict]:

@@ -1,7 +1,7 @@
 """The page around the tabs: header, tab bar, and which tab the URL's path shows
 (`/` the map, `/runs` the runs)."""
 
-from dash import Input, Output, callback, ctx, dcc, html
+from dash import Input, Output, callback, ctx, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
@@ -45,6 +45,7 @@ def layout() -> html.Div:
                     html.Div(explorer.layout(), id="shell-page-map"),
                     html.Div(runs.layout(), id="shell-page-runs", style={"display": "none"}),
                     html.Div(distill.layout(), id="shell-page-distill", style={"display": "none"}),
+                    html.Div(id="shell-page-missing", style={"display": "none"}),
                 ]
             ),
         ],
@@ -52,9 +53,21 @@ def layout() -> html.Div:
     )
 
 
-def _tab_of(pathname: str | None) -> str:
+def _tab_of(pathname: str | None) -> str | None:
+    """The tab of a path; None for a path the page does not have."""
     path = (pathname or "/").rstrip("/") or "/"
-    return next((tab for tab, p in TABS.items() if p == path), "map")
+    return next((tab for tab, p in TABS.items() if p == path), None)
+
+
+def _not_found(pathname: str) -> list:
+    return [
+        html.H2("Page not found"),
+        html.P(f"There is no page {pathname}. The pages are:"),
+        html.Ul([html.Li(dcc.Link(f"{label} ({p})", href=p)) for label, p in PAGE_NAMES]),
+    ]
+
+
+PAGE_NAMES = (("Map", "/"), ("Runs", "/runs"), ("Distillation", "/distill"), ("API docs", "/docs"))
 
 
 @callback(
@@ -65,13 +78,18 @@ def _tab_of(pathname: str | None) -> str:
     Output("shell-page-distill", "style"),
     Output("runs-poll", "disabled"),
     Output("distill-poll", "disabled"),
+    Output("shell-page-missing", "style"),
+    Output("shell-page-missing", "children"),
     Input("shell-url", "pathname"),
     Input("shell-tabs", "value"),
 )
 def shell_tab(pathname, tab):
+    shown, hidden = {}, {"display": "none"}
     if ctx.triggered_id != "shell-tabs":
         tab = _tab_of(pathname)
-    shown, hidden = {}, {"display": "none"}
+        if tab is None:  # an unknown path: say so, keep the path, show no tab's page
+            page = html.Div(_not_found(pathname), className="not-found", id="shell-not-found")
+            return no_update, None, hidden, hidden, hidden, True, True, shown, page
     return (
         TABS[tab],
         tab,
@@ -80,6 +98,8 @@ def shell_tab(pathname, tab):
         shown if tab == "distill" else hidden,
         tab != "runs",
         tab != "distill",
+        hidden,
+        None,
     )
 
 

@@ -18,11 +18,14 @@ _LAYOUT = {"margin": {"l": 55, "r": 10, "t": 40, "b": 45}, "plot_bgcolor": "whit
 _GRID = {"showgrid": True, "gridcolor": "#eceff3"}
 
 
-def _empty_note(fig: go.Figure, has_data: bool) -> go.Figure:
+def _empty_note(fig: go.Figure, has_data: bool, text: str = "No results yet") -> go.Figure:
+    """An empty chart says so, without made-up axes."""
     if not has_data:
+        fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, showlegend=False)
         fig.add_annotation(
-            text="no results yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
-        )
+            text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+            font={"size": 14, "color": "#667085"},
+        )  # fmt: skip
     return fig
 
 
@@ -58,23 +61,36 @@ def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figu
             )
         )
         shown.add(method)
+    last = max((len(metrics.get(j["id"], [])) for j in jobs), default=1)
     fig.update_layout(
         title={"text": "Student test accuracy per epoch (one line per job)", "font": {"size": 14}},
-        xaxis={"title": {"text": "epoch"}, **_GRID},
+        xaxis={"title": {"text": "epoch"}, "tick0": 0, "dtick": max(1, -(-last // 10)), **_GRID},
         yaxis={"title": {"text": "test accuracy (%)"}, **_GRID},
         legend={"title": {"text": "method"}},
         **_LAYOUT,
     )
-    return _empty_note(fig, bool(jobs))
+    text = "No results yet: start jobs with the form"
+    return _empty_note(fig, any(metrics.get(j["id"]) for j in jobs), text)
 
 
-def _final(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str, list[float]]:
-    finals: dict[str, list[float]] = {}
+def _final_by_seed(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str, dict]:
+    """method -> {seed: final test accuracy (%)} of the jobs that succeeded."""
+    finals: dict[str, dict] = {}
     for job in jobs:
         rows = metrics.get(job["id"], [])
         if job["state"] == "succeeded" and rows and rows[-1].get("test_accuracy") is not None:
-            finals.setdefault(job["config"]["method"], []).append(100 * rows[-1]["test_accuracy"])
+            seed = job["config"].get("seed", 0)
+            finals.setdefault(job["config"]["method"], {})[seed] = 100 * rows[-1]["test_accuracy"]
     return finals
+
+
+def vs_ce(by_seed: dict[str, dict], method: str) -> float | None:
+    """Mean paired difference to CE over the seeds both have (points of accuracy)."""
+    ce, own = by_seed.get("ce", {}), by_seed.get(method, {})
+    seeds = sorted(set(ce) & set(own))
+    if method == "ce" or not seeds:
+        return None
+    return statistics.fmean(own[s] - ce[s] for s in seeds)
 
 
 def _ordered(methods) -> list[str]:
@@ -83,7 +99,10 @@ def _ordered(methods) -> list[str]:
 
 
 def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
-    finals = _final(jobs, metrics)
+    """Mean ± std per method on an axis fitted to the results (the differences are a few
+    tenths), each bar labelled with its paired difference to CE on the same seeds."""
+    by_seed = _final_by_seed(jobs, metrics)
+    finals = {m: list(v.values()) for m, v in by_seed.items()}
     methods = _ordered(finals)
     means = [statistics.fmean(finals[m]) for m in methods]
     stds = [statistics.stdev(finals[m]) if len(finals[m]) > 1 else 0.0 for m in methods]
@@ -93,19 +112,34 @@ def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figur
             y=means,
             error_y={"type": "data", "array": stds, "visible": True},
             marker_color=[_color(m) for m in methods],
+            text=[_vs_ce_text(vs_ce(by_seed, m)) for m in methods],
+            textposition="outside",
             customdata=[[len(finals[m]), s] for m, s in zip(methods, stds, strict=True)],
             hovertemplate="%{x}: %{y:.2f}% ± %{customdata[1]:.2f} (%{customdata[0]} seeds)"
             "<extra></extra>",
         )
     )
     low = min((m - s for m, s in zip(means, stds, strict=True)), default=0)
+    high = max((m + s for m, s in zip(means, stds, strict=True)), default=100)
+    pad = max(0.5, (high - low) * 0.35)
     fig.update_layout(
-        title={"text": "Final test accuracy, mean ± std over seeds", "font": {"size": 14}},
+        title={
+            "text": "Final test accuracy, mean ± std over seeds (label: paired difference to CE)",
+            "font": {"size": 13},
+        },
         xaxis={"title": {"text": "method"}},
-        yaxis={"title": {"text": "test accuracy (%)"}, "range": [max(0, low - 3), 100], **_GRID},
+        yaxis={
+            "title": {"text": "test accuracy (%)"},
+            "range": [max(0, low - pad), min(100, high + pad)],
+            **_GRID,
+        },
         **_LAYOUT,
     )
-    return _empty_note(fig, bool(methods))
+    return _empty_note(fig, bool(methods), "No finished jobs yet")
+
+
+def _vs_ce_text(diff: float | None) -> str:
+    return "" if diff is None else f"{diff:+.2f} vs CE"
 
 
 def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
@@ -130,4 +164,4 @@ def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure
         yaxis={"title": {"text": "seconds per epoch"}, **_GRID},
         **_LAYOUT,
     )
-    return _empty_note(fig, bool(methods))
+    return _empty_note(fig, bool(methods), "No epochs timed yet")

@@ -165,7 +165,16 @@ def map_figure(
         "xaxis": {"visible": False},
         "yaxis": {"visible": False, "scaleanchor": "x"},
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-        "legend": {"title": {"text": _legend_title(columns, mode)}, "itemsizing": "constant"},
+        # Over the plot, not beside it: a legend that changes width (a filter, another
+        # colouring) would otherwise resize the plot and move every point.
+        "legend": {
+            "title": {"text": _legend_title(columns, mode)},
+            "itemsizing": "constant",
+            "x": 0.995,
+            "xanchor": "right",
+            "y": 0.995,
+            "bgcolor": "rgba(255,255,255,0.85)",
+        },
         "showlegend": True,
         "dragmode": "pan",
         "hovermode": "closest",

@@ -7,6 +7,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
+from app.components.folder_picker import folder_picker, picker_callback
 from app.components.job_controls import (
     cancel_button,
     cancel_clicked,
@@ -14,8 +15,13 @@ from app.components.job_controls import (
     job_progress,
     state_badge,
 )
+from app.components.ranges import Range, number_field
 from app.components.ui import choice, field, fmt, message, table
 from app.pages import load_model
+
+EPOCHS = Range("number of epochs", 1, 1000)
+LABELS = {"arch": "Architecture", "epochs": "Epochs", "name": "Run name", "root": "Folder"}
+"""The job config's fields as the forms call them (for refusals in words)."""
 
 
 def layout() -> html.Div:
@@ -23,11 +29,8 @@ def layout() -> html.Div:
         [
             html.Legend("Train a model with alignment"),
             field("Architecture", choice("runs-train-arch", "digits_cnn")),
-            field("Dataset", choice("runs-train-dataset", "digits")),
-            field(
-                "Epochs",
-                dcc.Input(id="runs-train-epochs", type="number", min=1, max=1000, value=10),
-            ),
+            folder_picker("runs-train"),
+            number_field("runs-train-epochs", "Epochs", EPOCHS, value=10),
             field(
                 "Run name (optional)",
                 dcc.Input(id="runs-train-name", type="text", placeholder="e.g. my-digits-cnn"),
@@ -60,17 +63,19 @@ def layout() -> html.Div:
 
 @callback(
     Output("runs-train-arch", "options"),
-    Output("runs-train-dataset", "options"),
     Input("runs-poll", "disabled"),
 )
 async def runs_choices(disabled):
     if disabled:  # the tab is not shown
-        return no_update, no_update
+        return no_update
     try:
-        models, datasets = await api_client.models(), await api_client.datasets()
+        models = await api_client.models()
     except ApiError:
-        return no_update, no_update
-    return models, datasets
+        return no_update
+    return models
+
+
+picker_callback("runs-train", ("runs-poll", "disabled"))
 
 
 def _runs_table(runs: list[dict]) -> html.Table | html.Div:
@@ -148,19 +153,26 @@ async def runs_refresh(_tick, disabled):
     Input("runs-train-go", "n_clicks"),
     State("runs-train-arch", "value"),
     State("runs-train-dataset", "value"),
+    State("runs-train-root", "value"),
     State("runs-train-epochs", "value"),
     State("runs-train-name", "value"),
     prevent_initial_call=True,
 )
-async def runs_train(_go, arch, dataset, epochs, name):
-    config = {"arch": arch, "data": {"name": dataset}, "epochs": epochs}
+async def runs_train(_go, arch, dataset, root, epochs, name):
+    if problem := EPOCHS.problem(epochs):
+        return message(f"Not started: {problem}", "error")
+    config = {"arch": arch, "data": _data(dataset, root), "epochs": EPOCHS.value(epochs)}
     if (name or "").strip():
         config["name"] = name.strip()
     try:
         job = await api_client.submit_job("train", config)
     except ApiError as err:
-        return message(f"Not started: {await error_text(err, 'Starting jobs')}", "error")
+        return message(f"Not started: {await error_text(err, 'Starting jobs', LABELS)}", "error")
     return message(f"Training job {job['id']} started: follow it in the jobs table.")
+
+
+def _data(dataset: str, root: str | None) -> dict:
+    return {"name": dataset, "root": root} if root else {"name": dataset}
 
 
 @callback(

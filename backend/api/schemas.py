@@ -77,3 +77,15 @@ class Health(BaseModel):
     home: str
     jobs_running: int
     job_slots: int
+
+
+class DatasetFolder(BaseModel):
+    path: str = Field(description="give it as a job's `data.root`")
+    name: str
+    datasets: list[str] = Field(description="the registered datasets whose files it holds")
+
+
+class DatasetFolders(BaseModel):
+    data: list[DatasetFolder]
+    folder: str = Field(description="where dataset folders go: $SEMVEC_HOME/datasets")
+    built_in: list[str] = Field(description="datasets that need no folder")

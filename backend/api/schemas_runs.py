@@ -33,6 +33,8 @@ class RunPublic(BaseModel):
     source: str | None
     projections: list[ProjectionEntry]
     """The maps already computed (instant to open)."""
+    images: int | None = None
+    """Images of the whole dataset, when the analysis went over all of them."""
 
 
 class RunsPublic(BaseModel):

@@ -37,15 +37,16 @@ def _weights_present(arch: str, download: bool) -> None:
 
 
 def _known_dataset(data: DataConfig) -> DataConfig:
-    """A registered dataset whose root, if any, lies inside the data home (see core.paths)."""
+    """A registered dataset whose root, if any, lies inside the data home (see core.paths)
+    and holds its files (unless it is to be downloaded)."""
     from backend.core.paths import require_inside
     from backend.core.settings import get_settings
     from backend.data import list_datasets
 
     if data.name not in list_datasets():
         raise ValueError(f"unknown dataset {data.name!r}; known: {', '.join(list_datasets())}")
+    home = get_settings().home
     if data.root is not None:
-        home = get_settings().home
         hint = (
             f"copy the dataset into {home.resolve() / 'datasets'}/, or use the CLI "
             "(`semvec train --root ...` takes any folder)"
@@ -55,6 +56,14 @@ def _known_dataset(data: DataConfig) -> DataConfig:
             root = home.resolve() / root
         require_inside(str(root), home, "dataset root", hint)
         data = data.model_copy(update={"root": str(root)})
+    if not data.download:
+        from backend.core.errors import DatasetMissingError
+        from backend.services.datasets import check_present
+
+        try:
+            check_present(data.name, data.root, home)
+        except DatasetMissingError as err:
+            raise ValueError(str(err)) from err
     return data
 
 
@@ -180,6 +189,14 @@ _FINISH_RUN = (("align", "fitting vectors", 0.12), *_FINISH)
 TRAIN_PHASES = (("train", "training", 0.75), *_FINISH_RUN)
 DISTILL_PHASES = (("distill", "training the student", 0.75), *_FINISH_RUN)
 ALIGN_PHASES = (("align", "fitting vectors", 0.8), *_FINISH)
+DEMO_PHASES = (*_FINISH, ("umap map", "UMAP map", 0.07))
+
+
+class DemoJob(BaseModel):
+    """Make the digits demo run `digits-default` from the shipped checkpoint (what
+    `semvec quickstart` does): no training, ~20 s on 2 cores. Takes no settings."""
+
+    model_config = {"extra": "forbid"}
 
 
 def _open(ctx: JobContext, run_id: str):
@@ -260,3 +277,10 @@ def place(ctx: JobContext, cfg: PlaceJob) -> str:
     student = _open(ctx, cfg.student)
     place_on_teacher(student, _open(ctx, cfg.teacher), cfg.device, ctx.reporter)
     return student.id
+
+
+@job_kind("demo", DemoJob, DEMO_PHASES)
+def demo(ctx: JobContext, _cfg: DemoJob) -> str:
+    from backend.services.default_run import ensure_default_run
+
+    return ensure_default_run(reporter=ctx.reporter, home=ctx.home).id

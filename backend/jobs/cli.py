@@ -122,8 +122,26 @@ def serve(args) -> int:
         )
     if args.slots:
         os.environ["SEMVEC_JOB_SLOTS"] = str(args.slots)
+
+    class AnnouncingServer(uvicorn.Server):
+        """Ends uvicorn's start-up lines with the one a person looks for: where the page is."""
+
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                address = page_address(self.config.host, self.config.port)
+                print(f"semvec is ready: open {address} (API docs: {address}docs)", flush=True)
+
     # The page (app/) is composed with the API by name, so backend never imports the front end.
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.server:create_server", factory=True, host=args.host, port=args.port, log_level="info"
     )
+    AnnouncingServer(config).run()
     return 0
+
+
+def page_address(host: str, port: int) -> str:
+    """Where a browser on this machine opens the page (0.0.0.0 and :: listen everywhere)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}/"

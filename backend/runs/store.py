@@ -208,8 +208,7 @@ class RunStore:
         """Fail early (before hours of training) when the name is taken or invalid."""
         if _taken(self.runs_dir / check_run_id(run_id)):
             raise SemvecError(
-                f"a run named {run_id!r} already exists in {self.runs_dir}; "
-                "choose another name (--name)"
+                f"a run named {run_id!r} already exists in {self.runs_dir}; choose another name"
             )
 
     def writer(self, run_id: str) -> RunWriter:

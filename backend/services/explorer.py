@@ -112,11 +112,17 @@ def run_summary(data: LoadedRun) -> dict:
         "layers": [{"path": lay.path, "width": lay.width} for lay in data.index.layers],
         "classes": data.analysis.class_names if data.analysis and data.analysis.labelled else None,
         "source": meta.source,
+        "images": _all_images(data.metrics),
         "projections": [
             {"method": e["method"], "params": e["params"]}
             for e in ProjectionCache(data.run.projections_dir).entries()
         ],
     }
+
+
+def _all_images(metrics: dict) -> int | None:
+    analysis = metrics.get("analysis") or {}
+    return analysis.get("num_images") if analysis.get("split") == "all" else None
 
 
 def columns(data: LoadedRun) -> dict[str, list]:

@@ -5,10 +5,13 @@ methods that run the teacher. The callbacks live in the submodules."""
 from dash import dcc, html
 
 from app.components.kd_charts import METHODS
+from app.components.ranges import Range, number_field
 from app.components.ui import CHART_CONFIG, choice, field, message
 
-LAMBDA_RANGE = (0.01, 100.0)
+LAMBDA = Range("λ for static", 0.01, 100.0, integer=False)
 """What the form offers; static is stable over it (bench-kd sweeps it)."""
+SEEDS = Range("number of seeds", 1, 10)
+EPOCHS = Range("number of epochs", 1, 1000)
 
 
 def _graph(graph_id: str) -> dcc.Graph:
@@ -29,21 +32,9 @@ def layout() -> html.Div:
                     value=["ce", "static"],
                 ),
             ),
-            field("Seeds", dcc.Input(id="distill-seeds", type="number", min=1, max=10, value=3)),
-            field(
-                "Epochs", dcc.Input(id="distill-epochs", type="number", min=1, max=1000, value=30)
-            ),
-            field(
-                f"λ for static ({LAMBDA_RANGE[0]:g} … {LAMBDA_RANGE[1]:g})",
-                dcc.Input(
-                    id="distill-lam",
-                    type="number",
-                    min=LAMBDA_RANGE[0],
-                    max=LAMBDA_RANGE[1],
-                    step="any",
-                    value=10.0,
-                ),
-            ),
+            number_field("distill-seeds", "Seeds", SEEDS, value=3),
+            number_field("distill-epochs", "Epochs", EPOCHS, value=30),
+            number_field("distill-lam", "λ for static", LAMBDA, value=10.0),
             field(
                 "Training images",
                 dcc.Dropdown(
@@ -57,8 +48,10 @@ def layout() -> html.Div:
                     clearable=False,
                 ),
             ),
+            html.Div(id="distill-plan", className="plan"),
             html.Button("Start jobs", id="distill-go", className="primary", n_clicks=0),
             html.Div(id="distill-message"),
+            dcc.Store(id="distill-confirm"),
         ],
         className="form",
     )
@@ -67,6 +60,7 @@ def layout() -> html.Div:
             _graph("distill-curves"),
             html.Div([_graph("distill-final"), _graph("distill-seconds")], className="kd-row"),
             html.H2("Distillation jobs"),
+            html.Div(id="distill-filter", className="muted"),
             html.Div(message("No distillation jobs for this teacher yet."), id="distill-jobs"),
             html.H2("Teacher vs student"),
             html.P(
@@ -77,6 +71,12 @@ def layout() -> html.Div:
             ),
             field("Student run", dcc.Dropdown(id="distill-pair-student")),
             html.Div(id="distill-pair-status"),
+            html.Button(
+                "Draw this student on the teacher's map (starts a matching job)",
+                id="distill-pair-go",
+                n_clicks=0,
+                style={"display": "none"},
+            ),
             dcc.Graph(id="distill-pair-map", config={"displaylogo": False}, className="pair-graph"),
         ],
         className="distill-main",
@@ -91,4 +91,4 @@ def layout() -> html.Div:
     )
 
 
-from app.pages.distill import launch, pairing, progress  # noqa: E402, F401  (callbacks)
+from app.pages.distill import launch, pairing, plan, progress  # noqa: E402, F401  (callbacks)

@@ -1,12 +1,26 @@
-"""The form: which teachers and students there are, and one job per (method, seed)."""
+"""The form: which teachers and students there are, its settings kept in the URL's hash
+(`/distill#teacher=digits-default&methods=ce,static&seeds=3...`, so a reload or a pasted
+link shows the same experiment), and one job per (method, seed)."""
 
-from dash import Input, Output, State, callback, no_update
+from urllib.parse import parse_qs, urlencode
+
+from dash import Input, Output, State, callback, ctx, no_update
 
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
+from app.components.ranges import problems
 from app.components.ui import message
-from app.pages.distill import LAMBDA_RANGE
+from app.pages.distill import EPOCHS, LAMBDA, SEEDS
+from app.pages.distill.plan import duration, needs_confirm, plan, train_images
+
+FORM = ("student", "methods", "seeds", "epochs", "lam", "train_size")
+"""The form's fields kept in the hash besides the teacher (`distill-<field>` components)."""
+LABELS = {"lam": "λ", "epochs": "Epochs", "seed": "Seed", "student": "Student architecture"}
+
+
+def _hash_of(search: str | None) -> dict:
+    return {k: v[-1] for k, v in parse_qs((search or "").lstrip("#")).items()}
 
 
 @callback(
@@ -15,8 +29,9 @@ from app.pages.distill import LAMBDA_RANGE
     Output("distill-student", "options"),
     Input("distill-poll", "disabled"),
     State("distill-teacher", "value"),
+    State("shell-url", "hash"),
 )
-async def distill_choices(disabled, teacher):
+async def distill_choices(disabled, teacher, url_hash):
     if disabled:
         return no_update, no_update, no_update
     try:
@@ -28,9 +43,50 @@ async def distill_choices(disabled, teacher):
         {"label": f"{r['id']} ({r['arch']}, {r['dataset']})", "value": r["id"]} for r in teachers
     ]
     ids = [r["id"] for r in teachers]
+    teacher = teacher or _hash_of(url_hash).get("teacher")
     if teacher not in ids:
         teacher = "digits-default" if "digits-default" in ids else (ids[0] if ids else None)
     return options, teacher, models
+
+
+def _form_from(values: dict) -> list:
+    """The components' values for the hash's fields (no_update where absent or unusable)."""
+    out = []
+    for key in FORM:
+        raw = values.get(key)
+        if raw is None:
+            out.append(no_update)
+        elif key == "methods":
+            out.append([m for m in raw.split(",") if m])
+        elif key == "student":
+            out.append(raw)
+        else:
+            try:
+                out.append(float(raw) if key == "lam" else int(raw))
+            except ValueError:
+                out.append(no_update)
+    return out
+
+
+@callback(
+    Output("shell-url", "hash"),
+    *(Output(f"distill-{key.replace('_', '-')}", "value") for key in FORM),
+    Input("shell-url", "hash"),
+    Input("distill-teacher", "value"),
+    *(Input(f"distill-{key.replace('_', '-')}", "value") for key in FORM),
+    State("shell-url", "pathname"),
+)
+def distill_url(url_hash, teacher, *rest):
+    """Form -> hash while the tab is shown; hash -> form when a page opens with one."""
+    *values, pathname = rest
+    if ctx.triggered_id in (None, "shell-url"):
+        return no_update, *_form_from(_hash_of(url_hash))
+    if (pathname or "").rstrip("/") != "/distill":
+        return (no_update,) * (1 + len(FORM))
+    kept = {"teacher": teacher} | dict(zip(FORM, values, strict=True))
+    kept["methods"] = ",".join(kept["methods"] or [])
+    kept = {k: v for k, v in kept.items() if v is not None and v != ""}
+    return "#" + urlencode(kept, safe=",:"), *(no_update,) * len(FORM)
 
 
 def job_configs(teacher, student, methods, seeds, epochs, lam, train_size) -> list[dict]:
@@ -55,6 +111,7 @@ def job_configs(teacher, student, methods, seeds, epochs, lam, train_size) -> li
 
 @callback(
     Output("distill-message", "children"),
+    Output("distill-confirm", "data"),
     Input("distill-go", "n_clicks"),
     State("distill-teacher", "value"),
     State("distill-student", "value"),
@@ -63,24 +120,36 @@ def job_configs(teacher, student, methods, seeds, epochs, lam, train_size) -> li
     State("distill-epochs", "value"),
     State("distill-lam", "value"),
     State("distill-train-size", "value"),
+    State("distill-confirm", "data"),
     prevent_initial_call=True,
 )
-async def distill_start(_go, teacher, student, methods, seeds, epochs, lam, train_size):
+async def distill_start(_go, teacher, student, methods, seeds, epochs, lam, train_size, asked):
     if not teacher:
-        return message("Choose a teacher run (make one in the Runs tab).", "error")
+        return message("Choose a teacher run (make one in the Runs tab).", "error"), None
     if not methods:
-        return message("Choose at least one method.", "error")
-    if not seeds or not epochs:
-        return message("Give the number of seeds and of epochs.", "error")
-    if "static" in methods and lam is None:
-        low, high = LAMBDA_RANGE
-        return message(f"Give λ for static ({low:g} … {high:g}).", "error")
+        return message("Choose at least one method.", "error"), None
+    checks = [(SEEDS, seeds), (EPOCHS, epochs)] + ([(LAMBDA, lam)] if "static" in methods else [])
+    if refused := problems(checks):
+        return message("Not started: " + " ".join(refused), "error"), None
+    configs = job_configs(teacher, student, methods, seeds, epochs, lam, train_size)
+    try:
+        summary, health = await api_client.run(teacher), await api_client.get("/api/health")
+        images = train_images(summary, train_size)
+        p = plan(methods, seeds, epochs, images, health["job_slots"])
+    except ApiError:
+        p = None
+    if p is not None and needs_confirm(p) and asked != configs:
+        text = (
+            f"This starts {p['jobs']} jobs, about {duration(p['seconds'])} in all. "
+            "Press Start jobs again to start them."
+        )
+        return message(text, "warning"), configs
     started = []
-    for config in job_configs(teacher, student, methods, seeds, epochs, lam, train_size):
+    for config in configs:
         try:
             started.append((await api_client.submit_job("distill", config))["id"])
         except ApiError as err:
             done = f" ({len(started)} started before)" if started else ""
-            text = await error_text(err, "Starting jobs")
-            return message(f"Not started{done}: {text}", "error")
-    return message(f"Started {len(started)} jobs: {', '.join(map(str, started))}.")
+            text = await error_text(err, "Starting jobs", LABELS)
+            return message(f"Not started{done}: {text}", "error"), None
+    return message(f"Started {len(started)} jobs: {', '.join(map(str, started))}."), None

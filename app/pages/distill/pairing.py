@@ -5,7 +5,7 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
-from app.components.job_controls import FAILED
+from app.components.job_controls import ACTIVE, FAILED, job_progress
 from app.components.map_figure import cached_method, empty_figure
 from app.components.pair_map import pair_figure
 from app.components.ui import message
@@ -41,33 +41,57 @@ async def distill_pair_choices(teacher, _jobs_table, chosen):
 @callback(
     Output("distill-pair-map", "figure"),
     Output("distill-pair-status", "children"),
+    Output("distill-pair-go", "style"),
     Input("distill-pair-student", "value"),
     Input("distill-poll", "n_intervals"),
+    Input("distill-pair-go", "n_clicks"),
     State("distill-teacher", "value"),
     State("distill-pair-map", "figure"),
 )
-async def distill_pair_map(student, _tick, teacher, shown):
-    polling = ctx.triggered_id == "distill-poll"
+async def distill_pair_map(student, _tick, _go, teacher, shown):
+    """The student on the teacher's map. Matching the neurons is a job: it starts only on
+    a click of the button, never because the section is on screen."""
+    polling, clicked = ctx.triggered_id == "distill-poll", ctx.triggered_id == "distill-pair-go"
+    hidden, offered = {"display": "none"}, {}
     if not student or not teacher:
         if polling:
-            return no_update, no_update  # the note below is on screen already
-        return empty_figure("Choose a student run to draw it on the teacher's map."), None
+            return no_update, no_update, no_update  # the note below is on screen already
+        text = "Choose a student run to draw it on the teacher's map."
+        return empty_figure(text), None, hidden
     drawn = ((shown or {}).get("layout") or {}).get("uirevision") == f"{student}/{teacher}"
     if drawn and polling:
-        return no_update, no_update  # already on screen; polling only waits for jobs
+        return no_update, no_update, no_update  # already on screen; polling waits for jobs
     try:
         summary = await api_client.run(teacher)
         method = cached_method(summary, "pca")
-        status, body = await api_client.placement(student, teacher, method)
+        try:
+            asked = clicked or await _matching(student, teacher)
+            status, body = await api_client.placement(student, teacher, method, start=asked)
+        except ApiError as err:
+            if err.status != 409:
+                raise
+            text = "Not matched yet: the button runs both models on held-out images (a job)."
+            return empty_figure("Not drawn yet"), html.Div(text, className="muted"), offered
         if status == 202:
             job = await api_client.job(body["job_id"])
             if job["state"] in FAILED:
-                return empty_figure("No map"), message(f"{body['detail']}: {job['error']}", "error")
-            text = f"{body['detail']} — {round(100 * job['progress'])}%"
-            return empty_figure("Matching the student's neurons…"), html.Div(
-                text, className="muted"
+                text = f"{body['detail']}: {job['error']}"
+                return empty_figure("No map"), message(text, "error"), offered
+            return (
+                empty_figure("Matching the student's neurons…"),
+                html.Div([body["detail"], job_progress(job)], className="muted"),
+                hidden,
             )
     except ApiError as err:
         text = await error_text(err, "Placing the student on the teacher's map")
-        return empty_figure("No map"), message(text, "error")
-    return pair_figure(body, student, teacher, method), None
+        return empty_figure("No map"), message(text, "error"), hidden
+    return pair_figure(body, student, teacher, method), None, hidden
+
+
+async def _matching(student: str, teacher: str) -> bool:
+    """Whether a matching job for this pair was started (by a click) and is not done."""
+    for job in await api_client.jobs(kind="place", limit=50):
+        cfg = job["config"]
+        if job["state"] in ACTIVE and (cfg["student"], cfg["teacher"]) == (student, teacher):
+            return True
+    return False

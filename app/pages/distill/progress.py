@@ -1,6 +1,6 @@
 """Live progress: the charts and the jobs table, polled while the tab is open."""
 
-from dash import ALL, Input, Output, callback, html, no_update
+from dash import ALL, Input, Output, callback, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
@@ -28,17 +28,39 @@ def _row(job: dict, rows: list[dict]) -> html.Tr:
             html.Td(job_progress(job)),
             html.Td(elapsed(job)),
             html.Td(fmt(last, ".1%")),
-            html.Td(job["error"] or "", className="error-text"),
+            html.Td(_outcome(job)),
             html.Td(cancel_button("distill-cancel", job)),
         ],
         id=f"distill-job-{job['id']}",
     )
 
 
+def _outcome(job: dict):
+    if job["state"] == "succeeded" and job["run_id"]:
+        return dcc.Link(
+            "open the student on the map",
+            href=f"/?run={job['run_id']}",
+            id={"type": "distill-open", "job": job["id"]},
+            title=job["run_id"],
+        )
+    return html.Span(job["error"] or "", className="error-text")
+
+
+def _filter_note(jobs: list, every: list, teacher, student, train_size) -> str:
+    images = f"{train_size} training images" if train_size else "the whole training split"
+    hidden = len(every) - len(jobs)
+    others = f"; {hidden} other distillation jobs are hidden (change the form to see them)"
+    return (
+        f"Showing the {len(jobs)} jobs of teacher {teacher} → student {student} on {images}"
+        + (others if hidden else "")
+        + "."
+    )
+
+
 def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
     if not jobs:
         return message("No distillation jobs for this teacher, student and training set yet.")
-    head = ["job", "method", "seed", "state", "progress", "elapsed", "test acc.", "", ""]
+    head = ["job", "method", "seed", "state", "progress", "elapsed", "test acc.", "result", ""]
     return table(head, [_row(j, metrics.get(j["id"], [])) for j in jobs])
 
 
@@ -47,6 +69,7 @@ def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
     Output("distill-final", "figure"),
     Output("distill-seconds", "figure"),
     Output("distill-jobs", "children"),
+    Output("distill-filter", "children"),
     Input("distill-poll", "n_intervals"),
     Input("distill-poll", "disabled"),
     Input("distill-teacher", "value"),
@@ -57,7 +80,7 @@ async def distill_progress(_tick, disabled, teacher, student, train_size):
     """Jobs of the experiment the form shows (teacher, student, training set): only like is
     compared with like."""
     if disabled or not teacher:
-        return no_update, no_update, no_update, no_update
+        return (no_update,) * 5
     try:
         every = await api_client.jobs(kind="distill", limit=200)
         jobs = [
@@ -69,12 +92,13 @@ async def distill_progress(_tick, disabled, teacher, student, train_size):
         ]
         metrics = await api_client.metrics_of([j["id"] for j in jobs])
     except ApiError as err:
-        return no_update, no_update, no_update, message(err.detail, "error")
+        return no_update, no_update, no_update, message(err.detail, "error"), no_update
     return (
         accuracy_curves(jobs, metrics),
         final_accuracy(jobs, metrics),
         epoch_seconds(jobs, metrics),
         _table(jobs, metrics),
+        _filter_note(jobs, every, teacher, student, train_size),
     )
 
 

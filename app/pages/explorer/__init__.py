@@ -129,9 +129,11 @@ def layout() -> html.Div:
             dcc.Store(id="explorer-found"),
             dcc.Store(id="explorer-lasso-ids"),
             dcc.Interval(id="explorer-poll", interval=1000, disabled=True),
+            dcc.Store(id="explorer-demo-job"),
+            dcc.Interval(id="explorer-demo-poll", interval=1000, disabled=True),
         ],
         className="explorer",
     )
 
 
-from app.pages.explorer import map_view, panel, selection, state  # noqa: E402, F401  (callbacks)
+from app.pages.explorer import demo, map_view, panel, selection, state  # noqa: E402, F401

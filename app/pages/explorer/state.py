@@ -6,6 +6,7 @@ from app import api_client
 from app.api_client import ApiError
 from app.components.map_figure import cached_method
 from app.components.ui import message
+from app.pages.explorer.demo import empty_home
 from app.pages.explorer.params import PARAM_INPUTS, param_problems, params_from_inputs
 from app.urls import format_view, parse_view
 
@@ -90,10 +91,7 @@ async def _open_run(run, method, params, neuron, bad, update_url):
         notes.insert(0, f"There is no run named {run!r}; showing the default instead.")
         run, neuron = _default_run(runs), None
     if run is None:
-        note = message(
-            "No runs yet. Start one in the Runs tab, or run `semvec quickstart`.", "info"
-        )
-        return no_update, None, options, *(no_update,) * 4, None, None, note
+        return no_update, None, options, *(no_update,) * 4, None, None, empty_home()
     summary = next(r for r in runs if r["id"] == run)
     method = method or cached_method(summary, "umap")
     view = {"run": run, "method": method, "params": params}

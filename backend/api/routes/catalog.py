@@ -5,6 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
+from backend.api.deps import RunnerDep
+from backend.api.schemas import DatasetFolders
+
 router = APIRouter(prefix="/api", tags=["catalog"])
 
 
@@ -106,3 +109,16 @@ def architecture_weights(
     if source is not torchvision_source:
         return []
     return torchvision_source.published(name.partition("@")[0])
+
+
+@router.get("/datasets/folders", response_model=DatasetFolders)
+def list_dataset_folders(runner: RunnerDep) -> DatasetFolders:
+    """The folders inside the data home's `datasets/`, each with the datasets it holds."""
+    from backend.services import datasets
+
+    home = runner.home
+    return DatasetFolders(
+        data=datasets.dataset_folders(home),
+        folder=str(datasets.datasets_dir(home).resolve()),
+        built_in=list(datasets.BUILT_IN),
+    )

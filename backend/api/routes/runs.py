@@ -197,20 +197,26 @@ def get_placement(
     job_store: JobStoreDep,
     query: ProjectionQueryDep,
     guard: StartGuardDep,
+    start: Annotated[bool, Query(description="start the jobs it needs (else 409)")] = True,
 ):
-    """The run's neurons drawn on `teacher`'s map (202 while the map or the matching runs)."""
+    """The run's neurons drawn on `teacher`'s map (202 while the map or the matching runs;
+    with start=false, 409 instead of starting them)."""
     method, params = query
     student_data, teacher_data = explorer.loaded(store, run), explorer.loaded(store, teacher)
     coords = explorer.cached_projection(teacher_data, method, params)
+    placed = None if coords is None else explorer.placement(student_data, teacher_data, coords)
+    if placed is not None:
+        return JSONResponse(placed)
+    if not start:
+        what = f"{teacher}'s {method} map" if coords is None else "the matching of the neurons"
+        detail = f"{what} is not computed yet; ask with start=true to start it"
+        return JSONResponse(status_code=409, content={"detail": detail})
     if coords is None:
         config = {"run": teacher, "method": method, "params": params}
         return _pending(job_store, guard, "project", config, f"computing {teacher}'s {method} map")
-    placed = explorer.placement(student_data, teacher_data, coords)
-    if placed is None:
-        config = {"student": run, "teacher": teacher}
-        what = f"matching {run}'s neurons to {teacher}'s"
-        return _pending(job_store, guard, "place", config, what)
-    return JSONResponse(placed)
+    config = {"student": run, "teacher": teacher}
+    what = f"matching {run}'s neurons to {teacher}'s"
+    return _pending(job_store, guard, "place", config, what)
 
 
 @router.get("/{run}/export/{name}", response_class=PlainTextResponse)

@@ -1,0 +1,93 @@
+"""What the form's settings amount to before anything starts: the jobs, the training steps
+each gets, a warning below the floor where students do not learn, and the time it takes."""
+
+import math
+
+from dash import Input, Output, callback, html
+
+from app import api_client
+from app.api_client import ApiError
+from app.components.ranges import problems
+from app.pages.distill import EPOCHS, SEEDS
+
+BATCH = 64
+"""The distill job's default batch size (DistillConfig.batch_size); the last partial batch
+of an epoch is dropped."""
+MIN_STEPS = 300
+"""Below this many steps the digits students stay near chance for every method (200
+images x 5 epochs, 15 steps, gives 10 %); bench-kd's settings give 480."""
+STEP_SECONDS = {"kd": 0.023, "sp": 0.023, "rkd": 0.039}
+"""Seconds per training step (bench-kd, digits student, 2 shared cores); the methods that
+run the teacher are slower, the others take CE's 0.012 s."""
+JOB_OVERHEAD_S = 25
+"""Fitting the student's vectors, its analysis and map, per job."""
+CONFIRM_JOBS, CONFIRM_SECONDS = 4, 120
+"""More jobs than this, taking longer than this, need a second click."""
+
+
+def train_images(summary: dict, train_size) -> int | None:
+    """Training images a student sees: the chosen subset, else the teacher's training split
+    (the whole dataset less its test and validation splits, which are the same size)."""
+    if train_size:
+        return int(train_size)
+    test = (summary.get("quality") or {}).get("num_images")
+    return summary["images"] - 2 * test if summary.get("images") and test else None
+
+
+def plan(methods, seeds, epochs, images: int | None, slots: int) -> dict | None:
+    """{jobs, steps, per_epoch, seconds}: seconds is the wall time with `slots` jobs at once."""
+    if images is None or problems([(SEEDS, seeds), (EPOCHS, epochs)]) or not methods:
+        return None
+    per_epoch = max(1, images // BATCH)
+    steps = per_epoch * int(epochs)
+    jobs = len(methods) * int(seeds)
+    each = [steps * STEP_SECONDS.get(m, 0.012) + JOB_OVERHEAD_S for m in methods]
+    total = sum(each) * int(seeds) / max(1, slots)
+    return {"jobs": jobs, "steps": steps, "per_epoch": per_epoch, "seconds": total}
+
+
+def duration(seconds: float) -> str:
+    return f"{math.ceil(seconds)} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def needs_confirm(p: dict) -> bool:
+    return p["jobs"] > CONFIRM_JOBS and p["seconds"] > CONFIRM_SECONDS
+
+
+@callback(
+    Output("distill-plan", "children"),
+    Input("distill-teacher", "value"),
+    Input("distill-methods", "value"),
+    Input("distill-seeds", "value"),
+    Input("distill-epochs", "value"),
+    Input("distill-train-size", "value"),
+)
+async def distill_plan(teacher, methods, seeds, epochs, train_size):
+    if not teacher:
+        return None
+    try:
+        summary, health = await api_client.run(teacher), await api_client.get("/api/health")
+    except ApiError:
+        return None
+    images = train_images(summary, train_size)
+    p = plan(methods, seeds, epochs, images, health["job_slots"])
+    if p is None:
+        return None
+    lines = [
+        html.Div(
+            f"{p['jobs']} jobs · {p['steps']:,} training steps each ({p['per_epoch']} per "
+            f"epoch of {images:,} images × {int(epochs)} epochs) · about "
+            f"{duration(p['seconds'])} in all ({health['job_slots']} at a time)",
+            id="distill-plan-text",
+        )
+    ]
+    if p["steps"] < MIN_STEPS:
+        lines.append(
+            html.Div(
+                f"Only {p['steps']} steps: below about {MIN_STEPS} the students do not learn "
+                "(every method stays near chance). Give more epochs or more images.",
+                className="message message-warning",
+                id="distill-plan-warning",
+            )
+        )
+    return lines

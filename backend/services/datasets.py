@@ -1,0 +1,93 @@
+"""Which datasets are on this server: the folders inside the data home's `datasets/` and
+the registered datasets whose files each holds. Forms offer these, and a job whose dataset
+files are missing is refused when it is submitted, not half a minute later."""
+
+from pathlib import Path
+
+from backend.core.errors import DatasetMissingError
+from backend.core.paths import is_inside
+
+BUILT_IN = ("digits",)
+"""Datasets that ship with semvec: no folder needed."""
+_IMAGES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def datasets_dir(home: Path) -> Path:
+    return Path(home) / "datasets"
+
+
+def _has_class_images(folder: Path, limit: int = 200) -> bool:
+    """Whether `folder` has a class subfolder holding an image (a quick look: at most
+    `limit` entries per folder)."""
+    try:
+        subfolders = [p for p in sorted(folder.iterdir())[:limit] if p.is_dir()]
+    except OSError:
+        return False
+    for sub in subfolders:
+        try:
+            if any(f.suffix.lower() in _IMAGES for f in sorted(sub.iterdir())[:limit]):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def present_in(root: Path) -> list[str]:
+    """The registered datasets whose files lie in `root`, in the registry's order."""
+    from backend.data import list_datasets
+    from backend.data.torchvision_sets import SETS
+
+    found = [name for name, ds in SETS.items() if not ds.missing_files(root)]
+    split_root = root / "train" if (root / "train").is_dir() else root
+    if _has_class_images(split_root):
+        found.append("imagefolder")
+    return [name for name in list_datasets() if name in found]
+
+
+def dataset_folders(home: Path) -> list[dict]:
+    """Each folder in `home/datasets` (links that lead outside the home are skipped), with
+    the datasets it holds: {path, name, datasets}."""
+    top = datasets_dir(home)
+    if not top.is_dir():
+        return []
+    folders = []
+    for folder in sorted(p for p in top.iterdir() if p.is_dir()):
+        if not is_inside(folder, home):
+            continue
+        folders.append(
+            {"path": str(folder), "name": folder.name, "datasets": present_in(folder.resolve())}
+        )
+    return folders
+
+
+def needs_folder(name: str) -> bool:
+    return name not in BUILT_IN
+
+
+def check_present(name: str, root: str | None, home: Path) -> None:
+    """Raise DatasetMissingError, in words for the page, unless `name`'s files are there."""
+    if not needs_folder(name):
+        return
+    where = datasets_dir(home).resolve()
+    if root is None:
+        raise DatasetMissingError(
+            f"{name} is not built in: choose the folder that holds its files (a folder inside "
+            f"{where})"
+        )
+    folder = Path(root).expanduser().resolve()
+    if name in present_in(folder):
+        return
+    from backend.data.torchvision_sets import SETS
+
+    if name in SETS:
+        missing = SETS[name].missing_files(folder)
+        shown = ", ".join(str(p.relative_to(folder)) for p in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise DatasetMissingError(
+            f"the folder {folder} does not hold {name}: {shown}{more} are missing; copy the "
+            f"dataset's files there, or choose another folder"
+        )
+    raise DatasetMissingError(
+        f"the folder {folder} holds no images in class subfolders (folder/<class>/<image>, or "
+        "train/ and val/ of those); choose another folder"
+    )

@@ -1,0 +1,102 @@
+"""The Distillation tab before and after starting (issue 13): the steps the settings give
+with a warning below the floor, a time estimate and a second click before many long jobs,
+the form and filter kept in the URL, finished students linked, no job nobody asked for."""
+
+import httpx
+from selenium.webdriver.common.by import By
+
+from tests.backend.api.conftest import wait_for_job
+
+
+def _jobs(ui_server, kind: str | None = None) -> list[dict]:
+    params = {"kind": kind} if kind else {}
+    return httpx.get(f"{ui_server.url}/api/jobs", params=params).json()["data"]
+
+
+def _open(page) -> None:
+    page.open("/distill")
+    page.wait(lambda d: "digits-default" in page.text_of("distill-teacher"), message="teacher")
+
+
+def _tick(page, method: str, on: bool) -> None:
+    box = page.driver.find_element(By.CSS_SELECTOR, f"#distill-methods input[value='{method}']")
+    if box.is_selected() != on:
+        box.click()
+
+
+def test_the_plan_warns_below_the_floor_and_asks_before_many_long_jobs(page, ui_server):
+    _open(page)
+    plan = page.wait_text("distill-plan", "6 jobs")
+    assert "480 training steps each (16 per epoch of 1,079 images × 30 epochs)" in plan
+    assert "about" in plan and "in all" in plan
+    assert not page.driver.find_elements(By.ID, "distill-plan-warning")
+    page.choose("distill-train-size", "200")
+    page.type("distill-epochs", "5")
+    warning = page.wait_text("distill-plan", "Only 15 steps")
+    assert "do not learn" in warning and "3 per epoch of 200 images" in warning
+    page.type("distill-epochs", "0")
+    page.driver.find_element(By.ID, "distill-go").click()
+    refused = page.wait_text("distill-message", "0 is too small")
+    assert "Not started" in refused and "epochs" in refused
+    assert page.driver.find_element(By.ID, "distill-epochs").get_attribute("value") == "0"
+    page.type("distill-epochs", "300")
+    page.choose("distill-train-size", "0")
+    for method in ("ls", "tfkd", "kd"):
+        _tick(page, method, True)
+    before = len(_jobs(ui_server))
+    page.driver.find_element(By.ID, "distill-go").click()
+    ask = page.wait_text("distill-message", "Press Start jobs again")
+    assert "This starts 15 jobs" in ask and "min in all" in ask
+    assert len(_jobs(ui_server)) == before  # nothing started on the first click
+
+
+def test_reload_keeps_the_form_and_the_filter_and_students_are_linked(page, ui_server):
+    _open(page)
+    _tick(page, "static", False)
+    page.type("distill-seeds", "1")
+    page.type("distill-epochs", "3")
+    page.choose("distill-train-size", "200")
+    page.wait(lambda d: "train_size=200" in d.current_url, message="the form in the URL")
+    page.driver.find_element(By.ID, "distill-go").click()
+    job_id = int(page.wait_text("distill-message", "Started 1 jobs").split(": ")[1].rstrip("."))
+    page.driver.refresh()
+    page.wait(lambda d: "digits-default" in page.text_of("distill-teacher"), message="teacher")
+    assert page.driver.find_element(By.ID, "distill-seeds").get_attribute("value") == "1"
+    assert page.driver.find_element(By.ID, "distill-epochs").get_attribute("value") == "3"
+    assert "200" in page.text_of("distill-train-size")
+    assert not page.driver.find_element(
+        By.CSS_SELECTOR, "#distill-methods input[value='static']"
+    ).is_selected()
+    note = page.wait_text("distill-filter", "on 200 training images")
+    assert "digits-default → student digits_cnn_small" in note
+    page.wait_text(f"distill-job-{job_id}", "CE")
+    with httpx.Client(base_url=ui_server.url) as client:
+        wait_for_job(client, job_id, {"succeeded"})
+    link = page.wait(
+        lambda d: d.find_elements(By.XPATH, f"//tr[@id='distill-job-{job_id}']//a"),
+        120,
+        "a link to the student",
+    )[0]
+    assert link.text == "open the student on the map"
+    student = link.get_attribute("title")
+    # Teacher vs student shows it, but starts no job until asked.
+    page.wait(
+        lambda d: student in page.text_of("distill-pair-student"), message="the student chosen"
+    )
+    page.wait_text("distill-pair-status", "Not matched yet")
+    page.settle(3)
+    assert not _jobs(ui_server, "place")
+    page.driver.find_element(By.ID, "distill-pair-go").click()
+    page.wait(lambda _: _jobs(ui_server, "place"), message="a place job on the click")
+    page.wait(
+        lambda d: d.execute_script(
+            "const gd = document.querySelector('#distill-pair-map .js-plotly-plot');"
+            "return gd && gd.data && gd.data.length > 1;"
+        ),
+        180,
+        "the student on the teacher's map",
+    )
+    link = page.driver.find_element(By.XPATH, f"//tr[@id='distill-job-{job_id}']//a")
+    link.click()
+    page.wait_for_map()
+    assert page.query().startswith(f"?run={student}")
