@@ -12,6 +12,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
+from app.components.folder_picker import folder_picker, picker_callback
 from app.components.ui import field, message
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".th", ".bin", ".ckpt", ".tar")
@@ -61,16 +62,7 @@ def form() -> html.Fieldset:
                 className="upload",
             ),
             html.Div(id="runs-upload-name", className="muted"),
-            field(
-                "Dataset",
-                dcc.Dropdown(
-                    id="runs-align-dataset", options=["digits"], value="digits", clearable=False
-                ),
-            ),
-            field(
-                "Image folder (for imagefolder; inside the data home)",
-                dcc.Input(id="load-root", type="text", placeholder="datasets/photos"),
-            ),
+            folder_picker("runs-align"),
             html.Div(
                 [
                     field("Resize (px)", _number("load-resize", 4, 1024, placeholder="dataset's")),
@@ -99,20 +91,22 @@ def _ref(source: str, name: str) -> str:
     return name if source in ("zoo", "file") else f"{source}:{name}"
 
 
+picker_callback("runs-align", ("runs-poll", "disabled"))
+
+
 @callback(
     Output("load-source", "options"),
     Output("load-source", "value"),
-    Output("runs-align-dataset", "options"),
     Output("load-architectures", "data"),
     Input("runs-poll", "disabled"),
 )
 async def load_choices(disabled):
     if disabled:  # the tab is not shown
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update
     try:
-        sources, datasets = await api_client.architectures(), await api_client.datasets()
+        sources = await api_client.architectures()
     except ApiError:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update
     options = [
         {
             "label": f"{s['title']} ({len(s['names'])})",
@@ -122,7 +116,7 @@ async def load_choices(disabled):
         for s in sources
     ]
     catalogue = {s["source"]: [_ref(s["source"], n) for n in s["names"]] for s in sources}
-    return options, "zoo", datasets, catalogue
+    return options, "zoo", catalogue
 
 
 @callback(
@@ -273,7 +267,7 @@ def _data(dataset, root, resize, crop, mean, std) -> dict:
     State("runs-align-arch", "value"),
     State("load-weights", "value"),
     State("runs-align-dataset", "value"),
-    State("load-root", "value"),
+    State("runs-align-root", "value"),
     State("load-resize", "value"),
     State("load-crop", "value"),
     State("load-mean", "value"),

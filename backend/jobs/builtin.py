@@ -185,10 +185,22 @@ class PlaceJob(BaseModel):
 # What each kind's stages are called on the page, and a rough share of its time (digits on
 # a CPU; the bar only has to move forward and end at 100 %).
 _FINISH = (("quality", "quality", 0.03), ("analysis", "analysis", 0.08), ("pca map", "map", 0.02))
-_FINISH_RUN = (("align", "fitting vectors", 0.12), *_FINISH)
+
+
+def _fitting(share: float) -> tuple:
+    """align_frozen's stages: one pass of activations when they are cached, the
+    eigen-start's reference, the steps."""
+    return (
+        ("activations", "fitting vectors: reading activations", share * 0.3),
+        ("reference", "fitting vectors: eigen-start", share * 0.3),
+        ("align", "fitting vectors", share * 0.4),
+    )
+
+
+_FINISH_RUN = (*_fitting(0.12), *_FINISH)
 TRAIN_PHASES = (("train", "training", 0.75), *_FINISH_RUN)
 DISTILL_PHASES = (("distill", "training the student", 0.75), *_FINISH_RUN)
-ALIGN_PHASES = (("align", "fitting vectors", 0.8), *_FINISH)
+ALIGN_PHASES = (*_fitting(0.8), *_FINISH)
 DEMO_PHASES = (*_FINISH, ("umap map", "UMAP map", 0.07))
 
 

@@ -32,6 +32,14 @@ def _has_class_images(folder: Path, limit: int = 200) -> bool:
     return False
 
 
+def _has_images(folder: Path, limit: int = 64) -> bool:
+    """Whether `folder` itself holds an image (a flat, unlabelled image folder)."""
+    try:
+        return any(f.suffix.lower() in _IMAGES for f in sorted(folder.iterdir())[:limit])
+    except OSError:
+        return False
+
+
 def present_in(root: Path) -> list[str]:
     """The registered datasets whose files lie in `root`, in the registry's order."""
     from backend.data import list_datasets
@@ -39,7 +47,7 @@ def present_in(root: Path) -> list[str]:
 
     found = [name for name, ds in SETS.items() if not ds.missing_files(root)]
     split_root = root / "train" if (root / "train").is_dir() else root
-    if _has_class_images(split_root):
+    if _has_class_images(split_root) or _has_images(root):
         found.append("imagefolder")
     return [name for name in list_datasets() if name in found]
 
