@@ -8,6 +8,15 @@ from backend.core.progress import Reporter
 from backend.runs.store import Run
 from backend.training.config import AnalyzeConfig, DataConfig
 
+MAP_PIXELS = 256 * 64 * 64
+"""Images x pixels in one analysis batch. The pass holds every probed layer's maps of a
+batch at once: a ResNet-50 at 224 px in batches of 256 peaked at 10 GB."""
+
+
+def batch_for(image_size: int, wanted: int) -> int:
+    """The analysis batch for images of this side: `wanted`, smaller for large images."""
+    return max(8, min(wanted, MAP_PIXELS // max(image_size * image_size, 1)))
+
 
 def analyze_run(
     run: Run,
@@ -22,7 +31,8 @@ def analyze_run(
     cfg = cfg or AnalyzeConfig(device=device or "auto")
     dev = resolve_device(cfg.device)
     split = load_split(DataConfig.model_validate(run.meta.dataset).spec(), cfg.split)
-    total = math.ceil(len(split) / cfg.batch_size)
+    batch_size = batch_for(split.image_size, cfg.batch_size)
+    total = math.ceil(len(split) / batch_size)
     reporter.stage("analysis", total)
     done = [0]
 
@@ -33,7 +43,7 @@ def analyze_run(
     result = analyze(
         run.build_model(),
         run.layer_paths(),
-        split.batches(cfg.batch_size),
+        split.batches(batch_size),
         num_classes=len(split.classes),
         k=cfg.k,
         bins=cfg.bins,
