@@ -55,6 +55,11 @@ class AlignConfig(BaseModel):
         le=1_000_000,
         description="training images (class-balanced) for the eigen-start and the rank-d bound",
     )
+    refine_sampled: bool = Field(
+        False,
+        description="after an eigen-start, run the steps even when each samples a subset of "
+        "the neurons (N > subset); they were measured to lose P@10 there",
+    )
 
 
 class TrainConfig(BaseModel):
