@@ -6,7 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from backend.api.access import AccessDeniedError
+from backend.api.access import AccessDeniedError, CrossSiteError
+from backend.api.guard import BodyTooLargeError, RequestGuard
 from backend.api.routes import access, catalog, health, jobs, runs, uploads
 from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
@@ -14,6 +15,7 @@ from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
+from backend.runs.tensor_budget import ExpandsTooFarError
 from backend.services.uploads import UploadTooLargeError
 
 # The error answers every route can give, documented with their real shape.
@@ -43,6 +45,12 @@ def create_app(slots: int | None = None) -> FastAPI:
         app.include_router(router, responses=ERRORS)
     app.state.token = settings.token
     _add_error_handlers(app)
+    app.add_middleware(
+        RequestGuard,
+        token=settings.token,
+        upload_bytes=settings.max_upload_mb * 2**20,
+        allowed_hosts=settings.allowed_host_names,
+    )
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -70,8 +78,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"}
         return JSONResponse(status_code=401, content={"detail": str(err)}, headers=headers)
 
+    @app.exception_handler(CrossSiteError)
+    async def cross_site(_request: Request, err: SemvecError):
+        return JSONResponse(status_code=403, content={"detail": str(err)})
+
     @app.exception_handler(UploadTooLargeError)
-    async def too_large(_request: Request, err: SemvecError):
+    @app.exception_handler(ExpandsTooFarError)
+    @app.exception_handler(BodyTooLargeError)
+    async def too_large(_request: Request, err: Exception):
         return JSONResponse(status_code=413, content={"detail": str(err)})
 
     @app.exception_handler(SemvecError)

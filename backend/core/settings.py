@@ -24,10 +24,18 @@ class Settings(BaseSettings):
     """Secret that API requests which start, cancel or upload must send as
     `Authorization: Bearer <token>`. Required to serve on a non-loopback address."""
 
+    allowed_hosts: str = ""
+    """Host names (comma-separated) a server without a token answers besides localhost and
+    loopback addresses; other names are refused (DNS rebinding)."""
+
     @field_validator("token")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @property
+    def allowed_host_names(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
 
     @property
     def runs_dir(self) -> Path:
