@@ -81,8 +81,8 @@ class RequestGuard:
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
         refusal = self._refusal(scope, headers)
-        if refusal is not None:
-            return await _json(send, *refusal)
+        if refusal is not None:  # the body is not read: the connection closes after this
+            return await _json(send, *refusal, close=True)
         limit = self._cap(scope, headers)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -193,6 +193,8 @@ async def _json(send: Send, status: int, detail: str, close: bool = False) -> No
         (b"content-length", str(len(body)).encode()),
         *SECURITY_HEADERS,
     ]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
     if close:  # the body was not read: the connection cannot carry another request
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
