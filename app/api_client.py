@@ -115,6 +115,12 @@ async def runs() -> list[dict]:
     return (await get("/api/runs"))["data"]
 
 
+async def runs_and_damaged() -> tuple[list[dict], list[dict]]:
+    """(the readable runs, {id, reason} of the damaged ones)."""
+    found = await get("/api/runs")
+    return found["data"], found.get("damaged", [])
+
+
 async def run(run_id: str) -> dict:
     return await get(run_path(run_id))
 

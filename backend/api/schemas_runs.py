@@ -33,9 +33,17 @@ class RunPublic(BaseModel):
     """The maps already computed (instant to open)."""
 
 
+class DamagedRun(BaseModel):
+    id: str
+    reason: str
+    """What cannot be read, e.g. `vectors.safetensors: ...`."""
+
+
 class RunsPublic(BaseModel):
     data: list[RunPublic]
     count: int
+    damaged: list[DamagedRun] = []
+    """Runs whose files cannot be read: listed apart, with the reason."""
 
 
 class NeuronBrief(BaseModel):
