@@ -112,7 +112,10 @@ def _runs_table(runs: list[dict], damaged: list[dict] = ()) -> html.Table | html
     ]
     rows += [
         html.Tr(
-            [html.Td(d["id"]), html.Td(f"damaged: {d['reason']}", colSpan=7, className="error-text")],
+            [
+                html.Td(d["id"]),
+                html.Td(f"damaged: {d['reason']}", colSpan=7, className="error-text"),
+            ],
             className="run-damaged",
         )
         for d in damaged

@@ -13,9 +13,9 @@ from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
+from backend.runs.tensor_budget import ExpandsTooFarError
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
-from backend.runs.tensor_budget import ExpandsTooFarError
 from backend.services.uploads import UploadTooLargeError
 
 # The error answers every route can give, documented with their real shape.

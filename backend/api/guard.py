@@ -24,7 +24,13 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api.access import CROSS_SITE, AccessDeniedError, check_write, is_cross_site, is_loopback
+from backend.api.access import (
+    CROSS_SITE,
+    AccessDeniedError,
+    check_write,
+    is_cross_site,
+    is_loopback,
+)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SMALL_BODY = 64 * 2**10  # job configs, resume, cancel, sign-in: a few KB at most
@@ -139,7 +145,9 @@ class RequestGuard:
         if scope["path"].startswith("/api/"):
             scheme, credentials = get_authorization_scheme_param(headers.get("authorization"))
             try:
-                check_write(Request(scope), _Bearer(credentials) if scheme.lower() == "bearer" else None)
+                check_write(
+                    Request(scope), _Bearer(credentials) if scheme.lower() == "bearer" else None
+                )
             except AccessDeniedError as err:
                 return 401, str(err)
         if scope["path"] == UPLOAD_PATH and scope["method"] == "POST":
@@ -222,7 +230,9 @@ class _ErrorBodies:
         raw = b"".join(self._chunks)
         try:
             found = json.loads(raw)
-            detail = found.get("detail") or found.get("message") if isinstance(found, dict) else None
+            detail = (
+                found.get("detail") or found.get("message") if isinstance(found, dict) else None
+            )
         except ValueError:
             detail = None
         status = self._start["status"]
@@ -233,6 +243,9 @@ class _ErrorBodies:
             for k, v in self._start.get("headers", [])
             if k.lower() not in (b"content-type", b"content-length", b"content-encoding")
         ]
-        kept += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        kept += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await self._send({**self._start, "headers": kept})
         await self._send({"type": "http.response.body", "body": body})

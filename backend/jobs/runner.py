@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backend.jobs import home_lock
 from backend.jobs.store import JobStore
+from backend.jobs.worker import PARENT_ENV
 
 CANCEL_GRACE_S = 3.0
 
@@ -47,6 +49,7 @@ class Runner:
         self.workers: dict[int, _Worker] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._locked = False
 
     def recover(self) -> list[int]:
         """Jobs left `running` by a previous server are `interrupted` (resumable), and the
@@ -58,6 +61,7 @@ class Runner:
         return self.store.mark_interrupted("the server stopped while this job ran; resume it")
 
     def start(self) -> "Runner":
+        self._locked = home_lock.hold(self.home)  # HomeInUseError if another runner has it
         self.recover()
         self._thread = threading.Thread(target=self._loop, name="semvec-runner", daemon=True)
         self._thread.start()
@@ -71,6 +75,8 @@ class Runner:
             for worker in list(self.workers.values()):
                 _kill(worker.proc)
             self.store.mark_interrupted("the server was shut down while this job ran")
+        if self._locked:
+            home_lock.release(self.home)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -102,7 +108,7 @@ class Runner:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "SEMVEC_HOME": str(self.home)},
+            env={**os.environ, "SEMVEC_HOME": str(self.home), PARENT_ENV: str(os.getpid())},
         )
         log.close()
         self.store.set_pid(job_id, proc.pid)

@@ -101,7 +101,9 @@ def summaries(store: RunStore) -> tuple[list[dict], list[dict]]:
         try:
             found.append(run_summary(loaded(store, run_id)))
         except RunDamagedError as err:
-            damaged.append({"id": run_id, "reason": str(err).removeprefix(f"run {run_id} is damaged: ")})
+            damaged.append(
+                {"id": run_id, "reason": str(err).removeprefix(f"run {run_id} is damaged: ")}
+            )
     return found, damaged
 
 

@@ -153,7 +153,9 @@ def test_writes_from_another_machine_need_a_token_even_without_one_set(tmp_path,
         async with app.router.lifespan_context(app):  # the runner, as when served
             for address in addresses:
                 transport = httpx.ASGITransport(app=app, client=address)
-                async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://localhost"
+                ) as client:
                     answers.append(await client.post("/api/jobs", json={"kind": "bake"}))
         return answers
 

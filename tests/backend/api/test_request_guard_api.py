@@ -69,7 +69,9 @@ def test_huge_bodies_are_answered_from_their_head_without_being_read(token_serve
         assert client.get("/api/jobs").json()["count"] == 0
         fine = client.post("/api/jobs", json=JOB, headers={"Authorization": f"Bearer {TOKEN}"})
         assert fine.status_code == 201  # a normal write still goes through
-        client.delete(f"/api/jobs/{fine.json()['id']}", headers={"Authorization": f"Bearer {TOKEN}"})
+        client.delete(
+            f"/api/jobs/{fine.json()['id']}", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
 
 
 def test_writes_a_page_of_another_site_sends_are_refused(open_server):
@@ -81,9 +83,7 @@ def test_writes_a_page_of_another_site_sends_are_refused(open_server):
         for headers in (evil, cross, {"Origin": "null"}):
             answer = client.post("/api/jobs", json=JOB, headers=headers)
             assert answer.status_code == 403 and "another site" in answer.json()["detail"]
-        uncached = client.get(
-            "/api/runs/nope/projection", params={"method": "pca"}, headers=cross
-        )
+        uncached = client.get("/api/runs/nope/projection", params={"method": "pca"}, headers=cross)
         assert uncached.status_code in (403, 404)
         job = client.post("/api/jobs", json=JOB).json()  # no Origin: an API client
         assert client.delete(f"/api/jobs/{job['id']}", headers=evil).status_code == 403
@@ -93,7 +93,9 @@ def test_writes_a_page_of_another_site_sends_are_refused(open_server):
         same = {"Origin": open_server.url, "Sec-Fetch-Site": "same-origin"}
         assert client.get("/api/access", headers=same).json()["can_write"] is True
         # A `no-cors` upload can only be text/plain, a form or multipart: raw bytes only.
-        upload = client.post("/api/checkpoints", content=b"x", headers={"Content-Type": "text/plain"})
+        upload = client.post(
+            "/api/checkpoints", content=b"x", headers={"Content-Type": "text/plain"}
+        )
         assert upload.status_code == 415 and "octet-stream" in upload.json()["detail"]
         assert client.get("/api/jobs").json()["count"] == 1  # only the API client's job
         assert not (open_server.home / "uploads").exists() or not list(
@@ -132,7 +134,9 @@ def test_the_pages_callback_errors_are_json_with_a_detail(open_server):
     with open_server.client() as client:
         for body in (b"not json", b"{}", b'{"output": "x.y", "inputs": 5}'):
             answer = client.post(
-                "/_dash-update-component", content=body, headers={"Content-Type": "application/json"}
+                "/_dash-update-component",
+                content=body,
+                headers={"Content-Type": "application/json"},
             )
             assert answer.status_code >= 400
             assert answer.headers["content-type"] == "application/json", answer.text[:300]
