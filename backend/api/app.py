@@ -1,5 +1,6 @@
 """The FastAPI app. `create_app()` builds it; the job runner starts with it."""
 
+import errno
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
+from backend.jobs.store import StoreWriteError
 from backend.runs.tensor_budget import ExpandsTooFarError
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
@@ -91,6 +93,23 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SemvecError)
     async def user_error(_request: Request, err: SemvecError):
         return JSONResponse(status_code=422, content={"detail": str(err)})
+
+    @app.exception_handler(StoreWriteError)
+    async def store_unwritable(_request: Request, err: StoreWriteError):
+        return JSONResponse(status_code=507 if err.full else 503, content={"detail": str(err)})
+
+    @app.exception_handler(OSError)
+    async def os_error(_request: Request, err: OSError):
+        if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            detail = "the data home's disk is full: free some space and try again"
+            return JSONResponse(status_code=507, content={"detail": detail})
+        return await internal_error(_request, err)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, err: Exception):
+        # A bug: uvicorn logs the traceback; the answer says so, in JSON, with no paths.
+        detail = f"internal error ({type(err).__name__}); the server's log has the details"
+        return JSONResponse(status_code=500, content={"detail": detail})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, err: RequestValidationError):

@@ -123,6 +123,7 @@ def serve(args) -> int:
             "using the page sign in at /auth"
         )
     home_lock.hold(get_settings().home)  # refused here, in one line, when in use
+    JobStore(get_settings().home / "jobs.db")  # a damaged jobs.db: one line, not a traceback
     if args.slots:
         os.environ["SEMVEC_JOB_SLOTS"] = str(args.slots)
     # The page (app/) is composed with the API by name, so backend never imports the front end.

@@ -13,7 +13,7 @@ from tests.backend.api.conftest import Server, wait_for_job
 from tests.backend.api.test_concurrency_api import TRAIN
 
 
-def _job_processes(home: Path) -> list[int]:
+def job_processes(home: Path) -> list[int]:
     """Pids of processes whose command line names this data home (workers, torchrun)."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -71,14 +71,14 @@ def test_a_killed_server_leaves_no_torchrun_rank_behind(tmp_path, when):
         if when == "training":
             _wait_for_epochs(client, job.json()["id"], 1)
     deadline = time.monotonic() + 60
-    while len(_job_processes(tmp_path)) < 3:  # torchrun and its two ranks
+    while len(job_processes(tmp_path)) < 3:  # torchrun and its two ranks
         assert time.monotonic() < deadline, "torchrun's ranks never started"
         time.sleep(0.05)
     server.kill()
     deadline = time.monotonic() + 20
-    while _job_processes(tmp_path) and time.monotonic() < deadline:
+    while job_processes(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.5)
-    left = _job_processes(tmp_path)
+    left = job_processes(tmp_path)
     for pid in left:  # leave the machine clean even when the test fails
         os.kill(pid, 9)
     assert not left, f"{len(left)} job processes outlived the server by 20 s"
