@@ -10,6 +10,8 @@ than drawing them. Hover text is kept short (`name · label`) for the same reaso
 
 import math
 
+from app.components.ui import plain
+
 COLOR_MODES = {
     "layer": "layer",
     "label": "dominant class",
@@ -32,7 +34,7 @@ def cached_method(summary: dict, default: str) -> str:
 
 def _hover(columns: dict, i: int) -> str:
     label = columns["label"][i]
-    return columns["name"][i] if label is None else f"{columns['name'][i]} · {label}"
+    return plain(columns["name"][i] if label is None else f"{columns['name'][i]} · {label}")
 
 
 def _groups(columns: dict, ids: list[int], mode: str) -> dict[str, list[int]]:
@@ -59,7 +61,7 @@ def _points(coords: dict, columns: dict, ids: list[int], name: str, marker: dict
     return {
         "type": "scattergl",
         "mode": "markers",
-        "name": name,
+        "name": plain(name),
         "x": [round(x[i], 4) for i in ids],
         "y": [round(y[i], 4) for i in ids],
         "customdata": ids,
@@ -110,7 +112,7 @@ def map_figure(
         _highlight("selected", "star", 18, "#d62728"),
     ]
     layout = {
-        "title": {"text": title, "x": 0.01, "font": {"size": 14}},
+        "title": {"text": plain(title), "x": 0.01, "font": {"size": 14}},
         "xaxis": {"visible": False},
         "yaxis": {"visible": False, "scaleanchor": "x"},
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
