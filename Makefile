@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench bench-first-run bench-quality bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
+.PHONY: run test bench bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -52,6 +52,9 @@ bench-load: $(READY)  ## 50 clients for 60 s on the explorer API while a job tra
 
 bench-quality: $(READY)  ## held-out quality of the vectors (digits CNN, resnet20 @32px)
 	$(PY) -m bench.quality
+
+bench-quality-scale: $(READY)  ## steps/time to the rank-d bound, eigen vs random start, 1k and 9k neurons (reads ../shared/data)
+	$(PY) -m bench.quality_scale
 
 bench-gpu: $(READY)  ## on a CUDA machine: resnet18 alignment ratio + a train job on the GPU
 	$(PY) -m bench.gpu --device cuda

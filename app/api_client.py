@@ -156,6 +156,19 @@ async def models() -> list[str]:
     return await get("/api/models")
 
 
+async def architectures() -> list[dict]:
+    """[{source, title, names}] of every architecture the server offers."""
+    return await get("/api/architectures")
+
+
+async def architecture_layers(arch: str) -> dict:
+    return await get("/api/architectures/layers", arch=arch)
+
+
+async def published_weights(arch: str) -> list[dict]:
+    return await get("/api/architectures/weights", arch=arch)
+
+
 async def datasets() -> list[str]:
     return await get("/api/datasets")
 

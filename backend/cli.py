@@ -18,9 +18,30 @@ def _add_data(p: argparse.ArgumentParser) -> None:
         help="digits | mnist | fashion_mnist | cifar10 | cifar100 | imagefolder",
     )
     g.add_argument("--root", help="dataset root (torchvision sets) or folder (imagefolder)")
-    g.add_argument("--image-size", type=int, help="resize images to this square size")
+    g.add_argument(
+        "--image-size", type=int, help="resize to this side (photos: the short side), in px"
+    )
+    g.add_argument("--crop", type=int, help="then centre-crop to this square side, in px")
+    g.add_argument("--mean", type=_floats, help="per-channel mean, e.g. 0.49,0.48,0.45")
+    g.add_argument("--std", type=_floats, help="per-channel std, e.g. 0.20,0.20,0.20")
+    g.add_argument(
+        "--channels", type=int, choices=[1, 3], help="3 repeats a grey channel, 1 averages RGB"
+    )
     g.add_argument("--data-seed", type=int, default=0, help="fixes the train/val/test split")
-    g.add_argument("--download", action="store_true", help="download missing torchvision files")
+    g.add_argument(
+        "--download",
+        action="store_true",
+        help="download missing torchvision files and published weights (needs a network)",
+    )
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers"
+        ) from err
 
 
 def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
@@ -32,7 +53,16 @@ def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
     g.add_argument("--align-lr", type=float, default=0.03, help="Adam learning rate of the vectors")
     g.add_argument("--align-steps", type=int, default=steps, help="frozen alignment steps")
     g.add_argument("--align-batch-size", type=int, default=128)
-    g.add_argument("--layers", help="comma-separated module paths (default: the model's own)")
+    g.add_argument(
+        "--align-init",
+        choices=("eigen", "random"),
+        default="eigen",
+        help="start from the training correlation's eigenvectors (default) or at random",
+    )
+    g.add_argument(
+        "--layers",
+        help="comma-separated module paths or globs, e.g. layer3.*,fc (default: `semvec layers`)",
+    )
     g.add_argument(
         "--device",
         default=None,
@@ -43,12 +73,18 @@ def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
     g.add_argument("--no-analyze", action="store_true", help="skip analysis and the PCA map")
 
 
+_ARCH_HELP = (
+    "architecture: a zoo name (`semvec models`), torchvision:NAME[@WEIGHTS], timm:NAME, "
+    "plugin:NAME, or your own path/to/file.py:function / package.module:function"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semvec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train a model with semantic alignment")
-    p.add_argument("--arch", default="digits_cnn", help="architecture name (see `semvec models`)")
+    p.add_argument("--arch", default="digits_cnn", help=_ARCH_HELP)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
@@ -65,10 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("align", help="learn semantic vectors for a loaded, frozen model")
     p.add_argument("--run", help="an existing run to re-align")
-    p.add_argument("--checkpoint", help="a .safetensors (or weights-only .pt) file")
-    p.add_argument("--arch", help="the checkpoint's architecture name")
+    p.add_argument(
+        "--checkpoint", help="a .safetensors file, or a weights-only torch file (.pt, .pth, .th)"
+    )
+    p.add_argument("--arch", help=_ARCH_HELP)
     _add_data(p)
-    _add_align(p, steps=1500)
+    _add_align(p, steps=200)  # from the eigen-start; --align-init random needs ~1500
 
     p = sub.add_parser("analyze", help="top-k images, class selectivity, histograms per neuron")
     p.add_argument("run")
@@ -134,7 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
         jobs.add_parser(action).add_argument("job_id", type=int)
     q = jobs.add_parser("work", help="run queued jobs here until the queue is empty")
     q.add_argument("--slots", type=int, default=0)
-    sub.add_parser("models", help="list architectures")
+    p = sub.add_parser("models", help="list architectures, by source")
+    p.add_argument("--all", action="store_true", help="every name (timm has over a thousand)")
+
+    p = sub.add_parser(
+        "layers", help="a model's modules with output shape and channels, and the default probe"
+    )
+    p.add_argument("target", metavar="ARCH_OR_RUN", help="an architecture reference or a run")
+    p.add_argument("--layers", help="show this selection instead of the default (names, globs)")
+    _add_data(p)
+    p.set_defaults(dataset=None)
 
     p = sub.add_parser(
         "quickstart", help="the digits default, end to end, from the shipped checkpoint"

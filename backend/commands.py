@@ -49,6 +49,10 @@ def _data_config(args):
         seed=args.data_seed,
         image_size=args.image_size,
         download=args.download,
+        crop=args.crop,
+        mean=args.mean,
+        std=args.std,
+        channels=args.channels,
     )
 
 
@@ -61,6 +65,7 @@ def _align_config(args, **extra):
         lr=args.align_lr,
         steps=args.align_steps,
         batch_size=args.align_batch_size,
+        init=args.align_init,
         **extra,
     )
 
@@ -122,6 +127,7 @@ def align(args) -> None:
         run=args.run,
         checkpoint=args.checkpoint,
         arch=args.arch,
+        download_weights=args.download,
         data=_data_config(args),
         layers=_layers(args.layers),
         device=_device(args),
@@ -178,10 +184,14 @@ def runs(_args) -> None:
     from backend.runs.store import RunStore
 
     store = RunStore(get_settings().home)
-    rows = [("RUN", "KIND", "ARCH", "DATASET", "NEURONS", "r", "P@10", "ACC")]
+    # CEIL and BOUND: the training correlation itself and its rank-d fit, measured the
+    # same way (docs/quality.md): what the r and P@10 beside them could be at most.
+    head = ("RUN", "KIND", "ARCH", "DATASET", "NEURONS", "r", "P@10", "CEIL r/P@10")
+    rows = [(*head, "BOUND r/P@10", "IMAGES/CLASSES", "ACC")]
     for run in store.runs():
         q = run.metrics().get("quality", {})
         acc = run.metrics().get("test_accuracy")
+        held = q.get("held_out")
         rows.append(
             (
                 run.id,
@@ -191,6 +201,9 @@ def runs(_args) -> None:
                 str(len(run.index())),
                 _fmt(q.get("r")),
                 _fmt(q.get("precision_at_10")),
+                _pair(q.get("ceiling")),
+                _pair(q.get("bound")),
+                f"{held['images']}/{held['classes']}" if held else "-",
                 _fmt(acc),
             )
         )
@@ -206,12 +219,45 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-@command("models")
-def models(_args) -> None:
-    import model_zoo
+def _pair(figures: dict | None) -> str:
+    if not figures:
+        return "-"
+    return f"{_fmt(figures.get('r'))}/{_fmt(figures.get('precision_at_10'))}"
 
-    for name in model_zoo.list_models():
-        print(f"{name:18s} {model_zoo.model_entry(name).description}")
+
+@command("models")
+def models(args) -> None:
+    from backend.models import catalogue
+
+    for entry in catalogue():
+        names = entry["names"]
+        prefix = "" if entry["source"] in ("zoo", "file") else f"{entry['source']}:"
+        print(f"{entry['title']} ({len(names)})")
+        shown = names if args.all or len(names) <= 100 else names[:30]
+        for name in shown:
+            print(f"  {prefix}{name}")
+        if len(shown) < len(names):
+            print(f"  ... and {len(names) - len(shown)} more (--all lists them)")
+
+
+@command("layers")
+def layers(args) -> None:
+    from backend.services.layers import layer_table
+
+    table = layer_table(
+        args.target, _data_config(args) if args.dataset else None, _layers(args.layers)
+    )
+    print(f"{table.model} on {table.input_label}")
+    width = max(len(row.path) for row in table.modules)
+    print(f"  {'MODULE':{width}s}  {'TYPE':22s} {'OUTPUT':18s} {'CHANNELS':>8s}")
+    for row in table.modules:
+        mark = "*" if row.path in table.probed else " "
+        shape = "x".join(map(str, row.shape))
+        print(f"{mark} {row.path:{width}s}  {row.kind:22s} {shape:18s} {row.channels:8d}")
+    print(
+        f"* probed: {len(table.probed)} layers, {table.neurons} neurons "
+        f"(logit layer {table.probed[-1]}); choose others with --layers (names or globs)"
+    )
 
 
 @command("quickstart")

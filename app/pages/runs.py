@@ -1,7 +1,6 @@
-"""The Runs tab: the runs there are, and jobs that make new ones (train, or upload + align),
-with live progress. A finished job links to its run on the map."""
-
-import base64
+"""The Runs tab: the runs there are, and jobs that make new ones (train, or load a model
+and align it: app.pages.load_model), with live progress. A finished job links to its run
+on the map."""
 
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
@@ -16,8 +15,7 @@ from app.components.job_controls import (
     state_badge,
 )
 from app.components.ui import choice, field, fmt, message, table
-
-MAX_UPLOAD_BYTES = 512 * 2**20
+from app.pages import load_model
 
 
 def layout() -> html.Div:
@@ -38,23 +36,6 @@ def layout() -> html.Div:
         ],
         className="form",
     )
-    align = html.Fieldset(
-        [
-            html.Legend("Align an existing checkpoint (post hoc)"),
-            dcc.Upload(
-                html.Div(["Drop a .safetensors file here, or ", html.A("choose one")]),
-                id="runs-upload",
-                accept=".safetensors,.pt,.pth",
-                max_size=MAX_UPLOAD_BYTES,
-                className="upload",
-            ),
-            html.Div(id="runs-upload-name", className="muted"),
-            field("Its architecture", dcc.Dropdown(id="runs-align-arch")),
-            field("Dataset", choice("runs-align-dataset", "digits")),
-            html.Button("Upload and align", id="runs-align-go", className="primary", n_clicks=0),
-        ],
-        className="form",
-    )
     return html.Div(
         [
             html.Div(
@@ -67,8 +48,11 @@ def layout() -> html.Div:
                 className="runs-main",
             ),
             # The message first: at 1280x800 the bottom of the forms is below the fold.
-            html.Div([html.Div(id="runs-message"), train, align], className="runs-forms"),
+            html.Div(
+                [html.Div(id="runs-message"), train, load_model.form()], className="runs-forms"
+            ),
             dcc.Interval(id="runs-poll", interval=1000, disabled=True),
+            dcc.Store(id="load-architectures"),
         ],
         className="runs",
     )
@@ -76,19 +60,17 @@ def layout() -> html.Div:
 
 @callback(
     Output("runs-train-arch", "options"),
-    Output("runs-align-arch", "options"),
     Output("runs-train-dataset", "options"),
-    Output("runs-align-dataset", "options"),
     Input("runs-poll", "disabled"),
 )
 async def runs_choices(disabled):
     if disabled:  # the tab is not shown
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update
     try:
         models, datasets = await api_client.models(), await api_client.datasets()
     except ApiError:
-        return no_update, no_update, no_update, no_update
-    return models, models, datasets, datasets
+        return no_update, no_update
+    return models, datasets
 
 
 def _runs_table(runs: list[dict], damaged: list[dict] = ()) -> html.Table | html.Div:
@@ -189,44 +171,6 @@ async def runs_train(_go, arch, dataset, epochs, name):
     except ApiError as err:
         return message(f"Not started: {await error_text(err, 'Starting jobs')}", "error")
     return message(f"Training job {job['id']} started: follow it in the jobs table.")
-
-
-@callback(
-    Output("runs-upload-name", "children"),
-    Input("runs-upload", "filename"),
-    prevent_initial_call=True,
-)
-def runs_upload_name(filename):
-    return f"ready: {filename}" if filename else ""
-
-
-@callback(
-    Output("runs-message", "children", allow_duplicate=True),
-    Input("runs-align-go", "n_clicks"),
-    State("runs-upload", "contents"),
-    State("runs-upload", "filename"),
-    State("runs-align-arch", "value"),
-    State("runs-align-dataset", "value"),
-    prevent_initial_call=True,
-)
-async def runs_align(_go, contents, filename, arch, dataset):
-    if not contents:
-        return message("Choose a checkpoint file first.", "error")
-    if not arch:
-        return message("Choose the checkpoint's architecture.", "error")
-    raw = base64.b64decode(contents.split(",", 1)[1])
-    try:
-        stored = await api_client.upload_checkpoint(filename or "checkpoint", raw)
-        job = await api_client.submit_job(
-            "align", {"checkpoint": stored["checkpoint"], "arch": arch, "data": {"name": dataset}}
-        )
-    except ApiError as err:
-        text = await error_text(err, "Uploading and starting jobs")
-        return message(f"Not started: {text}", "error")
-    return message(
-        f"Uploaded {filename} ({stored['parameters']:,} parameters); alignment job {job['id']} "
-        "started."
-    )
 
 
 @callback(

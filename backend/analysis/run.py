@@ -161,12 +161,6 @@ class _Accumulators:
         self.index = probe.index()
         self.k, self.bins, self.seen = k, bins, 0
         n, outputs = len(self.index), probe.maps()
-        for layer in self.index.layers:
-            if outputs[layer.path].dim() not in (2, 4):
-                raise ValueError(
-                    f"layer {layer.path!r} gives {outputs[layer.path].dim()}-D outputs; only "
-                    "(B, C) vectors and (B, C, H, W) maps are supported"
-                )
         self.keepers = [
             _MapKeeper(layer, k, tuple(outputs[layer.path].shape[2:]), device)
             for layer in self.index.layers

@@ -1,5 +1,7 @@
 """Errors a user can fix. The CLI and the API show their message, never a traceback."""
 
+import difflib
+
 
 class SemvecError(Exception):
     """Base class for problems caused by input (a name, a path, a file), not by a bug."""
@@ -10,8 +12,13 @@ class UnknownNameError(SemvecError, ValueError):
 
     def __init__(self, kind: str, name: str, choices: list[str]):
         self.kind, self.name, self.choices = kind, name, list(choices)
-        shown = ", ".join(self.choices[:40]) + (" ..." if len(self.choices) > 40 else "")
-        super().__init__(f"unknown {kind} {name!r}; choose one of: {shown}")
+        close = difflib.get_close_matches(str(name), self.choices, n=5, cutoff=0.6)
+        if close and len(self.choices) > 10:
+            hint = f"close matches: {', '.join(close)} (of {len(self.choices)} known)"
+        else:
+            hint = "choose one of: " + ", ".join(self.choices[:40])
+            hint += " ..." if len(self.choices) > 40 else ""
+        super().__init__(f"unknown {kind} {name!r}; {hint}")
 
 
 class DatasetMissingError(SemvecError, FileNotFoundError):

@@ -27,11 +27,18 @@ class Settings(BaseSettings):
     allowed_hosts: str = ""
     """Host names (comma-separated) a server without a token answers besides localhost and
     loopback addresses; other names are refused (DNS rebinding)."""
+    model_files: str = ""
+    """Model files the server offers to clients, besides its zoo, torchvision, timm and
+    entry points: comma-separated `path/to/file.py:function` references (the owner's
+    code; a client can never send code of its own)."""
 
     @field_validator("token")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    def model_file_refs(self) -> list[str]:
+        return [ref.strip() for ref in self.model_files.split(",") if ref.strip()]
 
     @property
     def allowed_host_names(self) -> tuple[str, ...]:

@@ -26,7 +26,10 @@ from backend.data.registry import register_dataset
 from backend.data.spec import DataSpec
 from backend.data.split import DataSplit
 
-DEFAULT_SIZE = 64
+PHOTO_RESIZE, PHOTO_CROP = 256, 224
+"""Without a size from the user or the weights, photos of mixed sizes are resized to 256
+and centre-cropped to 224 (the usual ImageNet evaluation); a folder whose images share
+one square size keeps it."""
 THUMBNAIL = 256
 # ImageNet statistics: user photos are closer to ImageNet than to any small set.
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -121,6 +124,23 @@ def _split_samples(root: Path, seed: int) -> tuple[list[str], dict[str, list[Sam
     return classes, {"train": train, "val": val, "test": test, "all": everything}
 
 
+def native_size(samples: list[Sample], probe: int = 32) -> int:
+    """The side shared by the first `probe` images when they are all one square size (read
+    from their headers), else PHOTO_RESIZE."""
+    sizes = set()
+    for path, _ in samples[:probe]:
+        try:
+            with Image.open(path) as image:
+                sizes.add(image.size)
+        except OSError:
+            continue
+    if len(sizes) == 1:
+        width, height = sizes.pop()
+        if width == height:
+            return width
+    return PHOTO_RESIZE
+
+
 @register_dataset("imagefolder")
 def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
     if spec.root is None:
@@ -131,14 +151,18 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
     if not root.is_dir():
         raise DatasetMissingError(f"image folder {root} does not exist; expected {LAYOUT}")
     classes, splits = _split_samples(root, spec.seed)
-    return FolderSplit(
+    size = spec.image_size or native_size(splits["all"])
+    split_data = FolderSplit(
         name="imagefolder",
         split=split,
         classes=classes,
         in_channels=3,
-        image_size=spec.image_size or DEFAULT_SIZE,
+        image_size=size,
         samples=splits[split],
         mean=MEAN,
         std=STD,
-        augment=ShiftFlip(max(1, (spec.image_size or DEFAULT_SIZE) // 8), flip=True),
+        augment=ShiftFlip(max(1, size // 8), flip=True),
     )
+    if spec.image_size is None and spec.crop is None and size == PHOTO_RESIZE:
+        split_data.adapt(crop=PHOTO_CROP)
+    return split_data

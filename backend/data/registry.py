@@ -35,4 +35,6 @@ def load_split(spec: DataSpec, split: str) -> DataSplit:
     """
     if spec.name not in _LOADERS:
         raise UnknownNameError("dataset", spec.name, list_datasets())
-    return _LOADERS[spec.name](spec, check_split(split))
+    data = _LOADERS[spec.name](spec, check_split(split))
+    data.adapt(channels=spec.channels, mean=spec.mean, std=spec.std, crop=spec.crop)
+    return data

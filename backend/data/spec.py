@@ -17,9 +17,13 @@ class DataSpec:
         name: a registered dataset (see `list_datasets()`).
         root: where a torchvision set lives, or the folder of an `imagefolder` set.
         seed: fixes which images go to train, val and test.
-        image_size: side of the square tensors; None keeps the native size
-            (64 for `imagefolder`, whose images have no common size).
+        image_size: the resize side (the short side for photos, the square for array
+            sets); None keeps the native size (for an `imagefolder` of photos of mixed
+            sizes: 256, cropped to 224).
         download: let torchvision fetch missing files (needs a network).
+        crop: side of the centre crop after the resize; None: the resize side.
+        mean, std: per-channel normalisation; None: the dataset's own.
+        channels: 3 repeats a grey channel, 1 averages RGB; None: the dataset's own.
     """
 
     name: str = "digits"
@@ -27,6 +31,10 @@ class DataSpec:
     seed: int = 0
     image_size: int | None = None
     download: bool = False
+    crop: int | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    channels: int | None = None
 
     def __post_init__(self):
         # A Path root is kept as text so that to_dict() stays JSON-ready.
@@ -37,9 +45,23 @@ class DataSpec:
             if size < 1:
                 raise SemvecError(f"image_size must be a positive number of pixels, not {size}")
             object.__setattr__(self, "image_size", size)
+        for key in ("mean", "std"):
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, tuple(float(v) for v in value))
+        if self.crop is not None and (self.crop < 1 or (self.image_size or self.crop) < self.crop):
+            raise SemvecError(
+                f"crop {self.crop} must be a positive size no larger than the resize "
+                f"({self.image_size})"
+            )
+        if self.channels not in (None, 1, 3):
+            raise SemvecError(f"channels must be 1 or 3, not {self.channels}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for key in ("mean", "std"):
+            out[key] = list(out[key]) if out[key] is not None else None
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataSpec":

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from backend.core.errors import SemvecError
+
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
@@ -45,8 +47,56 @@ class DataSplit(ABC):
         self.mean, self.std = tuple(mean), tuple(std)
         self._labels = labels.to(torch.int64)
         self._augment = augment
+        self._convert: int | None = None
+        self._crop: tuple[int, int] | None = None
         self._mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
         self._std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    def adapt(
+        self,
+        channels: int | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        crop: int | None = None,
+    ) -> None:
+        """Change the input a model sees: a centre crop of the images, the channel count
+        (3 repeats grey, 1 averages RGB) and the normalisation (None keeps the dataset's)."""
+        if crop and crop < self.image_size:
+            self._crop = (self.image_size - crop) // 2, crop
+            self.image_size = crop
+        if channels and channels != self.in_channels:
+            if mean is None:
+                mean = (sum(self.mean) / len(self.mean),) * channels
+            if std is None:
+                std = (sum(self.std) / len(self.std),) * channels
+            self._convert = channels
+            self.in_channels = channels
+        for name, value in (("mean", mean), ("std", std)):
+            if value is None:
+                continue
+            value = tuple(float(v) for v in value)
+            if len(value) == 1:
+                value *= self.in_channels
+            if len(value) != self.in_channels:
+                raise SemvecError(
+                    f"{name} has {len(value)} values for {self.in_channels}-channel images"
+                )
+            if name == "std" and min(value) <= 0:
+                raise SemvecError(f"std must be positive, got {value}")
+            setattr(self, name, value)
+        self._mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self._std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    def _adapted(self, x: torch.Tensor) -> torch.Tensor:
+        """Images as `adapt` asked: cropped and with the channel count it set."""
+        if self._crop is not None:
+            start, side = self._crop
+            x = x[..., start : start + side, start : start + side]
+        if self._convert is None or x.shape[1] == self._convert:
+            return x
+        if self._convert == 3:
+            return x.expand(-1, 3, -1, -1)
+        return x.mean(dim=1, keepdim=True)
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -84,7 +134,7 @@ class DataSplit(ABC):
         for idx, x in zip(chunks, self._read_batches(chunks), strict=True):
             if augment:
                 x = self._augment(x, generator)
-            yield (x - self._mean) / self._std, self._labels[idx], idx
+            yield (self._adapted(x) - self._mean) / self._std, self._labels[idx], idx
 
     def _read_batches(self, chunks: list[torch.Tensor]) -> Iterator[torch.Tensor]:
         """Images of each chunk of indices, float32 (B, C, S, S) in [0, 1]."""

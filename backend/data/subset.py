@@ -27,7 +27,7 @@ class SubsetSplit(DataSplit):
         )
 
     def _read(self, idx: torch.Tensor) -> torch.Tensor:
-        return self._base._read(self._indices[idx])
+        return self._base._adapted(self._base._read(self._indices[idx]))
 
     def raw_image(self, index: int) -> np.ndarray:
         return self._base.raw_image(int(self._indices[self._check_index(index)]))

@@ -1,5 +1,6 @@
 """The built-in job kinds: train, align, analyze, project, place."""
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -11,13 +12,29 @@ from backend.training.config import AnalyzeConfig, DataConfig, PostHocConfig, Tr
 
 
 def _known_arch(value: str | None) -> str | None:
-    import model_zoo
+    """An architecture the server knows (it never imports code a client sends)."""
+    from backend.core.errors import SemvecError
+    from backend.models import check_offered
 
-    if value is not None and value not in model_zoo.list_models():
-        raise ValueError(
-            f"unknown architecture {value!r}; known: {', '.join(model_zoo.list_models())}"
-        )
+    if value is not None:
+        try:
+            check_offered(value)
+        except SemvecError as err:
+            raise ValueError(str(err)) from err
     return value
+
+
+def _weights_present(arch: str, download: bool) -> None:
+    """Published weights named in `arch` must be in the server's cache (or be allowed to
+    download), so the job does not fail later for a reason known now."""
+    from backend.core.errors import SemvecError
+    from backend.models.sources.torchvision_source import published_file
+
+    if "@" in arch and not download:
+        try:
+            published_file(arch.partition(":")[2], download=False)
+        except SemvecError as err:
+            raise ValueError(str(err)) from err
 
 
 def _known_dataset(data: DataConfig) -> DataConfig:
@@ -34,7 +51,11 @@ def _known_dataset(data: DataConfig) -> DataConfig:
             f"copy the dataset into {home.resolve() / 'datasets'}/, or use the CLI "
             "(`semvec train --root ...` takes any folder)"
         )
-        require_inside(data.root, home, "dataset root", hint)
+        root = Path(data.root).expanduser()
+        if not root.is_absolute():  # the page names folders inside the data home
+            root = home.resolve() / root
+        require_inside(str(root), home, "dataset root", hint)
+        data = data.model_copy(update={"root": str(root)})
     return data
 
 
@@ -113,11 +134,21 @@ class AlignJob(PostHocConfig):
 
     @model_validator(mode="after")
     def _one_source(self):
-        if (self.run is None) == (self.checkpoint is None):
-            raise ValueError("give exactly one of `run` or `checkpoint`")
+        if (self.run is None) == (self.arch is None):
+            raise ValueError(
+                "give exactly one of `run` or `arch` (with a `checkpoint`, or published "
+                "weights as in torchvision:resnet50@IMAGENET1K_V2)"
+            )
         if self.checkpoint is not None and self.arch is None:
-            raise ValueError("a checkpoint needs its architecture name in `arch`")
-        if self.checkpoint is not None and (self.arch_kwargs or self.layers):
+            raise ValueError("a checkpoint needs its architecture in `arch`")
+        if self.arch is not None and self.checkpoint is None:
+            if "@" not in self.arch:
+                raise ValueError(
+                    f"{self.arch} needs weights: a `checkpoint` (POST /api/checkpoints), or "
+                    "published weights (torchvision:NAME@WEIGHTS)"
+                )
+            _weights_present(self.arch, self.download_weights)
+        if self.arch is not None and (self.arch_kwargs or self.layers):
             checks.builds(self.arch, self.arch_kwargs, self.layers)
         return self
 
@@ -193,16 +224,18 @@ def trained_run(ctx: JobContext, cfg: TrainedRunJob, service, default_name: str)
 
 @job_kind("train", TrainJob)
 def train(ctx: JobContext, cfg: TrainJob) -> str | None:
+    from backend.models import slug
     from backend.services.vectors import train_run
 
-    return trained_run(ctx, cfg, train_run, f"{cfg.arch}-{cfg.data.name}-job{ctx.job_id}")
+    return trained_run(ctx, cfg, train_run, f"{slug(cfg.arch)}-{cfg.data.name}-job{ctx.job_id}")
 
 
 @job_kind("align", AlignJob)
 def align(ctx: JobContext, cfg: AlignJob) -> str:
+    from backend.models import slug
     from backend.services.vectors import align_run
 
-    name = cfg.name or f"{cfg.arch or cfg.run}-aligned-job{ctx.job_id}"
+    name = cfg.name or f"{slug(cfg.arch) if cfg.arch else cfg.run}-aligned-job{ctx.job_id}"
     finish = _analysis(ctx, cfg.analyze, cfg.device)
     run = align_run(cfg, name=name, reporter=ctx.reporter, home=ctx.home, before_commit=finish)
     return run.id

@@ -14,8 +14,23 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from backend.core.errors import CheckpointError
+from backend.runs.key_diff import differences, is_counter
 
-_NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
+_NESTED_KEYS = (
+    "state_dict",
+    "model_state_dict",
+    "model",
+    "net",
+    "network",
+    "module",
+    "weights",
+    "params",
+    "ema",
+    "model_ema",
+    "state_dict_ema",
+    "ema_state_dict",
+)
+_PREFIXES = ("module.", "_orig_mod.")
 
 
 def save_state_dict(state: dict[str, torch.Tensor], path: Path) -> None:
@@ -58,43 +73,53 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _tensors_only(loaded: object, label: str) -> dict[str, torch.Tensor]:
-    if isinstance(loaded, dict):
-        for key in _NESTED_KEYS:
-            if isinstance(loaded.get(key), dict):
-                loaded = loaded[key]
-                break
-    if not isinstance(loaded, dict) or not loaded:
+    state = unwrap(loaded)
+    if state is None:
         raise CheckpointError(f"{label} does not hold a state dict (name -> tensor)")
-    state = {k: v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
-    if not state:
-        raise CheckpointError(f"{label} holds no tensors")
-    if all(k.startswith("module.") for k in state):  # saved from DataParallel / DDP
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-    return state
+    return strip_prefixes(state)
 
 
-def _listed(items: list[str], limit: int = 8) -> str:
-    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
+def unwrap(loaded: object, depth: int = 0) -> dict[str, torch.Tensor] | None:
+    """The state dict inside what people save: the dict itself (tensors beside metadata
+    such as `best_prec1` or `epoch`), or one nested under a usual key (`state_dict`,
+    `model`, `model_state_dict`, `net`, `ema`, ...), at any depth."""
+    if not isinstance(loaded, dict) or depth > 4:
+        return None
+    tensors = {
+        k: v for k, v in loaded.items() if isinstance(k, str) and isinstance(v, torch.Tensor)
+    }
+    if tensors and len(tensors) >= len(loaded) / 2:
+        return tensors
+    for key in _NESTED_KEYS:
+        found = unwrap(loaded.get(key), depth + 1)
+        if found:
+            return found
+    return tensors or None
+
+
+def strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Without the prefixes wrappers add to every key: `module.` (DataParallel, DDP) and
+    `_orig_mod.` (torch.compile), in any nesting."""
+    while True:
+        prefix = next((p for p in _PREFIXES if all(k.startswith(p) for k in state)), None)
+        if prefix is None:
+            return state
+        state = {k.removeprefix(prefix): v for k, v in state.items()}
 
 
 def load_into(model: nn.Module, state: dict[str, torch.Tensor], arch: str = "model") -> None:
-    """Load `state` into `model` exactly, or say which keys and shapes differ."""
+    """Load `state` into `model` exactly, or say how the keys and shapes differ.
+
+    BatchNorm's `num_batches_tracked` counters are not weights: a checkpoint saved
+    without them loads (the model keeps its own), and extra ones are ignored.
+    """
     expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [
-        f"{k}: checkpoint {tuple(state[k].shape)} vs {arch} {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state and state[k].shape != v.shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_listed(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_listed(unexpected)}")
-    if shapes:
-        problems.append(f"shape mismatches: {_listed(shapes, 5)}")
+    shapes = {k: tuple(v.shape) for k, v in state.items()}
+    problems = differences(shapes, {k: tuple(v.shape) for k, v in expected.items()}, arch)
     if problems:
         raise CheckpointError(f"checkpoint does not fit {arch}: " + "; ".join(problems))
+    state = {k: v for k, v in state.items() if k in expected}
+    for key, value in expected.items():
+        if key not in state and is_counter(key):
+            state[key] = value
     model.load_state_dict(state, strict=True)

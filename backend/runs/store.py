@@ -53,6 +53,12 @@ class RunMeta(BaseModel):
     config: dict = {}
     source: str | None = None
     """For aligned runs: the checkpoint or run the weights came from."""
+    arch_code: dict | None = None
+    """For a user's own architecture (`file.py:build`): the kept copy of the file under
+    code/ (`file`), its SHA-256 and the function's name (`attribute`)."""
+    model_classes: list[str] | None = None
+    """The model's own class names (e.g. ImageNet's 1,000 from published weights), when
+    they are not the dataset's."""
 
     def layer_paths(self) -> list[str]:
         return [layer["path"] for layer in self.layers]
@@ -86,9 +92,19 @@ class Run:
         """The model, rebuilt from run.json and loaded with the run's weights (eval mode)."""
         from backend.services.models import build_model
 
-        model = build_model(self.meta.arch, self.meta.arch_kwargs)
+        model = build_model(self.meta.arch, self.meta.arch_kwargs, code=self.code_copy())
         load_into(model, read_state_dict(self.folder / "weights.safetensors"), self.meta.arch)
         return model.eval()
+
+    def code_copy(self):
+        """The run's copy of a user's model file (None for other architectures)."""
+        from backend.models import CodeCopy
+
+        kept = self.meta.arch_code
+        if not kept:
+            return None
+        text = (self.folder / "code" / kept["file"]).read_text()
+        return CodeCopy(kept["file"], kept["sha256"], kept["attribute"], text)
 
     def vectors(self) -> torch.Tensor:
         return load_file(str(self.folder / "vectors.safetensors"))["vectors"]
@@ -126,6 +142,13 @@ class RunWriter:
 
     def write_meta(self, meta: RunMeta) -> None:
         write_json(self.folder / "run.json", meta.model_dump())
+
+    def write_code(self, copy) -> dict:
+        """Keep a user's model file (a `backend.models.CodeCopy`); returns its record."""
+        folder = self.folder / "code"
+        folder.mkdir(exist_ok=True)
+        (folder / copy.filename).write_text(copy.text)
+        return copy.to_dict()
 
     def write_weights(self, state: dict[str, torch.Tensor]) -> None:
         save_state_dict(state, self.folder / "weights.safetensors")

@@ -29,12 +29,18 @@ def batch_correlation(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class SemanticVectors(nn.Module):
-    """E (N, d): one learnable vector per neuron."""
+    """E (N, d): one learnable vector per neuron.
+
+    `reference` is the training correlation's eigen-solution (backend.semantic.reference)
+    the vectors were last aligned against, when there was one: the run's report measures
+    its ceiling and bound from it instead of reading the training images again.
+    """
 
     def __init__(self, num_neurons: int, dim: int = 64, seed: int = 0):
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         self.weight = nn.Parameter(torch.randn(num_neurons, dim, generator=gen) / dim**0.5)
+        self.reference = None
 
     @property
     def num_neurons(self) -> int:

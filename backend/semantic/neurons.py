@@ -88,8 +88,23 @@ def resolve_modules(model: nn.Module, paths: list[str]) -> list[nn.Module]:
     return [modules[p] for p in paths]
 
 
+LAYOUT_ATTR = "_semvec_layout"
+"""A module attribute that says how its output is laid out, when the shape cannot tell:
+`"nhwc"` for channels-last feature maps (Swin). Set by the model sources at build time."""
+
+
+def canonical(module: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    """The output as (B, C, H, W), (B, C) or, for tokens, (B, T, C)."""
+    if output.dim() == 4 and getattr(module, LAYOUT_ATTR, None) == "nhwc":
+        return output.permute(0, 3, 1, 2)
+    return output
+
+
 def pool(output: torch.Tensor) -> torch.Tensor:
-    """Pooled activation per channel: spatial mean of (B, C, ...) or the vector itself."""
+    """Pooled activation per channel: the spatial mean of a feature map (B, C, H, W), the
+    mean over tokens of a transformer's (B, T, C), or the vector (B, C) itself."""
+    if output.dim() == 3:
+        return output.mean(dim=1)
     return output.flatten(2).mean(dim=2) if output.dim() > 2 else output
 
 
@@ -121,11 +136,12 @@ class ActivationProbe:
         self._handles.clear()
 
     def _hook(self, path: str):
-        def capture(_module, _inputs, output):
+        def capture(module, _inputs, output):
             if isinstance(output, tuple | list):
                 output = output[0]
+            output = canonical(module, output)
             self._pooled[path] = pool(output)
-            if self.keep_maps:
+            if self.keep_maps and output.dim() == 4:
                 self._maps[path] = output
 
         return capture
@@ -146,7 +162,7 @@ class ActivationProbe:
         layers, offset = [], 0
         for path in self.paths:
             width = self._pooled[path].shape[1]
-            spatial = path in self._maps and self._maps[path].dim() > 2
+            spatial = path in self._maps
             layers.append(LayerInfo(path, width, offset, spatial))
             offset += width
         return NeuronIndex(layers)

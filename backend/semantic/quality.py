@@ -6,6 +6,10 @@ Two measures, per run and per neuron, over live neurons (non-zero variance held 
 - precision@k: overlap of each neuron's k nearest semantic neighbours with its k most
   correlated neurons, divided by k.
 Everything is computed in row chunks, so memory stays O(chunk × N) for large N.
+
+Any source of similarity rows can be measured the same way: the vectors, the training
+correlation itself (the ceiling) and its best rank-d fit (the bound); see
+backend/semantic/reference.py and docs/quality.md.
 """
 
 from collections.abc import Callable, Iterable
@@ -66,12 +70,13 @@ def collect_activations(
 def standardise(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Columns centred and scaled to unit norm (dead ones zeroed), and the alive mask:
     `z.T @ z` is then the Pearson correlation between neurons."""
-    h = h.double()
-    centred = h - h.mean(dim=0, keepdim=True)
+    # The mean in float64, the rest in float32: one copy of h, not three, at large N.
+    mean = (h.sum(dim=0, dtype=torch.float64) / h.shape[0]).to(h.dtype)
+    centred = (h - mean).float()
     norm = centred.norm(dim=0)
     alive = norm > DEAD_STD * (h.shape[0] ** 0.5)
-    unit = centred / torch.where(alive, norm, torch.ones_like(norm))
-    return (unit * alive).float(), alive
+    centred /= torch.where(alive, norm, torch.ones_like(norm))
+    return centred.mul_(alive), alive
 
 
 def _pearson_rows(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -84,26 +89,57 @@ def _pearson_rows(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch
     return (dx * dy).sum(1) / denom.clamp(min=1e-12)
 
 
+SimilarityRows = Callable[[torch.Tensor], torch.Tensor]
+"""Given neuron ids (R,), their rows (R, N) of some similarity matrix."""
+
+
+def vector_similarity(vectors: torch.Tensor) -> SimilarityRows:
+    """The cosine similarity of `vectors` (N, d), row by row."""
+    u = torch.nn.functional.normalize(vectors.float(), dim=1)
+    return lambda ids: u[ids] @ u.T
+
+
 def evaluate_quality(
-    unit_vectors: torch.Tensor, h: torch.Tensor, k: int = 10, chunk: int | None = None
+    unit_vectors: torch.Tensor,
+    h: torch.Tensor,
+    k: int = 10,
+    chunk: int | None = None,
+    rows: torch.Tensor | None = None,
 ) -> QualityReport:
     """Compare the vectors' similarity with the correlation of held-out activations h."""
+    if unit_vectors.shape[0] != h.shape[1]:
+        raise ValueError(f"{unit_vectors.shape[0]} vectors for {h.shape[1]} neurons")
+    return evaluate_similarity(vector_similarity(unit_vectors), h, k, chunk, rows)
+
+
+def evaluate_similarity(
+    similarity: SimilarityRows,
+    h: torch.Tensor,
+    k: int = 10,
+    chunk: int | None = None,
+    rows: torch.Tensor | None = None,
+    standardised: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> QualityReport:
+    """Compare any similarity's rows with the correlation of held-out activations h.
+
+    With `rows`, only those neurons' rows are measured (against all N columns): an
+    unbiased estimate of the all-rows figures at a fraction of the cost. `standardised`
+    is `standardise(h)` when the caller has it already.
+    """
     n = h.shape[1]
-    if unit_vectors.shape[0] != n:
-        raise ValueError(f"{unit_vectors.shape[0]} vectors for {n} neurons")
-    z, alive = standardise(h)
-    u = torch.nn.functional.normalize(unit_vectors.float(), dim=1)
+    z, alive = standardised if standardised is not None else standardise(h)
     live = int(alive.sum())
     k = max(1, min(k, live - 1))
     chunk = chunk or max(1, min(n, 2**24 // max(n, 1)))
+    ids = torch.arange(n) if rows is None else rows
     per_r = torch.full((n,), float("nan"))
     per_p = torch.full((n,), float("nan"))
     sums = torch.zeros(5, dtype=torch.float64)  # sum x, y, xy, xx, yy over all pairs
     pairs = 0
-    for start in range(0, n, chunk):
-        rows = torch.arange(start, min(start + chunk, n))
+    for start in range(0, len(ids), chunk):
+        rows = ids[start : start + chunk]
         corr = z[:, rows].T @ z
-        sim = u[rows] @ u.T
+        sim = similarity(rows).float()
         mask = alive[rows, None] & alive[None, :]
         mask[torch.arange(len(rows)), rows] = False
         maskf = mask.float()
@@ -132,3 +168,26 @@ def evaluate_quality(
         per_neuron_r=per_r.numpy().astype(np.float32),
         per_neuron_precision=per_p.numpy().astype(np.float32),
     )
+
+
+def reference_figures(reference, h: torch.Tensor, k: int = 10) -> dict:
+    """The ceiling and the rank-d bound of `reference` on held-out activations h.
+
+    Measured on the reference's rows (all of them up to EXACT_MAX neurons)."""
+    standardised = standardise(h)
+    ceiling = evaluate_similarity(
+        reference.correlation_rows, h, k, rows=reference.rows, standardised=standardised
+    )
+    bound = evaluate_similarity(
+        vector_similarity(reference.vectors), h, k, rows=reference.rows, standardised=standardised
+    )
+    rows = h.shape[1] if reference.rows is None else len(reference.rows)
+    return {
+        "ceiling": _figures(ceiling),
+        "bound": {**_figures(bound), **reference.summary()},
+        "reference_rows": rows,
+    }
+
+
+def _figures(report: QualityReport) -> dict:
+    return {"r": report.r, f"precision_at_{report.k}": report.precision_at_k}

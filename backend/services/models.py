@@ -1,30 +1,54 @@
-"""Architectures by name, with user-facing errors."""
+"""Architectures from any source, with user-facing errors, sized for the data."""
 
 from torch import nn
 
-import model_zoo
-from backend.core.errors import SemvecError, UnknownNameError
+from backend.models import CodeCopy, ModelRecord
+from backend.models import build as build_record_of
+from backend.models.layers import expand_layers
 from backend.semantic.neurons import resolve_modules
 
 
-def build_model(arch: str, kwargs: dict | None = None) -> nn.Module:
-    if arch not in model_zoo.list_models():
-        raise UnknownNameError("architecture", arch, model_zoo.list_models())
-    try:
-        return model_zoo.get_model(arch, **(kwargs or {}))
-    except ValueError as err:
-        raise SemvecError(str(err)) from err
+def build_record(
+    arch: str,
+    kwargs: dict | None = None,
+    hints: dict | None = None,
+    code: CodeCopy | None = None,
+    load_weights: bool = True,
+    download: bool = False,
+) -> ModelRecord:
+    """The model `arch` names, with its default layers as attributes (`probed_layers`,
+    `logit_layer`) as every service expects them."""
+    record = build_record_of(
+        arch, kwargs, hints, code=code, load_weights=load_weights, download=download
+    )
+    record.model.probed_layers = record.probed_layers
+    record.model.logit_layer = record.logit_layer
+    return record
+
+
+def build_model(arch: str, kwargs: dict | None = None, code: CodeCopy | None = None) -> nn.Module:
+    """The model as a run recorded it (random weights; published weights are not fetched)."""
+    return build_record(arch, kwargs, code=code, load_weights=False).model
+
+
+def data_hints(split) -> dict:
+    return {"num_classes": len(split.classes), "in_channels": split.in_channels}
+
+
+def record_for_data(arch: str, kwargs: dict, split, **options) -> ModelRecord:
+    """Build `arch` sized for the data (classes, channels) unless kwargs say otherwise."""
+    return build_record(arch, kwargs, data_hints(split), **options)
 
 
 def model_for_data(arch: str, kwargs: dict, split) -> tuple[dict, nn.Module]:
-    """Build `arch` sized for the data (classes, channels) unless kwargs say otherwise;
-    returns the arguments it was built with and the model."""
-    kwargs = {"num_classes": len(split.classes), "in_channels": split.in_channels, **kwargs}
-    return kwargs, build_model(arch, kwargs)
+    """`record_for_data` as (the arguments it was built with, the model)."""
+    record = record_for_data(arch, kwargs, split, load_weights=False)
+    return record.kwargs, record.model
 
 
 def probed_layers(model: nn.Module, layers: list[str] | None) -> list[str]:
-    """The given layers (checked to exist) or the model's default probed layers."""
-    chosen = list(layers) if layers else list(model.probed_layers)
+    """The given layers (names or globs such as `layer3.*`, checked to exist) or the
+    model's default probed layers."""
+    chosen = expand_layers(model, list(layers)) if layers else list(model.probed_layers)
     resolve_modules(model, chosen)
     return chosen

@@ -13,18 +13,18 @@ import torch
 from torch import nn
 
 from backend.core.devices import resolve_device
-from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
 from backend.core.settings import get_settings
-from backend.runs.checkpoint import load_into, read_state_dict
+from backend.models import slug
 from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
-from backend.semantic.quality import collect_activations, evaluate_quality
+from backend.semantic.report import held_out_quality, quality_line
+from backend.services.loading import chance_warning, check_fits, load_for_align
 from backend.services.models import model_for_data, probed_layers
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
-from backend.training.config import PostHocConfig, TrainConfig
+from backend.training.config import DataConfig, PostHocConfig, TrainConfig
 from backend.training.distributed import World
 from backend.training.distributed import start as start_distributed
 from backend.training.evaluate import accuracy
@@ -43,15 +43,10 @@ def _index_for(model: nn.Module, layers: list[str], split, device) -> NeuronInde
     return neuron_index(model, layers, x.to(device))
 
 
-def _check_fits(model: nn.Module, split, device) -> None:
-    """The model's logits must match the dataset's classes."""
-    x, *_ = next(iter(split.batches(2)))
-    with torch.no_grad():
-        out = model.eval()(x.to(device))
-    if out.shape[1] != len(split.classes):
-        raise SemvecError(
-            f"the model has {out.shape[1]} outputs but the dataset has {len(split.classes)} classes"
-        )
+def _train_split(meta: RunMeta):
+    from backend.data import load_split
+
+    return load_split(DataConfig.model_validate(meta.dataset).spec(), "train")
 
 
 BeforeCommit = Callable[[Run], None]
@@ -68,19 +63,24 @@ def finish_run(
     extra: dict,
     reporter: Reporter,
     before_commit: BeforeCommit | None = None,
+    measure_accuracy: bool = True,
 ) -> Run:
-    """Measure quality on held-out data and write everything; returns the committed run."""
-    reporter.stage("quality", len(test_split))
-    h = collect_activations(
+    """Measure quality on held-out data and write everything; returns the committed run.
+
+    `measure_accuracy` is False when the logits are not the dataset's classes."""
+    report, figures = held_out_quality(
         model,
         meta.layer_paths(),
-        test_split.batches(256),
+        vectors,
+        test_split,
         device,
-        progress=lambda n: reporter.advance(n),
+        reporter,
+        train_split=lambda: _train_split(meta),
     )
-    report = evaluate_quality(vectors.unit().cpu(), h)
-    metrics = {"quality": report.summary(), **extra}
-    metrics["test_accuracy"] = accuracy(model, test_split.batches(512), device)
+    metrics = {"quality": figures, **extra}
+    metrics["test_accuracy"] = (
+        accuracy(model, test_split.batches(512), device) if measure_accuracy else None
+    )
     writer.write_meta(meta)
     writer.write_weights(model.state_dict())
     writer.write_vectors(vectors.weight.detach().cpu())
@@ -92,9 +92,12 @@ def finish_run(
     )
     writer.write_metrics(metrics)
     reporter.message(
-        f"quality on held-out data: r {report.r:.4f}, precision@{report.k} "
-        f"{report.precision_at_k:.4f} ({report.live_neurons} live neurons); "
-        f"test accuracy {metrics['test_accuracy']:.4f}"
+        f"{quality_line(figures)}; "
+        + (
+            f"test accuracy {metrics['test_accuracy']:.4f}"
+            if measure_accuracy
+            else "no accuracy: the model's classes are not the dataset's"
+        )
     )
     if before_commit is not None:
         before_commit(writer.preview())
@@ -127,7 +130,7 @@ def train_run(
     index = _index_for(model, layers, train, device)
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
     store = RunStore(home or get_settings().home)
-    run_id = name or store.new_id(f"{cfg.arch}-{cfg.data.name}")
+    run_id = name or store.new_id(f"{slug(cfg.arch)}-{cfg.data.name}")
     store.ensure_free(run_id)
     checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir else None
     history = train_with_alignment(
@@ -160,55 +163,70 @@ def align_run(
     reporter: Reporter | None = None,
     home: Path | None = None,
     before_commit: BeforeCommit | None = None,
+    state: dict | None = None,
 ) -> Run:
-    """Align a frozen model loaded from a run or from a checkpoint + architecture name."""
+    """Align a frozen model: from a run, a checkpoint + architecture, published weights,
+    or the weights (`state`) of a model handed over in Python, with `cfg.arch` to rebuild
+    it. See backend.services.loading."""
     reporter = reporter or Reporter()
     device = resolve_device(cfg.device)
     store = RunStore(home or get_settings().home)
-    if (cfg.run is None) == (cfg.checkpoint is None):
-        raise SemvecError("give exactly one of a run (--run) or a checkpoint (--checkpoint)")
-    if cfg.run is not None:
-        source = store.open(cfg.run)
-        data = type(cfg.data).model_validate(source.meta.dataset)
-        arch, kwargs = source.meta.arch, source.meta.arch_kwargs
-        layers_wanted = cfg.layers or source.layer_paths()
-        model = source.build_model()
-        train, _, test = _splits(data)
-        source_label = f"run:{source.id}"
-    else:
-        if not cfg.arch:
-            raise SemvecError("a checkpoint needs its architecture name (--arch)")
-        data, arch = cfg.data, cfg.arch
-        train, _, test = _splits(data)
-        kwargs, model = model_for_data(arch, cfg.arch_kwargs, train)
-        load_into(model, read_state_dict(cfg.checkpoint), arch)
-        layers_wanted = cfg.layers
-        source_label = str(cfg.checkpoint)
-    model.to(device).eval()
-    _check_fits(model, train, device)
-    layers = probed_layers(model, layers_wanted)
+    if name is not None:
+        store.ensure_free(name)
+    loaded = load_for_align(cfg, store, state)
+    record, train, test = loaded.record, loaded.train, loaded.test
+    model = record.model.to(device).eval()
+    check_fits(loaded, device)
+    layers = probed_layers(model, cfg.layers or (record.probed_layers if cfg.run else None))
     index = _index_for(model, layers, train, device)
+    warning = chance_warning(model, loaded, device)
+    if warning:
+        reporter.message(f"warning: {warning}")
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
-    run_id = name or store.new_id(f"{arch}-{data.name}-aligned")
+    run_id = name or store.new_id(f"{slug(record.ref)}-{loaded.data.name}-aligned")
     with store.writer(run_id) as writer:
         losses = align_frozen(model, layers, train, vectors, cfg.align, device, cfg.amp, reporter)
         meta = RunMeta(
             id=run_id,
             kind="align",
-            arch=arch,
-            arch_kwargs=kwargs,
-            dataset=data.model_dump(),
+            arch=record.ref,
+            arch_kwargs=record.kwargs,
+            arch_code=writer.write_code(record.code) if record.code else None,
+            model_classes=record.classes if loaded.own_classes else None,
+            dataset=loaded.data.model_dump(),
             layers=index.to_dict(),
-            logit_layer=model.logit_layer,
+            logit_layer=record.logit_layer,
             vector_dim=cfg.align.dim,
             config=cfg.model_dump(),
-            source=source_label,
+            source=loaded.source,
         )
         extra = {
             "align_loss": {"first": losses[0], "last": losses[-1], "steps": len(losses)}
             if losses
-            else {}
+            else {},
+            "input": _input_of(train),
+            "warnings": [warning] if warning else [],
         }
         return finish_run(
-            writer, meta, model, vectors, test, device, extra, reporter, before_commit
+            writer,
+            meta,
+            model,
+            vectors,
+            test,
+            device,
+            extra,
+            reporter,
+            before_commit,
+            measure_accuracy=not loaded.own_classes,
         )
+
+
+def _input_of(split) -> dict:
+    """What the model saw, for the run's report."""
+    return {
+        "image_size": split.image_size,
+        "channels": split.in_channels,
+        "mean": list(split.mean),
+        "std": list(split.std),
+        "images": {"train": len(split)},
+    }

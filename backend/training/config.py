@@ -11,8 +11,12 @@ class DataConfig(BaseModel):
     name: str = "digits"
     root: str | None = None
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    image_size: int | None = Field(None, ge=4, le=1024)
+    image_size: int | None = Field(None, ge=4, le=1024, description="resize side (px)")
     download: bool = False
+    crop: int | None = Field(None, ge=4, le=1024, description="centre crop side (px)")
+    mean: list[float] | None = Field(None, min_length=1, max_length=3)
+    std: list[float] | None = Field(None, min_length=1, max_length=3)
+    channels: int | None = Field(None, ge=1, le=3, description="1 or 3")
 
     def spec(self):
         from backend.data import DataSpec
@@ -33,13 +37,24 @@ class AlignConfig(BaseModel):
         False, description="let the alignment gradient reach the network (default: detached)"
     )
     steps: int = Field(
-        1500,
+        200,  # from the eigen-start; a random start needs about 1500
         ge=0,
         le=1_000_000,
         description="frozen alignment steps (post hoc; after training: settling steps)",
     )
     batch_size: int = Field(128, ge=4, le=8192)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    init: Literal["eigen", "random"] = Field(
+        "eigen",
+        description="start from the training correlation's top-d eigenvectors (then the "
+        "steps refine at a tenth of lr), or at random",
+    )
+    reference_images: int = Field(
+        16384,  # backend.semantic.reference.REFERENCE_IMAGES
+        ge=16,
+        le=1_000_000,
+        description="training images (class-balanced) for the eigen-start and the rank-d bound",
+    )
 
 
 class TrainConfig(BaseModel):
@@ -60,11 +75,13 @@ class TrainConfig(BaseModel):
 
 
 class PostHocConfig(BaseModel):
-    """Align a loaded, frozen model: from a run, or a checkpoint + architecture."""
+    """Align a loaded, frozen model: from a run, a checkpoint + architecture, or an
+    architecture with published weights (`torchvision:resnet50@IMAGENET1K_V2`)."""
 
     run: str | None = None
     checkpoint: str | None = None
     arch: str | None = None
+    download_weights: bool = False
     arch_kwargs: dict = {}
     data: DataConfig = DataConfig()
     layers: list[str] | None = None

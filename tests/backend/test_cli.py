@@ -92,6 +92,14 @@ def test_train_analyze_project_export_align_end_to_end(semvec, tmp_path):
     )
     listing = semvec("runs").stdout
     assert "e2e" in listing and "digits_cnn" in listing
+    header, row = (
+        listing.splitlines()[0].split(),
+        next(r for r in listing.splitlines() if "e2e" in r),
+    )
+    assert "CEIL" in header and "BOUND" in header
+    ceiling, bound, held = row.split()[7:10]
+    assert ceiling.count("/") == 1 and bound.count("/") == 1 and "-" not in ceiling + bound
+    assert held.endswith("/10")  # held-out images of all 10 classes
 
     semvec("analyze", "e2e", "--split", "test", "--k", "5")
     first = semvec("project", "e2e", "--method", "pca").stdout
@@ -118,6 +126,8 @@ def test_train_analyze_project_export_align_end_to_end(semvec, tmp_path):
         "40",
         "--name",
         "e2e-realigned",
+        "--align-init",
+        "random",
         "--no-analyze",
         "--device",
         "cpu",

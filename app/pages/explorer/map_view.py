@@ -54,7 +54,42 @@ def _run_info(s: dict) -> list:
         ("P@10", fmt(q.get("precision_at_10"), ".3f")),
         ("test accuracy", fmt(s.get("test_accuracy"), ".1%")),
     ]
-    return [html.Span([html.B(k), " ", v], className="fact") for k, v in facts]
+    spans = [html.Span([html.B(k), " ", v], className="fact") for k, v in facts]
+    return spans + _references(q)
+
+
+def _references(q: dict) -> list:
+    """The ceiling and the rank-d bound beside r and P@10, each saying what it is."""
+    out = []
+    held = q.get("held_out")
+    if held:
+        out.append(
+            html.Span(
+                [html.B("held out"), f" {held['images']:,} images, {held['classes']} classes"],
+                className="fact",
+                title="the class-balanced test images these figures are measured on",
+            )
+        )
+    notes = {
+        "ceiling": (
+            "ceiling",
+            "the training images' own correlation, measured the same way: "
+            "no embedding can do better on these images",
+        ),
+        "bound": (
+            f"rank-{(q.get('bound') or {}).get('dim', 'd')} bound",
+            "the best fit with vectors of this length (the training correlation's "
+            "top eigenvectors): what the vectors can reach",
+        ),
+    }
+    for key, (label, note) in notes.items():
+        ref = q.get(key)
+        if ref:
+            text = f" r {fmt(ref.get('r'), '.3f')} / P@10 {fmt(ref.get('precision_at_10'), '.3f')}"
+            out.append(
+                html.Span([html.B(label), text], className="fact", title=note, id=f"explorer-{key}")
+            )
+    return out
 
 
 @callback(

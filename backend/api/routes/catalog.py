@@ -1,6 +1,9 @@
 """What can be chosen: architectures and datasets (the forms in the UI read these)."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -17,3 +20,89 @@ def list_datasets() -> list[str]:
     from backend.data import list_datasets
 
     return list_datasets()
+
+
+class ArchitectureSource(BaseModel):
+    source: str
+    title: str
+    names: list[str]
+
+
+@router.get("/architectures", response_model=list[ArchitectureSource])
+def list_architectures() -> list[dict]:
+    """Every architecture the server can build, by source (zoo, torchvision, timm,
+    entry points, and model files its owner lists). Clients can only pick from these."""
+    from backend.models import catalogue
+
+    return catalogue()
+
+
+class LayerRow(BaseModel):
+    path: str
+    type: str
+    shape: list[int]
+    channels: int
+    probed: bool
+
+
+class LayerTablePublic(BaseModel):
+    arch: str
+    input: str
+    layers: list[LayerRow]
+    probed: list[str]
+    neurons: int
+
+
+@router.get("/architectures/layers", response_model=LayerTablePublic)
+def architecture_layers(
+    arch: Annotated[str, Query(max_length=200, description="an architecture reference")],
+) -> dict:
+    """The modules of `arch` traced on a blank input of its size, the default probed
+    layers and their neuron count (for the page's layer picker)."""
+    from backend.core.errors import SemvecError
+    from backend.models import check_offered
+    from backend.services.layers import layer_table
+
+    try:
+        check_offered(arch)
+        table = layer_table(arch, None, None)
+    except SemvecError as err:
+        raise HTTPException(422, str(err)) from err
+    probed = set(table.probed)
+    return {
+        "arch": arch,
+        "input": table.input_label,
+        "layers": [{**m.to_dict(), "probed": m.path in probed} for m in table.modules],
+        "probed": table.probed,
+        "neurons": table.neurons,
+    }
+
+
+class PublishedWeights(BaseModel):
+    name: str
+    file: str
+    present: bool
+    """Whether the file is in the server's torch hub cache, $TORCH_HOME/hub/checkpoints
+    (else: put it there)."""
+    preprocess: dict
+    classes: int
+
+
+@router.get("/architectures/weights", response_model=list[PublishedWeights])
+def architecture_weights(
+    arch: Annotated[str, Query(max_length=200, description="torchvision:NAME")],
+) -> list[dict]:
+    """Published weights of a torchvision model (other sources have none: []), with
+    whether each is in the server's cache and the preprocessing it comes with."""
+    from backend.core.errors import SemvecError
+    from backend.models import check_offered, parse
+    from backend.models.sources import torchvision_source
+
+    try:
+        check_offered(arch)
+    except SemvecError as err:
+        raise HTTPException(422, str(err)) from err
+    source, name = parse(arch)
+    if source is not torchvision_source:
+        return []
+    return torchvision_source.published(name.partition("@")[0])

@@ -91,5 +91,5 @@ def test_checkpoint_of_another_architecture_names_the_differences(tmp_path):
     with pytest.raises(CheckpointError) as err:
         load_into(model_zoo.get_model("digits_cnn"), read_state_dict(tmp_path / "s.safetensors"))
     message = str(err.value)
-    assert "shape mismatches" in message and "conv1.0.weight" in message
+    assert "shape mismatch" in message and "conv1.0.weight" in message
     assert "(8, 1, 3, 3)" in message and "(32, 1, 3, 3)" in message

@@ -1,0 +1,44 @@
+"""Which known architectures a checkpoint's keys fit best (for the error that says it
+does not fit the one the user named)."""
+
+import torch
+
+from backend.runs.key_diff import is_counter
+
+
+def _shapes(model: torch.nn.Module) -> dict[str, tuple]:
+    return {k: tuple(v.shape) for k, v in model.state_dict().items() if not is_counter(k)}
+
+
+def _candidates(num_classes: int | None):
+    """(reference, key -> shape) of every zoo and torchvision model, built on the meta
+    device (no memory, no init cost); the few that cannot be built there are skipped."""
+    from backend.models.sources import torchvision_source, zoo
+
+    hints = {"num_classes": num_classes} if num_classes else {}
+    for source in (zoo, torchvision_source):
+        for name in source.names():
+            ref = f"{source.PREFIX}:{name}" if source.PREFIX else name
+            try:
+                with torch.device("meta"):
+                    record = source.build(name, {}, dict(hints), load_weights=False)
+            except Exception:
+                continue
+            yield ref, _shapes(record.model)
+
+
+def closest_architectures(
+    state: dict[str, torch.Tensor], limit: int = 3
+) -> list[tuple[str, float]]:
+    """The known architectures whose keys and shapes overlap the checkpoint's most, with
+    the share that matches (1.0: every key and shape agrees)."""
+    wanted = {k: tuple(v.shape) for k, v in state.items() if not is_counter(k)}
+    heads = [v for k, v in wanted.items() if k.endswith(".weight") and len(v) == 2]
+    num_classes = heads[-1][0] if heads else None
+    scores = []
+    for ref, shapes in _candidates(num_classes):
+        same = sum(1 for k, v in wanted.items() if shapes.get(k) == v)
+        union = len(wanted.keys() | shapes.keys())
+        scores.append((ref, same / union if union else 0.0))
+    scores.sort(key=lambda item: -item[1])
+    return [item for item in scores[:limit] if item[1] > 0]

@@ -1,0 +1,1 @@
+"""Where architectures come from; each module here is one source (see backend.models.resolve)."""
