@@ -1,20 +1,15 @@
 """The Runs tab lists a damaged run as damaged, with the reason, beside the healthy ones."""
 
-import shutil
-
 import pytest
 
 from tests.backend.api.conftest import Server
-from tests.backend.api.test_damaged_runs_api import damage_two_copies
+from tests.backend.api.test_damaged_runs_api import damaged_home
 from tests.browser.pages import MapPage
 
 
 @pytest.fixture(scope="module")
 def damaged_ui(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("damaged-ui")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
-    damage_two_copies(home)
-    srv = Server(home).start()
+    srv = Server(damaged_home(quickstart_home, tmp_path_factory, "damaged-ui")).start()
     yield srv
     srv.stop()
 

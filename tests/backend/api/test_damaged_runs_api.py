@@ -8,22 +8,23 @@ import pytest
 from tests.backend.api.conftest import Server
 
 
-def damage_two_copies(home) -> None:
-    """`empty-vectors` (0-byte vectors.safetensors) and `bad-json` (run.json cut short)."""
+def damaged_home(quickstart_home, tmp_path_factory, name: str):
+    """A copy of the quickstart home with two damaged copies of its run: `empty-vectors`
+    (0-byte vectors.safetensors) and `bad-json` (run.json cut short)."""
+    home = tmp_path_factory.mktemp(name)
+    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
     runs = home / "runs"
     for name in ("empty-vectors", "bad-json"):
         shutil.copytree(runs / "digits-default", runs / name)
     (runs / "empty-vectors" / "vectors.safetensors").write_bytes(b"")
     meta = runs / "bad-json" / "run.json"
     meta.write_text(meta.read_text()[:40])
+    return home
 
 
 @pytest.fixture(scope="module")
 def damaged_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("damaged")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
-    damage_two_copies(home)
-    srv = Server(home).start()
+    srv = Server(damaged_home(quickstart_home, tmp_path_factory, "damaged")).start()
     yield srv
     srv.stop()
 
