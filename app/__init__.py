@@ -1,5 +1,6 @@
 """The Dash front end. It talks to the backend only through the JSON API."""
 
+import logging
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -12,6 +13,7 @@ def mount(server):
     from app import api_client, auth
     from app.shell import layout
 
+    logging.getLogger("uvicorn.access").addFilter(auth.HIDE_TOKENS)  # the sign-in link's token
     api_client.connect(asgi_app=server)
     server.include_router(auth.router)  # before Dash's catch-all page route
     server.add_middleware(auth.CallerMiddleware)

@@ -64,7 +64,7 @@ def connect(asgi_app=None, base_url: str | None = None) -> None:
     global _client
     if asgi_app is not None:
         transport = _CallerTransport(app=asgi_app)
-        _client = httpx.AsyncClient(transport=transport, base_url="http://semvec", timeout=60)
+        _client = httpx.AsyncClient(transport=transport, base_url="http://localhost", timeout=60)
     else:
         _client = httpx.AsyncClient(base_url=base_url or "http://127.0.0.1:8000", timeout=60)
 
@@ -123,6 +123,12 @@ async def access() -> dict:
 
 async def runs() -> list[dict]:
     return (await get("/api/runs"))["data"]
+
+
+async def runs_and_damaged() -> tuple[list[dict], list[dict]]:
+    """(the readable runs, {id, reason} of the damaged ones)."""
+    found = await get("/api/runs")
+    return found["data"], found.get("damaged", [])
 
 
 async def run(run_id: str) -> dict:

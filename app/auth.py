@@ -9,6 +9,8 @@ header: the cookie alone opens nothing.
 """
 
 import hmac
+import logging
+import re
 from html import escape
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +26,22 @@ MAX_FORM = 4096  # bytes of a sign-in form worth reading
 NO_STORE = {"Cache-Control": "no-store"}
 
 router = APIRouter(include_in_schema=False)
+TOKEN_IN_QUERY = re.compile(r"(?i)\b(token=)[^&\s]*")
+
+
+class HideTokens(logging.Filter):
+    """Keeps `/auth?token=...` out of the access log (uvicorn's record args are client,
+    method, path with query, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = TOKEN_IN_QUERY.sub(r"\1(hidden)", str(args[2]))
+            record.args = tuple(args)
+        return True
+
+
+HIDE_TOKENS = HideTokens()
 
 
 class CallerMiddleware:

@@ -12,6 +12,8 @@ than drawing them. Hover text is kept short (`conv3:5 · class 7`) for the same 
 
 import math
 
+from app.components.ui import plain
+
 COLOR_MODES = {
     "layer": "layer",
     "label": "dominant class",
@@ -48,7 +50,7 @@ def cached_method(summary: dict, default: str) -> str:
 
 def _hover(columns: dict, i: int) -> str:
     label = columns["label"][i]
-    return columns["name"][i] if label is None else f"{columns['name'][i]} · class {label}"
+    return plain(columns["name"][i] if label is None else f"{columns['name'][i]} · class {label}")
 
 
 def _groups(columns: dict, ids: list[int], mode: str) -> dict[str, list[int]]:
@@ -77,7 +79,7 @@ def _points(coords: dict, columns: dict, ids: list[int], name: str, marker: dict
     return {
         "type": "scattergl",
         "mode": "markers",
-        "name": name,
+        "name": plain(name),
         "x": [round(x[i], 4) for i in ids],
         "y": [round(y[i], 4) for i in ids],
         "customdata": ids,
@@ -161,7 +163,7 @@ def map_figure(
         for meta, (label, marker) in OVERLAYS.items()
     ]
     layout = {
-        "title": {"text": title, "x": 0.01, "font": {"size": 14}},
+        "title": {"text": plain(title), "x": 0.01, "font": {"size": 14}},
         "xaxis": {"visible": False},
         "yaxis": {"visible": False, "scaleanchor": "x"},
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},

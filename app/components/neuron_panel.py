@@ -8,7 +8,7 @@ from dash import dcc, html
 from app import api_client
 from app.components.glossary import hint
 from app.components.neuron_images import top_images
-from app.components.ui import CHART_CONFIG, fmt
+from app.components.ui import CHART_CONFIG, fmt, plain
 
 KEYS_HINT = "Keys: n / p next / previous neighbour (Enter opens it), Esc closes the panel."
 
@@ -85,7 +85,7 @@ def _class_chart(d: dict) -> dcc.Graph | html.P | None:
     classes = d["classes"] or [str(i) for i in range(len(d["class_means"]))]
     fig = go.Figure(
         go.Bar(
-            x=classes,
+            x=[plain(c) for c in classes],
             y=[v if v is not None else 0 for v in d["class_means"]],
             marker_color=["#d62728" if c == d.get("label") else "#4C78A8" for c in classes],
             hovertemplate="class %{x}: %{y:.3f}<extra></extra>",

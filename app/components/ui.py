@@ -1,10 +1,18 @@
 """Small pieces every tab uses: a message, a form field, a table, a number or a dash."""
 
+from html import escape as html_escape
+
 from dash import dcc, html
 
 from app.components.glossary import hint
 
 CHART_CONFIG = {"displayModeBar": False}
+
+
+def plain(text: str) -> str:
+    """`text` shown as itself in a Plotly figure: Plotly reads `<a href>`, `<span style>`
+    and the like in names, hovers and ticks, and class names come from folder names."""
+    return html_escape(str(text), quote=False)
 
 
 def message(text: str, kind: str = "info") -> html.Div:

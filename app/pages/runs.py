@@ -78,8 +78,8 @@ async def runs_choices(disabled):
 picker_callback("runs-train", ("runs-poll", "disabled"))
 
 
-def _runs_table(runs: list[dict]) -> html.Table | html.Div:
-    if not runs:
+def _runs_table(runs: list[dict], damaged: list[dict] = ()) -> html.Table | html.Div:
+    if not runs and not damaged:
         return message("No runs yet: train one, or align a checkpoint, with the forms here.")
     head = ["run", "how", "model", "dataset", "neurons", "held-out r", "P@10", "test acc."]
     rows = [
@@ -96,6 +96,16 @@ def _runs_table(runs: list[dict]) -> html.Table | html.Div:
             ]
         )
         for r in sorted(runs, key=lambda r: -r["created"])
+    ]
+    rows += [
+        html.Tr(
+            [
+                html.Td(d["id"]),
+                html.Td(f"damaged: {d['reason']}", colSpan=7, className="error-text"),
+            ],
+            className="run-damaged",
+        )
+        for d in damaged
     ]
     return table(head, rows)
 
@@ -142,10 +152,10 @@ async def runs_refresh(_tick, disabled):
     if disabled:
         return no_update, no_update
     try:
-        runs, jobs = await api_client.runs(), await api_client.jobs(limit=20)
+        (runs, damaged), jobs = await api_client.runs_and_damaged(), await api_client.jobs(limit=20)
     except ApiError as err:
         return message(err.detail, "error"), no_update
-    return _runs_table(runs), _jobs_table(jobs)
+    return _runs_table(runs, damaged), _jobs_table(jobs)
 
 
 @callback(

@@ -33,6 +33,28 @@ class AccessDeniedError(SemvecError):
     """A write without the right token (answered 401)."""
 
 
+class CrossSiteError(SemvecError):
+    """A write that a browser sent for a page of another site (answered 403)."""
+
+
+CROSS_SITE = (
+    "a write sent by a page of another site is refused: use semvec's own page, or an API "
+    "client (which sends no Origin)"
+)
+
+
+def is_cross_site(headers) -> bool:
+    """Whether a browser sent this for a page of another origin: `Sec-Fetch-Site` says so,
+    or the `Origin` is not this host. API clients send neither."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or origin.split("://", 1)[-1].lower() != headers.get("host", "").lower()
+
+
 def is_loopback(host: str | None) -> bool:
     """True for a loopback address or `localhost`; False for anything else, names included."""
     if host is None:
@@ -46,7 +68,10 @@ def is_loopback(host: str | None) -> bool:
 
 
 def check_write(request: Request, credentials: HTTPAuthorizationCredentials | None) -> None:
-    """Raise AccessDeniedError unless this request may start, cancel or upload."""
+    """Raise AccessDeniedError unless this request may start, cancel or upload (and
+    CrossSiteError for one that a page of another site made a browser send)."""
+    if is_cross_site(request.headers):
+        raise CrossSiteError(CROSS_SITE)
     token: str | None = request.app.state.token
     if token is None:
         client = request.scope.get("client")

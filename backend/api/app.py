@@ -1,17 +1,23 @@
 """The FastAPI app. `create_app()` builds it; the job runner starts with it."""
 
+import errno
+import json
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from backend.api.access import AccessDeniedError
+from backend.api.access import AccessDeniedError, CrossSiteError
+from backend.api.docs import add_offline_docs
+from backend.api.guard import BodyTooLargeError, RequestGuard
 from backend.api.routes import access, catalog, health, jobs, runs, uploads
 from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
+from backend.jobs.store import StoreWriteError
+from backend.runs.tensor_budget import ExpandsTooFarError
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
 from backend.services.uploads import UploadTooLargeError
@@ -36,13 +42,23 @@ def create_app(slots: int | None = None) -> FastAPI:
         title="semvec",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by add_offline_docs, without a CDN
+        redoc_url=None,  # ReDoc loads from a CDN only
         description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
     )
     routers = (health, access, jobs, runs, catalog, uploads)
     for router in (module.router for module in routers):
         app.include_router(router, responses=ERRORS)
+    add_offline_docs(app)
     app.state.token = settings.token
+    app.state.home = settings.home
     _add_error_handlers(app)
+    app.add_middleware(
+        RequestGuard,
+        token=settings.token,
+        upload_bytes=settings.max_upload_mb * 2**20,
+        allowed_hosts=settings.allowed_host_names,
+    )
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -54,32 +70,60 @@ def create_app(slots: int | None = None) -> FastAPI:
     return app
 
 
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(JobConfigError)
-    async def bad_config(_request: Request, err: JobConfigError):
-        return JSONResponse(status_code=422, content={"detail": str(err), "errors": err.errors})
+def _answer(request: Request, status: int, detail: str, headers=None, **extra) -> JSONResponse:
+    """An error answer; the data home's absolute path reads `$SEMVEC_HOME` (the CLI's
+    messages name real paths, the API's must not show where the server keeps its files)."""
+    home = request.app.state.home
+    body = json.dumps({"detail": detail, **extra})
+    for spelled in sorted({str(home.resolve()), str(home.absolute())}, key=len, reverse=True):
+        body = body.replace(json.dumps(spelled)[1:-1], "$SEMVEC_HOME")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
-    @app.exception_handler(JobNotFoundError)
-    @app.exception_handler(RunNotFoundError)
-    @app.exception_handler(NeuronNotFoundError)
-    async def not_found(_request: Request, err: SemvecError):
-        return JSONResponse(status_code=404, content={"detail": str(err)})
+
+def _add_error_handlers(app: FastAPI) -> None:
+    statuses = [
+        (JobNotFoundError, 404),
+        (RunNotFoundError, 404),
+        (NeuronNotFoundError, 404),
+        (CrossSiteError, 403),
+        (UploadTooLargeError, 413),
+        (ExpandsTooFarError, 413),
+        (BodyTooLargeError, 413),
+        (SemvecError, 422),
+    ]
+    for error, status in statuses:
+
+        async def handler(request: Request, err: Exception, status: int = status):
+            return _answer(request, status, str(err))
+
+        app.add_exception_handler(error, handler)
+
+    @app.exception_handler(JobConfigError)
+    async def bad_config(request: Request, err: JobConfigError):
+        return _answer(request, 422, str(err), errors=err.errors)
 
     @app.exception_handler(AccessDeniedError)
-    async def unauthorized(_request: Request, err: SemvecError):
-        headers = {"WWW-Authenticate": "Bearer"}
-        return JSONResponse(status_code=401, content={"detail": str(err)}, headers=headers)
+    async def unauthorized(request: Request, err: SemvecError):
+        return _answer(request, 401, str(err), headers={"WWW-Authenticate": "Bearer"})
 
-    @app.exception_handler(UploadTooLargeError)
-    async def too_large(_request: Request, err: SemvecError):
-        return JSONResponse(status_code=413, content={"detail": str(err)})
+    @app.exception_handler(StoreWriteError)
+    async def store_unwritable(request: Request, err: StoreWriteError):
+        return _answer(request, 507 if err.full else 503, str(err))
 
-    @app.exception_handler(SemvecError)
-    async def user_error(_request: Request, err: SemvecError):
-        return JSONResponse(status_code=422, content={"detail": str(err)})
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, err: OSError):
+        if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            return _answer(request, 507, "the data home's disk is full: free space and try again")
+        return await internal_error(request, err)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, err: Exception):
+        # A bug: uvicorn logs the traceback; the answer says so, in JSON, with no paths.
+        detail = f"internal error ({type(err).__name__}); the server's log has the details"
+        return _answer(request, 500, detail)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, err: RequestValidationError):
+    async def invalid_request(request: Request, err: RequestValidationError):
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors]
-        return JSONResponse(status_code=422, content={"detail": "; ".join(parts), "errors": errors})
+        return _answer(request, 422, "; ".join(parts), errors=errors)

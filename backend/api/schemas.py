@@ -73,10 +73,14 @@ class Access(BaseModel):
 
 class Health(BaseModel):
     status: str
+    """`ok`, or `degraded` (answered 503) when jobs.db cannot be written"""
     version: str
     home: str
+    """the data home's folder name"""
     jobs_running: int
     job_slots: int
+    store: str = "ok"
+    """`ok`, or why jobs.db cannot be written"""
 
 
 class DatasetFolder(BaseModel):

@@ -37,9 +37,17 @@ class RunPublic(BaseModel):
     """Images of the whole dataset, when the analysis went over all of them."""
 
 
+class DamagedRun(BaseModel):
+    id: str
+    reason: str
+    """What cannot be read, e.g. `vectors.safetensors: ...`."""
+
+
 class RunsPublic(BaseModel):
     data: list[RunPublic]
     count: int
+    damaged: list[DamagedRun] = []
+    """Runs whose files cannot be read: listed apart, with the reason."""
 
 
 class NeuronBrief(BaseModel):

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     """Secret that API requests which start, cancel or upload must send as
     `Authorization: Bearer <token>`. Required to serve on a non-loopback address."""
 
+    allowed_hosts: str = ""
+    """Host names (comma-separated) a server without a token answers besides localhost and
+    loopback addresses; other names are refused (DNS rebinding)."""
     model_files: str = ""
     """Model files the server offers to clients, besides its zoo, torchvision, timm and
     entry points: comma-separated `path/to/file.py:function` references (the owner's
@@ -36,6 +39,10 @@ class Settings(BaseSettings):
 
     def model_file_refs(self) -> list[str]:
         return [ref.strip() for ref in self.model_files.split(",") if ref.strip()]
+
+    @property
+    def allowed_host_names(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
 
     @property
     def runs_dir(self) -> Path:

@@ -22,7 +22,9 @@ class DistillConfig(BaseModel):
     )
     student: str = Field("digits_cnn_small", description="the student's architecture")
     method: str = "static"
-    seed: int = Field(0, ge=0, description="initialisation, batch order and the train subset")
+    seed: int = Field(
+        0, ge=0, le=2**31 - 1, description="initialisation, batch order and the train subset"
+    )
     epochs: int = Field(30, ge=1, le=10_000)
     lam: float | None = Field(None, ge=0, description="weight of the method's term (None: default)")
     temperature: float | None = Field(None, gt=0, description="kd and tfkd (None: 4 and 20)")

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from backend.jobs import checks
 from backend.jobs.context import JobContext
 from backend.jobs.kinds import job_kind
 from backend.training.config import AnalyzeConfig, DataConfig, PostHocConfig, TrainConfig
@@ -112,6 +113,8 @@ class TrainedRunJob(BaseModel):
     gpus: int = Field(1, ge=1, le=64, description="processes on this machine (torchrun + DDP)")
 
     _name = field_validator("name")(_new_run_name)
+    _gpus = field_validator("gpus")(checks.ranks_fit)
+    _device = field_validator("device", check_fields=False)(checks.device_exists)
 
 
 class TrainJob(TrainConfig, TrainedRunJob):
@@ -119,6 +122,12 @@ class TrainJob(TrainConfig, TrainedRunJob):
 
     _arch = field_validator("arch")(_known_arch)
     _data = field_validator("data")(_known_dataset)
+
+    @model_validator(mode="after")
+    def _builds(self):
+        if self.arch_kwargs or self.layers:
+            checks.builds(self.arch, self.arch_kwargs, self.layers)
+        return self
 
 
 class AlignJob(PostHocConfig):
@@ -130,6 +139,7 @@ class AlignJob(PostHocConfig):
     _run = field_validator("run")(_existing_run)
     _name = field_validator("name")(_new_run_name)
     _checkpoint = field_validator("checkpoint")(_uploaded_checkpoint)
+    _device = field_validator("device")(checks.device_exists)
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -147,6 +157,8 @@ class AlignJob(PostHocConfig):
                     "published weights (torchvision:NAME@WEIGHTS)"
                 )
             _weights_present(self.arch, self.download_weights)
+        if self.arch is not None and (self.arch_kwargs or self.layers):
+            checks.builds(self.arch, self.arch_kwargs, self.layers)
         return self
 
 
@@ -154,6 +166,7 @@ class AnalyzeJob(AnalyzeConfig):
     run: str
 
     _run = field_validator("run")(_existing_run)
+    _device = field_validator("device")(checks.device_exists)
 
 
 class ProjectJob(BaseModel):
@@ -168,6 +181,7 @@ class ProjectJob(BaseModel):
         from backend.projection.methods import resolve_params
 
         resolve_params(self.method, self.params)  # raises ValueError naming the valid ones
+        checks.projection_fits(self.run, self.method, self.params)
         return self
 
 
@@ -180,6 +194,7 @@ class PlaceJob(BaseModel):
 
     _student = field_validator("student")(_existing_run)
     _teacher = field_validator("teacher")(_existing_run)
+    _device = field_validator("device")(checks.device_exists)
 
 
 # What each kind's stages are called on the page, and a rough share of its time (digits on

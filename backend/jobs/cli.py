@@ -7,6 +7,7 @@ import time
 
 from backend.core.errors import SemvecError
 from backend.core.settings import get_settings
+from backend.jobs import home_lock
 from backend.jobs.store import FINAL, Job, JobStore
 from backend.services import jobs as job_service
 
@@ -91,6 +92,7 @@ def work(slots: int) -> int:
     """Run queued jobs in this process's runner until none are queued or running."""
     from backend.jobs.runner import Runner
 
+    home_lock.hold(get_settings().home)  # one runner per data home
     runner = Runner(get_settings().home, slots=slots or None)
     try:
         while True:
@@ -120,6 +122,8 @@ def serve(args) -> int:
             "cancel or upload must then send `Authorization: Bearer <SEMVEC_TOKEN>`, and people "
             "using the page sign in at /auth"
         )
+    home_lock.hold(get_settings().home)  # refused here, in one line, when in use
+    JobStore(get_settings().home / "jobs.db")  # a damaged jobs.db: one line, not a traceback
     if args.slots:
         os.environ["SEMVEC_JOB_SLOTS"] = str(args.slots)
 

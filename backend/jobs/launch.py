@@ -4,12 +4,14 @@ The same as `python -m torch.distributed.run`, except that it exits when the pro
 started it dies, and its ranks (workers) follow, so a killed server leaves nothing behind.
 """
 
+import os
 import sys
 
 from torch.distributed.run import main
 
-from backend.jobs.worker import exit_with_parent
+from backend.jobs.worker import PARENT_ENV, exit_with_parent
 
 if __name__ == "__main__":
     exit_with_parent()
+    os.environ[PARENT_ENV] = str(os.getpid())  # the ranks' parent is this process
     main(sys.argv[1:])

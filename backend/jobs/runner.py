@@ -16,9 +16,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.jobs.store import JobStore
+from backend.jobs import home_lock
+from backend.jobs.store import JobStore, StoreWriteError
+from backend.jobs.worker import PARENT_ENV
 
 CANCEL_GRACE_S = 3.0
+PROBE_EVERY_S = 5.0
 
 
 def default_slots() -> int:
@@ -47,6 +50,10 @@ class Runner:
         self.workers: dict[int, _Worker] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._locked = False
+        self.store_problem: str | None = None
+        """Why the last round could not write jobs.db (None while it can)."""
+        self._probed: tuple[float, str | None] = (-PROBE_EVERY_S, None)
 
     def recover(self) -> list[int]:
         """Jobs left `running` by a previous server are `interrupted` (resumable), and the
@@ -54,10 +61,27 @@ class Runner:
         from backend.runs.store import RunStore
 
         for name in RunStore(self.home).clean_leftovers():
-            print(f"semvec runner: removed {name}, a run left unfinished", file=sys.stderr)
+            _say(f"removed {name}, a run left unfinished")
+        for part in (self.home / "uploads").glob(".upload-*.part"):
+            part.unlink(missing_ok=True)  # an upload cut off when the server was killed
+            _say(f"removed {part.name}, an unfinished upload")
         return self.store.mark_interrupted("the server stopped while this job ran; resume it")
 
+    def store_trouble(self) -> str | None:
+        """Why jobs.db cannot be written now, or None: what the last round met, else a
+        one-row write tried at most every few seconds (health is polled)."""
+        if self.store_problem is not None:
+            return self.store_problem
+        if time.monotonic() - self._probed[0] >= PROBE_EVERY_S:
+            try:
+                self.store.probe()
+                self._probed = (time.monotonic(), None)
+            except StoreWriteError as err:
+                self._probed = (time.monotonic(), str(err))
+        return self._probed[1]
+
     def start(self) -> "Runner":
+        self._locked = home_lock.hold(self.home)  # HomeInUseError if another runner has it
         self.recover()
         self._thread = threading.Thread(target=self._loop, name="semvec-runner", daemon=True)
         self._thread.start()
@@ -71,13 +95,20 @@ class Runner:
             for worker in list(self.workers.values()):
                 _kill(worker.proc)
             self.store.mark_interrupted("the server was shut down while this job ran")
+        if self._locked:
+            home_lock.release(self.home)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.tick()
+                self.store_problem = None
+            except StoreWriteError as err:
+                if self.store_problem is None:  # said once, not five times a second
+                    _say(str(err))
+                self.store_problem = str(err)
             except Exception as err:  # keep the runner alive whatever happens
-                print(f"semvec runner: {type(err).__name__}: {err}", file=sys.stderr)
+                _say(f"{type(err).__name__}: {err}")
             self._stop.wait(self.poll_s)
 
     def tick(self) -> None:
@@ -102,25 +133,30 @@ class Runner:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "SEMVEC_HOME": str(self.home)},
+            env={**os.environ, "SEMVEC_HOME": str(self.home), PARENT_ENV: str(os.getpid())},
         )
         log.close()
         self.store.set_pid(job_id, proc.pid)
         self.workers[job_id] = _Worker(job_id, proc)
 
     def _reap(self, job_id: int, code: int) -> None:
-        del self.workers[job_id]
+        """Record a finished worker's outcome; the worker stays listed until that is written
+        (with jobs.db unwritable, the next rounds try again instead of forgetting the job)."""
         job = self.store.get(job_id)
-        if job is None or job.state != "running":
-            return  # the worker recorded its own outcome
-        if job.cancel_requested:
-            self.store.finish(job_id, "cancelled", error="cancelled by the user")
-            return
-        how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        tail = _log_tail(self.home / "jobs" / f"{job_id}.log")
-        self.store.finish(
-            job_id, "failed", error=f"the worker process died ({how})", traceback=tail
-        )
+        if job is not None and job.state == "running":
+            if job.cancel_requested:
+                self.store.finish(job_id, "cancelled", error="cancelled by the user")
+            else:
+                how = (
+                    f"killed by signal {signal.Signals(-code).name}"
+                    if code < 0
+                    else f"exit code {code}"
+                )
+                tail = _log_tail(self.home / "jobs" / f"{job_id}.log")
+                self.store.finish(
+                    job_id, "failed", error=f"the worker process died ({how})", traceback=tail
+                )
+        del self.workers[job_id]
 
     def _enforce_cancel(self, worker: _Worker) -> None:
         if worker.cancel_seen is None:
@@ -143,6 +179,13 @@ def worker_command(processes: int = 1) -> list[str]:
             "backend.jobs.worker",
         ]
     return [sys.executable, "-m", "backend.jobs.worker"]
+
+
+def _say(message: str) -> None:
+    """A line in the server's log; a log that cannot be written (a full disk) must not
+    end the runner's thread."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"semvec runner: {message}", file=sys.stderr, flush=True)
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -4,12 +4,15 @@ Every process (server, runner, workers, CLI) opens its own connection; WAL lets 
 poll while a worker writes, and a busy timeout absorbs short write contention.
 """
 
+import errno
 import json
 import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from backend.core.errors import SemvecError
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
@@ -44,9 +47,27 @@ CREATE TABLE IF NOT EXISTS logs (
     at REAL NOT NULL,
     line TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE INDEX IF NOT EXISTS logs_job ON logs(job_id);
 """
+
+
+class StoreWriteError(SemvecError):
+    """jobs.db cannot be written (a full disk, a read-only file system); `full` when it is
+    space that is missing (answered 507, else 503)."""
+
+    def __init__(self, err: Exception):
+        text = str(err)
+        self.full = "full" in text or getattr(err, "errno", None) in (errno.ENOSPC, errno.EFBIG)
+        super().__init__(
+            f"the job database cannot be used ({text})"
+            + ("; free some disk space in the data home" if self.full else "")
+        )
+
+
+class StoreDamagedError(SemvecError):
+    """jobs.db is not a readable SQLite database."""
 
 
 @dataclass
@@ -68,10 +89,20 @@ class Job:
     attempts: int
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Job":
+    def from_row(cls, row: sqlite3.Row) -> "Job | None":
+        """The job of a row; None for a row that does not decode (a damaged one)."""
+        try:
+            return cls._decode(row)
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    @classmethod
+    def _decode(cls, row: sqlite3.Row) -> "Job":
         data = dict(row)
         data["config"] = json.loads(data["config"])
         data["cancel_requested"] = bool(data["cancel_requested"])
+        if not isinstance(data["config"], dict) or data["state"] not in STATES:
+            raise ValueError(f"job {data['id']}: not a job's config or state")
         return cls(**data)
 
 
@@ -79,32 +110,56 @@ class JobStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        try:
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+        except StoreWriteError:
+            raise
+        except sqlite3.DatabaseError as err:
+            if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+                raise
+            raise StoreDamagedError(
+                f"{self.path.name} in the data home is damaged ({err}): move it aside (the runs "
+                "in runs/ are kept; the job history starts anew) or restore it from a backup"
+            ) from err
 
     @contextmanager
     def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout=30000")
-        db.execute("PRAGMA synchronous=NORMAL")
+        """A connection; an I/O failure (a full disk fails reads of a WAL database too)
+        raises StoreWriteError, a busy database waits up to 30 s."""
         try:
-            yield db
-        finally:
-            db.close()
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA busy_timeout=30000")
+                db.execute("PRAGMA synchronous=NORMAL")
+                yield db
+            finally:
+                db.close()
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise
+            raise StoreWriteError(err) from err
 
     @contextmanager
     def _write(self):
-        """One write transaction, taken eagerly so that two writers never deadlock."""
+        """One write transaction, taken eagerly so that two writers never deadlock. A disk
+        that takes no more writes raises StoreWriteError."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
+
+    def probe(self) -> None:
+        """A one-row write: StoreWriteError when jobs.db takes no writes now."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)", (time.time(),))
 
     def create(self, kind: str, config: dict) -> Job:
         with self._write() as db:
@@ -134,10 +189,21 @@ class JobStore:
         sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
         with self._connect() as db:
             rows = db.execute(sql, (*args, limit, offset)).fetchall()
-        return [Job.from_row(r) for r in rows]
+        return [job for job in map(Job.from_row, rows) if job is not None]
 
     def claim_next(self) -> Job | None:
-        """Atomically move the oldest queued job to running."""
+        """Atomically move the oldest queued job to running (a damaged row is failed, and
+        the next one taken)."""
+        while True:
+            job_id = self._claim_id()
+            if job_id is None:
+                return None
+            job = self.get(job_id)
+            if job is not None:
+                return job
+            self.finish(job_id, "failed", error="this job's row in jobs.db is damaged")
+
+    def _claim_id(self) -> int | None:
         with self._write() as db:
             row = db.execute(
                 "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1"
@@ -149,7 +215,7 @@ class JobStore:
                 " traceback = NULL, worker_pid = NULL, attempts = attempts + 1 WHERE id = ?",
                 (time.time(), row["id"]),
             )
-        return self.get(row["id"])
+        return row["id"]
 
     def set_pid(self, job_id: int, pid: int) -> None:
         with self._write() as db:

@@ -53,11 +53,20 @@ def run_job(home: Path, job_id: int) -> str:
     return "succeeded"
 
 
+PARENT_ENV = "SEMVEC_PARENT_PID"
+
+
 def exit_with_parent(poll_s: float = 0.2) -> None:
     """Exit at once (recording nothing) when the process that started this worker dies: a
     killed server must not leave workers behind; its successor marks their jobs
-    `interrupted`, to be resumed from their last checkpoint."""
-    parent = os.getppid()
+    `interrupted`, to be resumed from their last checkpoint.
+
+    The parent's pid comes from the environment (the runner and the torchrun launcher set
+    it), since the parent may have died already while this process imported torch: its
+    parent is then someone else, and watching for a change would wait forever."""
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+    if os.getppid() != parent:
+        os._exit(3)
 
     def watch() -> None:
         while True:

@@ -74,9 +74,44 @@ def _load(folder: Path, _signature: tuple) -> LoadedRun:
     return data
 
 
+class RunDamagedError(SemvecError):
+    """A run whose files cannot be read (a truncated file, a malformed run.json)."""
+
+
 def loaded(store: RunStore, run_id: str) -> LoadedRun:
     folder = store.folder_of(run_id)  # run.json is read only when the run is (re)loaded
-    return _load(folder, _signature(folder))
+    try:
+        return _load(folder, _signature(folder))
+    except SemvecError:
+        raise
+    except Exception as err:  # whatever a damaged file makes its reader raise
+        raise RunDamagedError(f"run {run_id} is damaged: {damage_reason(err)}") from err
+
+
+def damage_reason(err: Exception) -> str:
+    """One line on what is wrong with a run's files (no server paths)."""
+    from pydantic import ValidationError
+
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if isinstance(err, ValidationError):  # run.json is the one file read through a model
+        first = err.errors()[0]
+        text = f"run.json: {first['msg']}" + (f" at {first['loc']}" if first["loc"] else "")
+    elif isinstance(err, OSError) and err.filename:
+        text = f"{Path(err.filename).name}: {err.strerror or text}"
+    return text[:300]
+
+
+def summaries(store: RunStore) -> tuple[list[dict], list[dict]]:
+    """(the summary of every readable run, {id, reason} of every damaged one)."""
+    found, damaged = [], []
+    for run_id in store.ids():
+        try:
+            found.append(run_summary(loaded(store, run_id)))
+        except RunDamagedError as err:
+            damaged.append(
+                {"id": run_id, "reason": str(err).removeprefix(f"run {run_id} is damaged: ")}
+            )
+    return found, damaged
 
 
 def resolve_neuron(data: LoadedRun, neuron: str) -> int:

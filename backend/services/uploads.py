@@ -13,8 +13,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
+
 from backend.core.errors import SemvecError
 from backend.runs.checkpoint import read_state_dict, save_state_dict
+from backend.runs.tensor_budget import check_upload
 
 
 class UploadTooLargeError(SemvecError):
@@ -57,14 +60,21 @@ async def store_upload(
                 out.write(chunk)
         if size == 0:
             raise SemvecError("the upload is empty: send the checkpoint file as the request body")
-        state = read_state_dict(tmp)  # CheckpointError for corrupt or unsafe files
         path = folder / f"{clean_stem(filename)}-{digest.hexdigest()[:10]}.safetensors"
-        save_state_dict(state, path)
-        return StoredCheckpoint(
-            path=path,
-            tensors=len(state),
-            parameters=sum(t.numel() for t in state.values()),
-            bytes=size,
-        )
+        # Seconds of CPU for a big file: off the event loop, so other requests go on.
+        return await run_in_threadpool(_convert, tmp, path, size, limit_bytes)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _convert(tmp: Path, path: Path, size: int, limit_bytes: int) -> StoredCheckpoint:
+    """Check the file (its tensors' size before any copy) and keep it as safetensors."""
+    check_upload(tmp, limit_bytes)
+    state = read_state_dict(tmp)  # CheckpointError for corrupt or unsafe files
+    save_state_dict(state, path)
+    return StoredCheckpoint(
+        path=path,
+        tensors=len(state),
+        parameters=sum(t.numel() for t in state.values()),
+        bytes=size,
+    )

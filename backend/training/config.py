@@ -10,7 +10,7 @@ class DataConfig(BaseModel):
 
     name: str = "digits"
     root: str | None = None
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
     image_size: int | None = Field(None, ge=4, le=1024, description="resize side (px)")
     download: bool = False
     crop: int | None = Field(None, ge=4, le=1024, description="centre crop side (px)")
@@ -43,7 +43,7 @@ class AlignConfig(BaseModel):
         description="frozen alignment steps (post hoc; after training: settling steps)",
     )
     batch_size: int = Field(128, ge=4, le=8192)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
     init: Literal["eigen", "random"] = Field(
         "eigen",
         description="start from the training correlation's top-d eigenvectors (then the "
@@ -73,7 +73,7 @@ class TrainConfig(BaseModel):
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(5e-4, ge=0, le=1)
     augment: bool = False
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
     device: str = "auto"
     amp: bool = True
     align: AlignConfig = AlignConfig(steps=600)

@@ -1,4 +1,5 @@
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from backend.api.deps import RunnerDep
 from backend.api.schemas import Health
@@ -6,12 +7,19 @@ from backend.api.schemas import Health
 router = APIRouter(prefix="/api", tags=["health"])
 
 
-@router.get("/health", response_model=Health)
-def health(runner: RunnerDep) -> Health:
-    return Health(
-        status="ok",
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "jobs.db cannot be written"}},
+)
+def health(runner: RunnerDep):
+    problem = runner.store_trouble()
+    body = Health(
+        status="ok" if problem is None else "degraded",
         version="0.1.0",
-        home=str(runner.home),
+        home=runner.home.name,  # the folder's name: no server paths in answers
         jobs_running=len(runner.workers),
         job_slots=runner.slots,
+        store=problem or "ok",
     )
+    return JSONResponse(body.model_dump(), status_code=200 if problem is None else 503)

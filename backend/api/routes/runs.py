@@ -49,8 +49,8 @@ def _pending(job_store, guard, kind: str, config: dict, what: str) -> JSONRespon
 
 @router.get("", response_model=RunsPublic)
 def list_runs(store: RunStoreDep) -> RunsPublic:
-    runs = [explorer.run_summary(explorer.loaded(store, run_id)) for run_id in store.ids()]
-    return RunsPublic(data=runs, count=len(runs))
+    runs, damaged = explorer.summaries(store)
+    return RunsPublic(data=runs, count=len(runs), damaged=damaged)
 
 
 @router.get("/{run}", response_model=RunPublic)

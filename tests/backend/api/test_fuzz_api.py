@@ -8,13 +8,17 @@ Jobs that generated requests start (POST /api/jobs, resume, a map not cached yet
 cancelled right away, so the one job slot never stays busy.
 """
 
+import io
+import json
 import os
 import shutil
+import zipfile
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+import torch
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -22,6 +26,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from backend.api.app import create_app
 from backend.jobs.kinds import list_kinds
 from tests.backend.api.conftest import Server
+from tests.backend.api.rawhttp import raw_request
 
 EXAMPLES = int(os.environ.get("SEMVEC_FUZZ_EXAMPLES", "20"))
 RUN = "digits-default"
@@ -85,8 +90,9 @@ def test_the_fuzzed_schema_is_the_served_one(fuzz_server):
     served = fuzz_server.http.get("/openapi.json").json()
     assert served["paths"] == schema.raw_schema["paths"]  # the page adds no /api path
     assert all(path.startswith("/api/") for path in served["paths"])
-    # 23 + GET /api/access, /api/datasets/folders and .../neurons/{neuron}/map-neighbors
-    assert len(list(schema.get_all_operations())) == 26
+    # 23 + /api/access, /api/datasets/folders, .../neurons/{neuron}/map-neighbors and
+    # /api/architectures (+ /layers, /weights)
+    assert len(list(schema.get_all_operations())) == 30
 
 
 @schema.parametrize()
@@ -105,3 +111,82 @@ def test_every_api_operation_answers_generated_requests(fuzz_server, case):
     )
     if case.method != "GET" or response.status_code == 202:
         _cancel_active_jobs(fuzz_server.http)
+
+
+# Bodies and files that used to take the server down (issue 12): bodies past their
+# route's cap, declared or streamed, and torch files whose tensors expand once copied out.
+OVERSIZED = [
+    ("POST", "/api/jobs", "application/json", 64 * 2**10),
+    ("POST", "/api/jobs/1/resume", "application/json", 64 * 2**10),
+    ("DELETE", "/api/jobs/1", "application/json", 64 * 2**10),
+    ("POST", "/api/checkpoints", "application/octet-stream", 2**20),
+    ("POST", "/auth", "application/x-www-form-urlencoded", 64 * 2**10),
+    ("POST", "/_dash-update-component", "application/json", 8 * 2**20),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kind", "cap"), OVERSIZED)
+def test_bodies_past_their_cap_get_413_declared_or_streamed(fuzz_server, method, path, kind, cap):
+    headers = {"Content-Type": kind, "Content-Length": str(cap + 1)}
+    status, body = raw_request(fuzz_server.port, method, path, headers, b"x" * 1000)
+    assert status == 413 and json.loads(body)["detail"]
+    headers = {"Content-Type": kind, "Transfer-Encoding": "chunked"}
+    status, body = raw_request(fuzz_server.port, method, path, headers, chunks=cap // 2**16 + 2)
+    if path.startswith("/api/jobs/"):  # takes no body: it answers without reading one
+        assert status < 500 and json.loads(body)
+    else:  # cut off at the cap
+        assert status == 413 and json.loads(body)["detail"]
+    assert fuzz_server.http.get("/api/health").status_code == 200
+
+
+@st.composite
+def strided_views(draw):
+    """A tensor as any view of a small storage: sizes, strides (0 and overlaps included)
+    and an offset, some of them past the storage's end."""
+    dims = draw(st.integers(1, 3))
+    size = draw(st.lists(st.integers(0, 3000), min_size=dims, max_size=dims))
+    stride = draw(st.lists(st.integers(0, 3000), min_size=dims, max_size=dims))
+    return size, stride, draw(st.integers(0, 64)), draw(st.integers(1, 300))
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize="SEMVEC_FUZZ_EXAMPLES" not in os.environ,
+    suppress_health_check=list(HealthCheck),
+)
+@given(views=st.lists(strided_views(), min_size=1, max_size=4), deflate=st.booleans())
+def test_torch_files_that_expand_are_refused_or_stored_within_the_limit(
+    fuzz_server, views, deflate
+):
+    storage = torch.zeros(2**16)  # 256 KB; the limit is 1 MB
+    state = {}
+    for n, (size, stride, offset, copies) in enumerate(views):
+        try:
+            view = storage.as_strided(size, stride, offset)
+        except RuntimeError:  # torch will not make a view past its storage either
+            continue
+        state |= {f"t{n}.{c}": view for c in range(copies)}
+    if not state:
+        return
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    content = buf.getvalue()
+    if deflate:
+        packed = io.BytesIO()
+        with zipfile.ZipFile(buf) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as out:
+            for entry in src.infolist():
+                out.writestr(entry.filename, src.read(entry))
+        content = packed.getvalue()
+    answer = fuzz_server.http.post(
+        "/api/checkpoints",
+        params={"filename": "fuzzed.pt"},
+        content=content,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert answer.status_code in (201, 413, 422), answer.text[:300]
+    assert answer.json()["detail" if answer.status_code != 201 else "checkpoint"]
+    if answer.status_code == 201:
+        stored = fuzz_server.home / "uploads" / answer.json()["checkpoint"].rsplit("/", 1)[1]
+        assert stored.stat().st_size <= 2**20 + 2**16  # the limit, plus the header
+        stored.unlink()

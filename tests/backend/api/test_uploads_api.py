@@ -2,6 +2,9 @@
 
 import io
 import pickle
+import threading
+import time
+import zipfile
 
 import pytest
 import torch
@@ -72,3 +75,69 @@ def test_hostile_and_broken_uploads_are_refused(server, tmp_path):
         assert huge.status_code == 413 and "1 MB" in huge.json()["detail"]
     assert not target.exists()
     assert set((server.home / "uploads").iterdir()) == kept_before  # nothing half-written kept
+
+
+def _torch_file(obj, deflate: bool = False) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    if not deflate:
+        return buf.getvalue()
+    packed = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as out:
+        for entry in src.infolist():
+            out.writestr(entry.filename, src.read(entry))
+    return packed.getvalue()
+
+
+def test_files_that_expand_past_the_limit_are_refused_before_any_copy(server):
+    """A few KB that describe far more than the 1 MB limit once copied out: a stride-0
+    view (256 MB, or 4 TB), views sharing one storage, a DEFLATE-compressed storage."""
+    base = torch.zeros(2**16)  # 256 KB
+    cases = {
+        "expand.pt": (_torch_file({"w": torch.zeros(1).expand(8000, 8000)}), 422, "overlap"),
+        "expand-4tb.pt": (_torch_file({"w": torch.zeros(1).expand(2**20, 2**20)}), 422, "overlap"),
+        "views.pt": (_torch_file({f"v{i}": base for i in range(64)}), 413, "1 MB upload limit"),
+        "deflate.pt": (_torch_file({"w": torch.zeros(2**22)}, deflate=True), 422, "compressed"),
+    }
+    kept_before = set((server.home / "uploads").iterdir())
+    with server.client() as client:
+        for name, (content, status, words) in cases.items():
+            assert len(content) < 2**20
+            answer = _upload(client, content, name)
+            assert answer.status_code == status, (name, answer.text[:300])
+            assert words in answer.json()["detail"], answer.json()["detail"]
+        plain = _upload(client, _torch_file({"w": torch.randn(4, 5).t(), "b": base[:10]}), "ok.pt")
+        assert plain.status_code == 201, plain.text  # a transposed view or a slice is plain
+        assert client.get("/api/health").status_code == 200
+    assert len(set((server.home / "uploads").iterdir()) - kept_before) == 1
+
+
+def test_checking_an_upload_leaves_the_server_answering(tmp_path):
+    """60,000 small tensors take seconds to check and convert; meanwhile /api/health answers
+    at once (the work runs off the event loop)."""
+    state = {f"layer{i}.w": torch.randn(8) for i in range(60_000)}
+    content = _torch_file(state)
+    waits: list[float] = []
+    with Server(tmp_path, SEMVEC_MAX_UPLOAD_MB="64") as srv, srv.client() as client:
+        done = threading.Event()
+
+        def poll() -> None:
+            with srv.client() as poller:
+                while not done.is_set():
+                    started = time.monotonic()
+                    assert poller.get("/api/health").status_code == 200
+                    waits.append(time.monotonic() - started)
+                    time.sleep(0.05)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        started = time.monotonic()
+        try:
+            answer = _upload(client, content, "many.pt")
+        finally:
+            done.set()
+            poller.join()
+        took = time.monotonic() - started
+    assert answer.status_code == 201, answer.text
+    assert took > 2.0, f"the upload took {took:.1f} s: too fast to show anything"
+    assert max(waits) < took / 2, f"health waited {max(waits):.1f} s during a {took:.1f} s upload"

@@ -1,0 +1,58 @@
+"""Configs that used to be accepted at submit and fail only in the worker (or take the
+machine down, as 16 gloo ranks on a CPU machine did) get a 422 that says why."""
+
+import shutil
+
+import pytest
+
+from tests.backend.api.conftest import Server
+
+BAD = [
+    ("train", {"gpus": 16}, "more processes than this machine runs"),
+    ("distill", {"teacher": "digits-default", "gpus": 16}, "more processes"),
+    ("train", {"seed": 2**64}, "seed"),
+    ("train", {"data": {"seed": 2**40}}, "seed"),
+    ("train", {"arch_kwargs": {"bogus": 1}}, "do not build digits_cnn"),
+    ("train", {"arch_kwargs": {"num_classes": "ten"}}, "do not build"),
+    ("train", {"layers": ["conv9"]}, "unknown layer 'conv9'"),
+    ("train", {"device": "cuda:99"}, "cuda:99"),
+    ("analyze", {"run": "digits-default", "device": "tpu"}, "device"),
+    (
+        "project",
+        {"run": "digits-default", "method": "umap", "params": {"n_neighbors": 400}},
+        "n_neighbors",
+    ),
+    (
+        "project",
+        {"run": "digits-default", "method": "tsne", "params": {"perplexity": 900}},
+        "perplexity",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def checks_server(quickstart_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("checks")
+    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+    srv = Server(home).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.parametrize(("kind", "config", "words"), BAD)
+def test_configs_that_would_fail_in_the_worker_get_422_at_submit(
+    checks_server, kind, config, words
+):
+    with checks_server.client() as client:
+        answer = client.post("/api/jobs", json={"kind": kind, "config": config})
+        assert answer.status_code == 422, answer.text
+        assert words in answer.json()["detail"], answer.json()["detail"]
+        assert client.get("/api/jobs").json()["count"] == 0
+
+
+def test_a_map_past_the_runs_size_is_refused_before_a_job_starts(checks_server):
+    with checks_server.client() as client:
+        params = {"method": "umap", "n_neighbors": 400}  # more than digits-default has neurons
+        answer = client.get("/api/runs/digits-default/projection", params=params)
+        assert answer.status_code == 422 and "n_neighbors" in answer.json()["detail"]
+        assert client.get("/api/jobs").json()["count"] == 0
