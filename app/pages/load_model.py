@@ -80,7 +80,11 @@ def form() -> html.Fieldset:
             html.Div(id="load-preprocess-note", className="muted"),
             field("Layers to probe", dcc.Checklist(id="load-layers", className="layer-picker")),
             html.Div(id="load-layers-total", className="muted"),
-            field("Alignment steps (10-100,000)", _number("load-steps", 10, 100_000, 1500)),
+            field(
+                "Alignment steps after the eigen-start (0-100,000)",
+                _number("load-steps", 0, 100_000, 200),
+            ),
+            dcc.Store(id="load-layer-order"),
             html.Button("Load and align", id="runs-align-go", className="primary", n_clicks=0),
         ],
         className="form",
@@ -135,18 +139,19 @@ def load_architectures(source, catalogue):
     Output("load-layers", "options"),
     Output("load-layers", "value"),
     Output("load-layers-total", "children"),
+    Output("load-layer-order", "data"),
     Input("runs-align-arch", "value"),
     prevent_initial_call=True,
 )
 async def load_arch_details(arch):
     upload = [{"label": "an uploaded checkpoint", "value": UPLOAD}]
     if not arch:
-        return upload, UPLOAD, [], [], ""
+        return upload, UPLOAD, [], [], "", []
     try:
         published = await api_client.published_weights(arch)
         traced = await api_client.architecture_layers(arch)
     except ApiError as err:
-        return upload, UPLOAD, [], [], message(err.detail, "error")
+        return upload, UPLOAD, [], [], message(err.detail, "error"), []
     weights = upload + [
         {
             "label": f"published {w['name']} ({w['classes']} classes)"
@@ -166,11 +171,22 @@ async def load_arch_details(arch):
         for row in traced["layers"]
         if row["probed"] or row["type"] not in ("Identity", "Dropout", "Flatten")
     ]
-    return weights, UPLOAD, layers, traced["probed"], _total(traced["layers"], traced["probed"])
+    # The default probe first (it is what most people keep), the other modules below.
+    layers.sort(key=lambda option: option["value"] not in traced["probed"])
+    order = [row["path"] for row in traced["layers"]]
+    total = _total(traced["layers"], traced["probed"])
+    return weights, UPLOAD, layers, traced["probed"], total, order
+
+
+def in_run_order(chosen: list[str], order: list[str]) -> list[str]:
+    """The chosen layers in the order the modules run (the picker keeps the order of the
+    clicks), so the logit layer stays last."""
+    return sorted(chosen, key=lambda path: order.index(path) if path in order else len(order))
 
 
 def _total(rows: list[dict], chosen: list[str]) -> str:
     widths = {row["path"]: row["channels"] for row in rows}
+    chosen = in_run_order(chosen, [row["path"] for row in rows])
     count = sum(widths.get(p, 0) for p in chosen)
     last = f"; the last one, {chosen[-1]}, is read as the logit layer" if chosen else ""
     return f"{count:,} neurons in {len(chosen)} layers{last}"
@@ -273,7 +289,7 @@ def _data(dataset, root, resize, crop, mean, std) -> dict:
     State("load-mean", "value"),
     State("load-std", "value"),
     State("load-layers", "value"),
-    State("load-layers", "options"),
+    State("load-layer-order", "data"),
     State("load-steps", "value"),
     prevent_initial_call=True,
 )
@@ -290,7 +306,7 @@ async def load_and_align(
     mean,
     std,
     layers,
-    layer_options,
+    layer_order,
     steps,
 ):
     if weights == UPLOAD and not contents:
@@ -302,15 +318,12 @@ async def load_and_align(
     try:
         config = {
             "data": _data(dataset, root, resize, crop, mean, std),
-            "align": {"steps": steps or 1500},
+            "align": {"steps": 200 if steps is None else steps},
         }
     except ValueError as err:
         return message(str(err), "error")
     if layers:
-        # In the order the modules run (the picker keeps the order of the clicks), so the
-        # logit layer stays last.
-        order = [o["value"] for o in layer_options or []]
-        config["layers"] = sorted(layers, key=lambda p: order.index(p) if p in order else 0)
+        config["layers"] = in_run_order(layers, layer_order or [])
     try:
         if weights == UPLOAD:
             raw = base64.b64decode(contents.split(",", 1)[1])
