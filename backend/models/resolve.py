@@ -101,7 +101,8 @@ def check_offered(ref: str) -> str:
         return ref
     base, _, weights = name.partition("@")
     if base not in source.names():
-        raise UnknownNameError(f"{source.TITLE} model", base, source.names())
+        kind = "architecture" if source is zoo else f"{source.TITLE} model"
+        raise UnknownNameError(kind, base, source.names())
     if weights and source is not torchvision_source:
         raise SemvecError(f"{ref!r}: only torchvision: models have published weights (@NAME)")
     return ref
