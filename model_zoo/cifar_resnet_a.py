@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model_zoo.cifar_resnet import BasicBlock
 from model_zoo.registry import register_model
 
 
@@ -27,20 +28,13 @@ class PadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, self.pad, self.pad))
 
 
-class BasicBlockA(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int = 1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        changes = stride != 1 or cin != cout
-        self.shortcut = PadShortcut(stride, (cout - cin) // 2) if changes else nn.Identity()
+class BasicBlockA(BasicBlock):
+    """The zoo's BasicBlock with the option-A shortcut where the shape changes."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__(cin, cout, stride)
+        if stride != 1 or cin != cout:
+            self.shortcut = PadShortcut(stride, (cout - cin) // 2)
 
 
 class CifarResNetA(nn.Module):

@@ -9,18 +9,11 @@ from backend.semantic.neurons import resolve_modules
 
 
 def build_record(
-    arch: str,
-    kwargs: dict | None = None,
-    hints: dict | None = None,
-    code: CodeCopy | None = None,
-    load_weights: bool = True,
-    download: bool = False,
+    arch: str, kwargs: dict | None = None, hints: dict | None = None, **options
 ) -> ModelRecord:
-    """The model `arch` names, with its default layers as attributes (`probed_layers`,
-    `logit_layer`) as every service expects them."""
-    record = build_record_of(
-        arch, kwargs, hints, code=code, load_weights=load_weights, download=download
-    )
+    """The model `arch` names (see backend.models.build for `options`), with its default
+    layers as the attributes every service reads (`probed_layers`, `logit_layer`)."""
+    record = build_record_of(arch, kwargs, hints, **options)
     record.model.probed_layers = record.probed_layers
     record.model.logit_layer = record.logit_layer
     return record
