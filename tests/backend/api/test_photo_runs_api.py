@@ -96,7 +96,7 @@ def test_the_first_photo_needs_neither_torchvision_nor_scikit_learn(photo_runs):
 import json, sys, time
 from fastapi.testclient import TestClient
 from backend.api.app import create_app
-with TestClient(create_app()) as client:
+with TestClient(create_app(), base_url="http://localhost") as client:
     client.get("/api/runs/photos-flat/neurons/conv2:1")
     start = time.perf_counter()
     status = client.get("/api/runs/photos-flat/neurons/conv2:1/images/0.png").status_code

@@ -46,7 +46,7 @@ def test_a_static_job_makes_a_student_run_on_the_map(home):
     ("change", "says"),
     [
         ({"teacher": "nope"}, "no run named 'nope'"),
-        ({"student": "vgg99"}, "unknown architecture 'vgg99'; known: "),
+        ({"student": "vgg99"}, "unknown architecture 'vgg99'; choose one of: digits_cnn"),
         ({"method": "fitnet"}, "unknown method 'fitnet'; known: ce, ls, tfkd, kd, rkd, sp, static"),
         ({"lam": -1.0}, "lam: Input should be greater than or equal to 0"),
         ({"method": "ls", "lam": 1.0}, "must be below 1"),

@@ -10,7 +10,8 @@ def test_progress_never_goes_back_and_names_the_phase(tmp_path):
     job = store.create("train", {})
     reporter = JobReporter(store, job.id, TRAIN_PHASES, interval=0)
     seen, texts = [], []
-    for stage, steps in (("train", 5), ("align", 4), ("quality", 3), ("analysis", 2)):
+    stages = (("train", 5), ("activations", 2), ("reference", 1), ("align", 4), ("quality", 3))
+    for stage, steps in (*stages, ("analysis", 2)):
         reporter.stage(stage, steps)
         for _ in range(steps):
             reporter.advance(1)
@@ -24,4 +25,6 @@ def test_progress_never_goes_back_and_names_the_phase(tmp_path):
     reporter.advance(1)
     seen.append(store.get(job.id).progress)
     assert seen == sorted(seen) and seen[-1] == 1.0
-    assert texts[0] == "1/5 training 1/5" and "2/5 fitting vectors 1/4" in texts
+    assert texts[0] == "1/7 training 1/5"
+    assert "2/7 fitting vectors: reading activations 1/2" in texts
+    assert "3/7 fitting vectors: eigen-start 1/1" in texts and "4/7 fitting vectors 1/4" in texts
