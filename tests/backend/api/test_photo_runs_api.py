@@ -89,7 +89,7 @@ def test_thumbnails_are_cached_in_the_run_folder(photo_runs, tmp_path):
         assert again.status_code == 200 and again.content == first
 
 
-def test_the_first_photo_needs_neither_torchvision_nor_scikit_learn(photo_runs):
+def test_the_first_photo_needs_neither_torchvision_nor_scikit_learn(photo_runs, tmp_path):
     """The first top image of a fresh server took 22 s on a real run: it imported every
     dataset loader (torchvision, scikit-learn) and resolved every path of the folder."""
     code = """
@@ -104,7 +104,10 @@ with TestClient(create_app(), base_url="http://localhost") as client:
 print(json.dumps({"status": status, "seconds": took,
                   "imported": [m for m in ("torchvision", "sklearn") if m in sys.modules]}))
 """
-    home = photo_runs["home"]
+    # A home of its own (the runs copied; their photos stay where they are): another
+    # test's server may be running jobs from the shared one, and holds its runner lock.
+    home = tmp_path / "home"
+    shutil.copytree(photo_runs["home"] / "runs", home / "runs")
     shutil.rmtree(home / "runs" / "photos-flat" / "thumbnails", ignore_errors=True)
     env = {**os.environ, "SEMVEC_HOME": str(home), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
