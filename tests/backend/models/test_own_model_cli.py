@@ -168,30 +168,15 @@ def test_a_model_near_chance_on_the_images_gets_a_warning(tmp_path):
     save_state_dict(model_zoo.get_model("digits_cnn").state_dict(), tmp_path / "random.safetensors")
     home = tmp_path / "home"
     steps = ("--align-steps", "2", "--no-analyze", "--device", "cpu")
-    proc = run_semvec(
-        home,
-        "align",
-        "--arch",
-        "digits_cnn",
-        "--checkpoint",
-        str(tmp_path / "random.safetensors"),
-        "--name",
-        "random",
-        *steps,
-    )
+
+    def align(checkpoint, name: str):
+        args = ("--arch", "digits_cnn", "--checkpoint", str(checkpoint), "--name", name)
+        return run_semvec(home, "align", *args, *steps)
+
+    proc = align(tmp_path / "random.safetensors", "random")
     assert "near chance" in proc.stderr and "--mean" in proc.stderr
     assert "near chance" in RunStore(home).open("random").metrics()["warnings"][0]
     shipped = checkpoints_dir() / "digits_cnn.safetensors"
-    proc = run_semvec(
-        home,
-        "align",
-        "--arch",
-        "digits_cnn",
-        "--checkpoint",
-        str(shipped),
-        "--name",
-        "trained",
-        *steps,
-    )
+    proc = align(shipped, "trained")
     assert "near chance" not in proc.stderr + proc.stdout
     assert RunStore(home).open("trained").metrics()["warnings"] == []
