@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save, save_file
 
 from backend.core.errors import CheckpointError, DatasetMissingError, UnknownNameError
 from backend.runs.store import Run
@@ -136,12 +136,21 @@ def knowledge_of(run: Run, hint_layers: list[str] | None = None) -> Knowledge:
     )
 
 
+def _payload(knowledge: Knowledge) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    tensors = {f"vectors.{lay.path}": lay.vectors.contiguous() for lay in knowledge.layers}
+    return tensors, {k: json.dumps(v) for k, v in knowledge.metadata().items()}
+
+
+def file_size(knowledge: Knowledge) -> int:
+    """Bytes the file of `knowledge` takes, without writing it."""
+    return len(save(*_payload(knowledge)))
+
+
 def save_knowledge(knowledge: Knowledge, path: Path) -> Path:
     """Write the file atomically (a unique temporary name, then a rename), so two jobs
     that make the same file at once never see half of it."""
     path = Path(path)
-    tensors = {f"vectors.{lay.path}": lay.vectors.contiguous() for lay in knowledge.layers}
-    metadata = {k: json.dumps(v) for k, v in knowledge.metadata().items()}
+    tensors, metadata = _payload(knowledge)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     save_file(tensors, str(tmp), metadata=metadata)
@@ -190,19 +199,31 @@ def load_knowledge(path: Path) -> Knowledge:
     )
 
 
-def ensure_knowledge(run: Run, hint_layers: list[str]) -> Path:
-    """A knowledge file of `run` holding exactly these hint layers (and the logit layer):
-    its `knowledge.safetensors` when that matches, else `knowledge-<layers>.safetensors`,
-    made from the run's vectors when missing. An existing file is never overwritten."""
+def _wanted_hints(run: Run, hint_layers: list[str] | None) -> list[str]:
+    """The hint layers asked for (the logit layer left out), in the run's order."""
     hints = [p for p in (hint_layers or []) if p != run.meta.logit_layer]
     wanted = [lay.path for lay in run.index().layers if lay.path in hints]
     if len(wanted) != len(hints):
         missing = next(p for p in hints if p not in wanted)
         raise UnknownNameError("teacher layer", missing, run.layer_paths())
+    return wanted
+
+
+def knowledge_path(run: Run, hint_layers: list[str] | None) -> Path:
+    """Where `ensure_knowledge` reads (or would write) the file with these hint layers:
+    the run's `knowledge.safetensors` when it holds them (or is still to be made with
+    none), else `knowledge-<layers>.safetensors`. Writes nothing."""
+    wanted = _wanted_hints(run, hint_layers)
     default = run.folder / KNOWLEDGE_FILE
-    if default.exists() and load_knowledge(default).hint_layers() == wanted:
+    fits = load_knowledge(default).hint_layers() == wanted if default.exists() else not wanted
+    if fits:
         return default
-    if not wanted and not default.exists():
-        return export_knowledge(run, [], default)
-    path = run.folder / f"knowledge-{'+'.join(wanted) or 'logits'}.safetensors"
-    return path if path.exists() else export_knowledge(run, wanted, path)
+    return run.folder / f"knowledge-{'+'.join(wanted) or 'logits'}.safetensors"
+
+
+def ensure_knowledge(run: Run, hint_layers: list[str]) -> Path:
+    """A knowledge file of `run` holding exactly these hint layers (and the logit layer),
+    at `knowledge_path`, made from the run's vectors when missing. An existing file is
+    never overwritten."""
+    path = knowledge_path(run, hint_layers)
+    return path if path.exists() else export_knowledge(run, _wanted_hints(run, hint_layers), path)
