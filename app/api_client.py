@@ -173,6 +173,16 @@ async def placement(run_id: str, teacher: str, method: str, start: bool) -> tupl
     return await request("GET", run_path(run_id, "placement", teacher), params=params)
 
 
+async def distill_methods() -> list[dict]:
+    """The registered distillation methods with what each takes of the teacher."""
+    return await get("/api/distill/methods")
+
+
+async def teacher(run_id: str) -> dict:
+    """A teacher run's training images and its knowledge file (the Distillation tab)."""
+    return await get("/api/distill/teachers/" + quote(run_id, safe=""))
+
+
 async def models() -> list[str]:
     return await get("/api/models")
 

@@ -14,11 +14,11 @@ METHODS = {
     "sp": ("SP", "#54A24B"),
     "static": ("static (ours)", "#E45756"),
 }
-_LAYOUT = {"margin": {"l": 55, "r": 10, "t": 40, "b": 45}, "plot_bgcolor": "white"}
+LAYOUT = {"margin": {"l": 55, "r": 10, "t": 40, "b": 45}, "plot_bgcolor": "white"}
 _GRID = {"showgrid": True, "gridcolor": "#eceff3"}
 
 
-def _empty_note(fig: go.Figure, has_data: bool, text: str = "No results yet") -> go.Figure:
+def empty_note(fig: go.Figure, has_data: bool, text: str = "No results yet") -> go.Figure:
     """An empty chart says so, without made-up axes."""
     if not has_data:
         fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, showlegend=False)
@@ -29,12 +29,19 @@ def _empty_note(fig: go.Figure, has_data: bool, text: str = "No results yet") ->
     return fig
 
 
+PALETTE = ("#F58518", "#B279A2", "#FF9DA6", "#EECA3B", "#17BECF", "#8C564B")
+"""Colours of methods the table above does not name (new ones from the registry)."""
+
+
 def method_label(method: str) -> str:
-    return METHODS.get(method, (method, "#333"))[0]
+    """The name the page gives a method; a method new to the page goes by its own name."""
+    return METHODS.get(method, (method, None))[0]
 
 
 def _color(method: str) -> str:
-    return METHODS.get(method, (method, "#333"))[1]
+    if method in METHODS:
+        return METHODS[method][1]
+    return PALETTE[sum(map(ord, method)) % len(PALETTE)]
 
 
 def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
@@ -67,13 +74,13 @@ def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figu
         xaxis={"title": {"text": "epoch"}, "tick0": 0, "dtick": max(1, -(-last // 10)), **_GRID},
         yaxis={"title": {"text": "test accuracy (%)"}, **_GRID},
         legend={"title": {"text": "method"}},
-        **_LAYOUT,
+        **LAYOUT,
     )
     text = "No results yet: start jobs with the form"
-    return _empty_note(fig, any(metrics.get(j["id"]) for j in jobs), text)
+    return empty_note(fig, any(metrics.get(j["id"]) for j in jobs), text)
 
 
-def _final_by_seed(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str, dict]:
+def final_by_seed(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str, dict]:
     """method -> {seed: final test accuracy (%)} of the jobs that succeeded."""
     finals: dict[str, dict] = {}
     for job in jobs:
@@ -84,26 +91,18 @@ def _final_by_seed(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str
     return finals
 
 
-def vs_ce(by_seed: dict[str, dict], method: str) -> float | None:
-    """Mean paired difference to CE over the seeds both have (points of accuracy)."""
-    ce, own = by_seed.get("ce", {}), by_seed.get(method, {})
-    seeds = sorted(set(ce) & set(own))
-    if method == "ce" or not seeds:
-        return None
-    return statistics.fmean(own[s] - ce[s] for s in seeds)
-
-
-def _ordered(methods) -> list[str]:
+def ordered(methods) -> list[str]:
+    """The table's order first, new methods after it by name."""
     order = list(METHODS)
-    return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
 def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
     """Mean ± std per method on an axis fitted to the results (the differences are a few
-    tenths), each bar labelled with its paired difference to CE on the same seeds."""
-    by_seed = _final_by_seed(jobs, metrics)
+    tenths; the summary chart pairs them with CE by seed)."""
+    by_seed = final_by_seed(jobs, metrics)
     finals = {m: list(v.values()) for m, v in by_seed.items()}
-    methods = _ordered(finals)
+    methods = ordered(finals)
     means = [statistics.fmean(finals[m]) for m in methods]
     stds = [statistics.stdev(finals[m]) if len(finals[m]) > 1 else 0.0 for m in methods]
     fig = go.Figure(
@@ -112,8 +111,6 @@ def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figur
             y=means,
             error_y={"type": "data", "array": stds, "visible": True},
             marker_color=[_color(m) for m in methods],
-            text=[_vs_ce_text(vs_ce(by_seed, m)) for m in methods],
-            textposition="outside",
             customdata=[[len(finals[m]), s] for m, s in zip(methods, stds, strict=True)],
             hovertemplate="%{x}: %{y:.2f}% ± %{customdata[1]:.2f} (%{customdata[0]} seeds)"
             "<extra></extra>",
@@ -124,7 +121,7 @@ def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figur
     pad = max(0.5, (high - low) * 0.35)
     fig.update_layout(
         title={
-            "text": "Final test accuracy, mean ± std over seeds (label: paired difference to CE)",
+            "text": "Final test accuracy, mean ± std over seeds",
             "font": {"size": 13},
         },
         xaxis={"title": {"text": "method"}},
@@ -133,13 +130,9 @@ def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figur
             "range": [max(0, low - pad), min(100, high + pad)],
             **_GRID,
         },
-        **_LAYOUT,
+        **LAYOUT,
     )
-    return _empty_note(fig, bool(methods), "No finished jobs yet")
-
-
-def _vs_ce_text(diff: float | None) -> str:
-    return "" if diff is None else f"{diff:+.2f} vs CE"
+    return empty_note(fig, bool(methods), "No finished jobs yet")
 
 
 def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
@@ -149,7 +142,7 @@ def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure
         for row in metrics.get(job["id"], []):
             if row.get("seconds") is not None:
                 seconds.setdefault(job["config"]["method"], []).append(row["seconds"])
-    methods = _ordered(seconds)
+    methods = ordered(seconds)
     fig = go.Figure(
         go.Bar(
             x=[method_label(m) for m in methods],
@@ -162,6 +155,6 @@ def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure
         title={"text": "Time per epoch (median)", "font": {"size": 14}},
         xaxis={"title": {"text": "method"}},
         yaxis={"title": {"text": "seconds per epoch"}, **_GRID},
-        **_LAYOUT,
+        **LAYOUT,
     )
-    return _empty_note(fig, bool(methods), "No epochs timed yet")
+    return empty_note(fig, bool(methods), "No epochs timed yet")

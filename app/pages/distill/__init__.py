@@ -4,12 +4,12 @@ methods that run the teacher. The callbacks live in the submodules."""
 
 from dash import dcc, html
 
-from app.components.kd_charts import METHODS
 from app.components.ranges import Range, number_field
 from app.components.ui import CHART_CONFIG, choice, field, message
 
-LAMBDA = Range("λ for static", 0.01, 100.0, integer=False)
-"""What the form offers; static is stable over it (bench-kd sweeps it)."""
+LAMBDA = Range("λ for the knowledge-file methods", 0.01, 100.0, integer=False)
+"""What the form offers; static is stable over it (bench-kd sweeps it). Left empty, each
+method takes its own default."""
 SEEDS = Range("number of seeds", 1, 10)
 EPOCHS = Range("number of epochs", 1, 1000)
 
@@ -23,18 +23,16 @@ def layout() -> html.Div:
         [
             html.Legend("Distill a student"),
             field("Teacher run", dcc.Dropdown(id="distill-teacher", clearable=False)),
+            html.Div(id="distill-teacher-facts", className="teacher-facts"),
             field("Student architecture", choice("distill-student", "digits_cnn_small")),
             field(
                 "Methods",
-                dcc.Checklist(
-                    id="distill-methods",
-                    options=[{"label": label, "value": m} for m, (label, _) in METHODS.items()],
-                    value=["ce", "static"],
-                ),
+                # The options come from the server's method registry (launch.py).
+                dcc.Checklist(id="distill-methods", options=[], value=["ce", "static"]),
             ),
             number_field("distill-seeds", "Seeds", SEEDS, value=3),
             number_field("distill-epochs", "Epochs", EPOCHS, value=30),
-            number_field("distill-lam", "λ for static", LAMBDA, value=10.0),
+            number_field("distill-lam", "λ for the knowledge-file methods", LAMBDA),
             field(
                 "Training images",
                 dcc.Dropdown(
@@ -52,12 +50,15 @@ def layout() -> html.Div:
             html.Button("Start jobs", id="distill-go", className="primary", n_clicks=0),
             html.Div(id="distill-message"),
             dcc.Store(id="distill-confirm"),
+            dcc.Store(id="distill-method-info"),
+            dcc.Store(id="distill-teacher-info"),
         ],
         className="form",
     )
     charts = html.Div(
         [
             _graph("distill-curves"),
+            _graph("distill-summary"),
             html.Div([_graph("distill-final"), _graph("distill-seconds")], className="kd-row"),
             html.H2("Distillation jobs"),
             html.Div(id="distill-filter", className="muted"),
@@ -91,4 +92,4 @@ def layout() -> html.Div:
     )
 
 
-from app.pages.distill import launch, pairing, plan, progress  # noqa: E402, F401  (callbacks)
+from app.pages.distill import launch, pairing, plan, progress, teacher  # noqa: E402, F401

@@ -4,15 +4,17 @@ link shows the same experiment), and one job per (method, seed)."""
 
 from urllib.parse import parse_qs, urlencode
 
-from dash import Input, Output, State, callback, ctx, no_update
+from dash import Input, Output, State, callback, ctx, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
+from app.components.kd_charts import method_label, ordered
+from app.components.kd_summary import OFFERS, role
 from app.components.ranges import problems
 from app.components.ui import message
 from app.pages.distill import EPOCHS, LAMBDA, SEEDS
-from app.pages.distill.plan import duration, needs_confirm, plan, train_images
+from app.pages.distill.plan import duration, needs_confirm, plan
 
 FORM = ("student", "methods", "seeds", "epochs", "lam", "train_size")
 """The form's fields kept in the hash besides the teacher (`distill-<field>` components)."""
@@ -23,21 +25,41 @@ def _hash_of(search: str | None) -> dict:
     return {k: v[-1] for k, v in parse_qs((search or "").lstrip("#")).items()}
 
 
+def method_options(infos: list[dict]) -> list[dict]:
+    """The registry's methods as checklist options, each saying what it takes of the
+    teacher (its description on hover)."""
+    by_name = {info["name"]: info for info in infos}
+    return [
+        {
+            "label": html.Span(
+                [method_label(m), html.Span(f" · {OFFERS[role(by_name[m])]}", className="muted")],
+                title=by_name[m]["description"],
+            ),
+            "value": m,
+        }
+        for m in ordered(by_name)
+    ]
+
+
 @callback(
     Output("distill-teacher", "options"),
     Output("distill-teacher", "value"),
     Output("distill-student", "options"),
+    Output("distill-methods", "options"),
+    Output("distill-method-info", "data"),
+    Output("distill-lam", "placeholder"),
     Input("distill-poll", "disabled"),
     State("distill-teacher", "value"),
     State("shell-url", "hash"),
 )
 async def distill_choices(disabled, teacher, url_hash):
     if disabled:
-        return no_update, no_update, no_update
+        return (no_update,) * 6
     try:
         runs, models = await api_client.runs(), await api_client.models()
+        infos = await api_client.distill_methods()
     except ApiError:
-        return no_update, no_update, no_update
+        return (no_update,) * 6
     teachers = [r for r in runs if r["kind"] != "distill"]
     options = [
         {"label": f"{r['id']} ({r['arch']}, {r['dataset']})", "value": r["id"]} for r in teachers
@@ -46,7 +68,19 @@ async def distill_choices(disabled, teacher, url_hash):
     teacher = teacher or _hash_of(url_hash).get("teacher")
     if teacher not in ids:
         teacher = "digits-default" if "digits-default" in ids else (ids[0] if ids else None)
-    return options, teacher, models
+    return (
+        options,
+        teacher,
+        models,
+        method_options(infos),
+        {info["name"]: info for info in infos},
+        _lam_placeholder(infos),
+    )
+
+
+def _lam_placeholder(infos: list[dict]) -> str:
+    defaults = [f"{i['name']} {i['default_lam']:g}" for i in infos if i["reads_knowledge"]]
+    return f"empty: each method's own ({', '.join(defaults)})"
 
 
 def _form_from(values: dict) -> list:
@@ -89,8 +123,11 @@ def distill_url(url_hash, teacher, *rest):
     return "#" + urlencode(kept, safe=",:"), *(no_update,) * len(FORM)
 
 
-def job_configs(teacher, student, methods, seeds, epochs, lam, train_size) -> list[dict]:
-    """One `distill` job config per (method, seed)."""
+def job_configs(
+    teacher, student, methods, seeds, epochs, lam, train_size, knowledge_methods=()
+) -> list[dict]:
+    """One `distill` job config per (method, seed); λ goes to the methods that read the
+    knowledge file, when given (else each takes its own default)."""
     configs = []
     for method in methods:
         for seed in range(int(seeds)):
@@ -101,7 +138,7 @@ def job_configs(teacher, student, methods, seeds, epochs, lam, train_size) -> li
                 "seed": seed,
                 "epochs": int(epochs),
             }
-            if method == "static":
+            if method in knowledge_methods and lam not in (None, ""):
                 config["lam"] = float(lam)
             if train_size:
                 config["train_size"] = int(train_size)
@@ -121,20 +158,27 @@ def job_configs(teacher, student, methods, seeds, epochs, lam, train_size) -> li
     State("distill-lam", "value"),
     State("distill-train-size", "value"),
     State("distill-confirm", "data"),
+    State("distill-method-info", "data"),
+    State("distill-teacher-info", "data"),
     prevent_initial_call=True,
 )
-async def distill_start(_go, teacher, student, methods, seeds, epochs, lam, train_size, asked):
+async def distill_start(
+    _go, teacher, student, methods, seeds, epochs, lam, train_size, asked, infos, facts
+):
     if not teacher:
         return message("Choose a teacher run (make one in the Runs tab).", "error"), None
     if not methods:
         return message("Choose at least one method.", "error"), None
-    checks = [(SEEDS, seeds), (EPOCHS, epochs)] + ([(LAMBDA, lam)] if "static" in methods else [])
+    knowledge = [m for m in methods if (infos or {}).get(m, {}).get("reads_knowledge")]
+    checks = [(SEEDS, seeds), (EPOCHS, epochs)]
+    if knowledge and lam not in (None, ""):
+        checks.append((LAMBDA, lam))
     if refused := problems(checks):
         return message("Not started: " + " ".join(refused), "error"), None
-    configs = job_configs(teacher, student, methods, seeds, epochs, lam, train_size)
+    configs = job_configs(teacher, student, methods, seeds, epochs, lam, train_size, knowledge)
     try:
-        summary, health = await api_client.run(teacher), await api_client.get("/api/health")
-        images = train_images(summary, train_size)
+        health = await api_client.get("/api/health")
+        images = train_size or (facts or {}).get("train_images")
         p = plan(methods, seeds, epochs, images, health["job_slots"])
     except ApiError:
         p = None

@@ -25,15 +25,6 @@ CONFIRM_JOBS, CONFIRM_SECONDS = 4, 120
 """More jobs than this, taking longer than this, need a second click."""
 
 
-def train_images(summary: dict, train_size) -> int | None:
-    """Training images a student sees: the chosen subset, else the teacher's training split
-    (the whole dataset less its test and validation splits, which are the same size)."""
-    if train_size:
-        return int(train_size)
-    test = (summary.get("quality") or {}).get("num_images")
-    return summary["images"] - 2 * test if summary.get("images") and test else None
-
-
 def plan(methods, seeds, epochs, images: int | None, slots: int) -> dict | None:
     """{jobs, steps, per_epoch, seconds}: seconds is the wall time with `slots` jobs at once."""
     if images is None or problems([(SEEDS, seeds), (EPOCHS, epochs)]) or not methods:
@@ -56,20 +47,21 @@ def needs_confirm(p: dict) -> bool:
 
 @callback(
     Output("distill-plan", "children"),
-    Input("distill-teacher", "value"),
+    Input("distill-teacher-info", "data"),
     Input("distill-methods", "value"),
     Input("distill-seeds", "value"),
     Input("distill-epochs", "value"),
     Input("distill-train-size", "value"),
 )
-async def distill_plan(teacher, methods, seeds, epochs, train_size):
-    if not teacher:
+async def distill_plan(facts, methods, seeds, epochs, train_size):
+    """`facts`: the teacher's (teacher.py), whose training split the students learn from."""
+    if not facts:
         return None
     try:
-        summary, health = await api_client.run(teacher), await api_client.get("/api/health")
+        health = await api_client.get("/api/health")
     except ApiError:
         return None
-    images = train_images(summary, train_size)
+    images = int(train_size) if train_size else facts.get("train_images")
     p = plan(methods, seeds, epochs, images, health["job_slots"])
     if p is None:
         return None

@@ -12,6 +12,7 @@ from app.components.job_controls import (
     state_badge,
 )
 from app.components.kd_charts import accuracy_curves, epoch_seconds, final_accuracy, method_label
+from app.components.kd_summary import paired_summary
 from app.components.ui import fmt, message, table
 
 
@@ -66,6 +67,7 @@ def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
 
 @callback(
     Output("distill-curves", "figure"),
+    Output("distill-summary", "figure"),
     Output("distill-final", "figure"),
     Output("distill-seconds", "figure"),
     Output("distill-jobs", "children"),
@@ -75,12 +77,13 @@ def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
     Input("distill-teacher", "value"),
     Input("distill-student", "value"),
     Input("distill-train-size", "value"),
+    Input("distill-method-info", "data"),
 )
-async def distill_progress(_tick, disabled, teacher, student, train_size):
+async def distill_progress(_tick, disabled, teacher, student, train_size, infos):
     """Jobs of the experiment the form shows (teacher, student, training set): only like is
     compared with like."""
     if disabled or not teacher:
-        return (no_update,) * 5
+        return (no_update,) * 6
     try:
         every = await api_client.jobs(kind="distill", limit=200)
         jobs = [
@@ -92,9 +95,10 @@ async def distill_progress(_tick, disabled, teacher, student, train_size):
         ]
         metrics = await api_client.metrics_of([j["id"] for j in jobs])
     except ApiError as err:
-        return no_update, no_update, no_update, message(err.detail, "error"), no_update
+        return (*(no_update,) * 4, message(err.detail, "error"), no_update)
     return (
         accuracy_curves(jobs, metrics),
+        paired_summary(jobs, metrics, infos or {}),
         final_accuracy(jobs, metrics),
         epoch_seconds(jobs, metrics),
         _table(jobs, metrics),
