@@ -39,6 +39,38 @@ def _knowledge_in_home(value: str | None) -> str | None:
     return require_inside(value, home, "knowledge file", hint)
 
 
+def _data_present(teacher) -> None:
+    """The students train on the teacher's dataset: its files must still be there."""
+    from backend.core.errors import DatasetMissingError
+    from backend.core.settings import get_settings
+    from backend.services.datasets import check_present
+
+    data = teacher.meta.dataset
+    try:
+        check_present(data["name"], data.get("root"), get_settings().home)
+    except DatasetMissingError as err:
+        raise ValueError(f"the teacher's dataset cannot be read: {err}") from err
+
+
+def _teaches(teacher, method: str) -> None:
+    """A method that uses the teacher needs one whose logits are its dataset's classes."""
+    from backend.distill.registry import get_method, list_methods
+
+    info = get_method(method)
+    if teacher.meta.model_classes and (info.needs_teacher or info.reads_knowledge):
+        free = [
+            m
+            for m in list_methods()
+            if not (get_method(m).needs_teacher or get_method(m).reads_knowledge)
+        ]
+        raise ValueError(
+            f"the teacher {teacher.id}'s logits are its own {len(teacher.meta.model_classes):,} "
+            f"classes, not its dataset's, so {method} cannot learn from it; the methods that "
+            f"need no teacher ({', '.join(free)}) can, or align a model whose last layer is "
+            "the dataset's classes"
+        )
+
+
 class DistillJob(DistillConfig, TrainedRunJob):
     teacher: str = Field(..., description="the teacher's run id")
     name: str | None = Field(
@@ -57,8 +89,11 @@ class DistillJob(DistillConfig, TrainedRunJob):
 
         if self.method == "ls" and self.lam is not None and self.lam >= 1:
             raise ValueError("for label smoothing lam is ε and must be below 1")
+        teacher = RunStore(get_settings().home).open(self.teacher)
+        _data_present(teacher)
+        _teaches(teacher, self.method)
         if self.hint_layers:
-            layers = RunStore(get_settings().home).open(self.teacher).layer_paths()
+            layers = teacher.layer_paths()
             for path in self.teacher_hint_layers():
                 if path not in layers:
                     raise ValueError(
