@@ -55,9 +55,10 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint {path} does not exist")
     if _is_safetensors(path):
         try:
-            return load_file(str(path))
+            state = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as err:
             raise CheckpointError(f"{path.name} is not a valid safetensors file: {err}") from err
+        return strip_prefixes(state)  # a wrapped model's keys, re-saved as safetensors
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

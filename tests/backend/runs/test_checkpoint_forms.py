@@ -46,6 +46,20 @@ def test_wrapped_and_prefixed_checkpoints_load_exactly(tmp_path, wrap, prefix):
     assert torch.equal(fresh.eval()(x), model.eval()(x))
 
 
+def test_a_safetensors_file_with_dataparallel_keys_loads_too(tmp_path):
+    """The public ResNet-56 re-saved as its upload error says (safetensors.torch.save_file of
+    its state dict): its keys keep their `module.` prefix."""
+    from safetensors.torch import save_file
+
+    model = model_zoo.get_model("resnet56_a")
+    save_file(_as_public_resnet56(model)["state_dict"], str(tmp_path / "resnet56.safetensors"))
+    fresh = model_zoo.get_model("resnet56_a")
+    load_into(fresh, read_state_dict(tmp_path / "resnet56.safetensors"))
+    for key, value in fresh.state_dict().items():
+        if "num_batches_tracked" not in key:
+            assert torch.equal(model.state_dict()[key], value), key
+
+
 def test_batchnorm_counters_may_be_missing(tmp_path):
     model = model_zoo.get_model("resnet56_a")
     torch.save(_as_public_resnet56(model), tmp_path / "resnet56.th")
