@@ -13,6 +13,8 @@ METHODS = {
     "rkd": ("RKD", "#72B7B2"),
     "sp": ("SP", "#54A24B"),
     "static": ("static (ours)", "#E45756"),
+    "static_free": ("static, teacher-free S", "#F58518"),
+    "static_corr": ("static, correlation form", "#B279A2"),
 }
 LAYOUT = {"margin": {"l": 55, "r": 10, "t": 40, "b": 45}, "plot_bgcolor": "white"}
 _GRID = {"showgrid": True, "gridcolor": "#eceff3"}
@@ -29,7 +31,7 @@ def empty_note(fig: go.Figure, has_data: bool, text: str = "No results yet") -> 
     return fig
 
 
-PALETTE = ("#F58518", "#B279A2", "#FF9DA6", "#EECA3B", "#17BECF", "#8C564B")
+PALETTE = ("#FF9DA6", "#EECA3B", "#17BECF", "#8C564B", "#BCBD22", "#1F77B4")
 """Colours of methods the table above does not name (new ones from the registry)."""
 
 

@@ -4,6 +4,7 @@ with the model's own preprocessing; then static and KD students trained on that 
 what the Distillation tab reads about the teacher and its knowledge file."""
 
 import io
+from pathlib import Path
 
 import pytest
 import torch
@@ -31,36 +32,46 @@ def _petal_weights() -> bytes:
     return save(scope["make_petalnet"]().state_dict())
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    """A server whose home holds `petal`, the user's model loaded from an upload and
-    aligned on real photos (as the Runs tab's *Load a model* does it)."""
-    home = tmp_path_factory.mktemp("loaded-teacher")
+def petal_home(home: Path) -> str:
+    """Photos and the user's model file beside `home`; the reference a server must offer
+    (SEMVEC_MODEL_FILES)."""
     photo_folder(home / "datasets" / "photos", per_class=30)
     code = home.parent / f"{home.name}-code" / "petal_net.py"
     code.parent.mkdir()
     code.write_text(USER_MODEL)
-    ref = f"{code}:make_petalnet"
+    return f"{code}:make_petalnet"
+
+
+def load_petal(server: Server, ref: str) -> None:
+    """`petal`: the user's model loaded from an upload and aligned on the photos, as the
+    Runs tab's *Load a model* does it."""
+    with server.client() as client:
+        stored = client.post(
+            "/api/checkpoints",
+            params={"filename": "petal.safetensors"},
+            content=_petal_weights(),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert stored.status_code == 201, stored.text
+        config = {
+            "arch": ref,
+            "checkpoint": stored.json()["checkpoint"],
+            "data": DATA,
+            "align": {"steps": 20},
+            "device": "cpu",
+            "name": "petal",
+        }
+        job = client.post("/api/jobs", json={"kind": "align", "config": config}).json()
+        done = wait_for_job(client, job["id"], {"succeeded", "failed"})
+        assert done["state"] == "succeeded", done["error"]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    home = tmp_path_factory.mktemp("loaded-teacher")
+    ref = petal_home(home)
     with Server(home, SEMVEC_MODEL_FILES=ref, SEMVEC_JOB_SLOTS="2") as server:
-        with server.client() as client:
-            stored = client.post(
-                "/api/checkpoints",
-                params={"filename": "petal.safetensors"},
-                content=_petal_weights(),
-                headers={"Content-Type": "application/octet-stream"},
-            )
-            assert stored.status_code == 201, stored.text
-            config = {
-                "arch": ref,
-                "checkpoint": stored.json()["checkpoint"],
-                "data": DATA,
-                "align": {"steps": 20},
-                "device": "cpu",
-                "name": "petal",
-            }
-            job = client.post("/api/jobs", json={"kind": "align", "config": config}).json()
-            done = wait_for_job(client, job["id"], {"succeeded", "failed"})
-            assert done["state"] == "succeeded", done["error"]
+        load_petal(server, ref)
         yield server
 
 

@@ -1,0 +1,84 @@
+"""The Distillation tab with a loaded model as the teacher, in headless Chromium: the test's
+own model file uploaded and aligned on real photos; beside the teacher, what it is and its
+knowledge file; the methods from the registry; students trained on the photo folder; the
+summary chart of each method against CE, marked by what it took of the teacher."""
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from backend.distill.registry import list_methods
+from tests.backend.api.conftest import Server, wait_for_job
+from tests.backend.distill.test_loaded_teacher import STUDENT, load_petal, petal_home
+
+SUMMARY = "#distill-summary .js-plotly-plot"
+
+
+@pytest.fixture(scope="module")
+def petal_server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("distill-loaded-ui")
+    ref = petal_home(home)
+    with Server(home, SEMVEC_MODEL_FILES=ref, SEMVEC_JOB_SLOTS="2") as server:
+        load_petal(server, ref)
+        yield server
+
+
+def _finished(server, methods: tuple[str, ...], seeds: int) -> None:
+    """Students of each method and seed (API-submitted: the form would give them 600
+    alignment steps each, minutes on this machine; test_distill_ui starts jobs from it)."""
+    with server.client() as client:
+        ids = [
+            client.post(
+                "/api/jobs",
+                json={
+                    "kind": "distill",
+                    "config": {"teacher": "petal", "method": m, "seed": s, **STUDENT},
+                },
+            ).json()["id"]
+            for m in methods
+            for s in range(seeds)
+        ]
+        for job_id in ids:
+            assert wait_for_job(client, job_id, {"succeeded"}, timeout=600)
+
+
+def _legend(page) -> list[str]:
+    return page.driver.execute_script(
+        "const gd = document.querySelector(arguments[0]);"
+        "return gd && gd.data ? gd.data.filter(t => t.showlegend !== false).map(t => t.name) : [];",
+        SUMMARY,
+    )
+
+
+def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, petal_server):
+    from tests.browser.pages import MapPage
+
+    page = MapPage(driver, petal_server.url).open("/distill#teacher=petal&student=digits_cnn_small")
+    what = page.wait_text("distill-teacher-what", "Loaded model", 60)
+    assert "petal_net.py:make_petalnet, weights from petal-" in what
+    assert "imagefolder" in what and "training images" in what
+    knowledge = page.text_of("distill-knowledge")
+    assert "Knowledge file: 1.2 kB — logit layer decide (2 × 64-d)" in knowledge
+    assert (
+        "2 classes: china, flower" in knowledge and "made from the teacher's vectors" in knowledge
+    )
+    offered = [
+        box.get_attribute("value")
+        for box in driver.find_elements(By.CSS_SELECTOR, "#distill-methods input")
+    ]
+    assert sorted(offered) == sorted(list_methods())  # new methods appear by themselves
+    assert "KD · runs the teacher" in page.text_of("distill-methods")
+    assert "static (ours) · reads the knowledge file only" in page.text_of("distill-methods")
+    _finished(petal_server, ("ce", "static", "kd"), seeds=2)
+    page.wait(lambda _: len(_legend(page)) >= 2, 60, "the summary chart")
+    legend = _legend(page)
+    assert "ran the teacher" in legend and "knowledge file only" in legend
+    titles = driver.execute_script(
+        "const l = document.querySelector(arguments[0]).layout;"
+        "return [l.xaxis.title.text, l.yaxis.title.text];",
+        SUMMARY,
+    )
+    assert "± 1 std of the difference over seeds" in titles[0] and titles[1] == "method"
+    driver.refresh()
+    page.wait_text("distill-knowledge", "1.2 kB", 60)
+    assert "made from" not in page.text_of("distill-knowledge")  # the static job made it
+    assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
