@@ -57,7 +57,10 @@ def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, 
     assert "petal_net.py:make_petalnet, weights from petal-" in what
     assert "imagefolder" in what and "training images" in what
     knowledge = page.text_of("distill-knowledge")
-    assert "Knowledge file: 1.2 kB — logit layer decide (2 × 64-d)" in knowledge
+    with petal_server.client() as client:
+        size = client.get("/api/distill/teachers/petal").json()["knowledge"]["bytes"]
+    assert 1000 < size < 2000  # 2 vectors of 64 float32 and the file's description
+    assert f"Knowledge file: {size / 1000:.1f} kB — logit layer decide (2 × 64-d)" in knowledge
     assert (
         "2 classes: china, flower" in knowledge and "made from the teacher's vectors" in knowledge
     )
@@ -79,6 +82,6 @@ def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, 
     )
     assert "± 1 std of the difference over seeds" in titles[0] and titles[1] == "method"
     driver.refresh()
-    page.wait_text("distill-knowledge", "1.2 kB", 60)
+    page.wait_text("distill-knowledge", f"{size / 1000:.1f} kB", 60)
     assert "made from" not in page.text_of("distill-knowledge")  # the static job made it
     assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
