@@ -231,3 +231,9 @@ async def upload_checkpoint(filename: str, content: bytes) -> dict:
         headers={"Content-Type": "application/octet-stream"},
     )
     return body
+
+
+async def clusters(run_id: str, method: str, params: dict) -> tuple[int, dict]:
+    """(200, the clusters outlined on this map) or (202, {job_id, detail}) while made."""
+    query = {"method": method, **{k: v for k, v in params.items() if v is not None}}
+    return await request("GET", run_path(run_id, "clusters"), params=query)

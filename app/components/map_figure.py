@@ -118,6 +118,11 @@ def _filtered(coords: dict, ids: list[int], size: float) -> dict:
     }
 
 
+def map_revision(run: str, method: str, params: dict) -> str:
+    """What names a map (its `uirevision`): the clusters drawn on it check it too."""
+    return f"{run}/{method}/{sorted(params.items())}"
+
+
 def shown_ids(columns: dict, layers: list[str] | None) -> list[int]:
     """The neurons of `layers` (all neurons when none are chosen)."""
     chosen = set(layers or [])

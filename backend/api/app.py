@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from backend.api.access import AccessDeniedError, CrossSiteError
 from backend.api.docs import add_offline_docs
 from backend.api.guard import BodyTooLargeError, RequestGuard
-from backend.api.routes import access, catalog, health, jobs, runs, uploads
+from backend.api.routes import access, catalog, clusters, features, health, jobs, runs, uploads
 from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
@@ -46,7 +46,7 @@ def create_app(slots: int | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc loads from a CDN only
         description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
     )
-    routers = (health, access, jobs, runs, catalog, uploads)
+    routers = (health, access, jobs, runs, clusters, features, catalog, uploads)
     for router in (module.router for module in routers):
         app.include_router(router, responses=ERRORS)
     add_offline_docs(app)

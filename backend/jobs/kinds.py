@@ -49,4 +49,4 @@ def get_kind(name: str) -> JobKind:
 
 def _load_builtin() -> None:
     # Importing them registers train, align, analyze, project and distill.
-    from backend.jobs import builtin, distill  # noqa: F401
+    from backend.jobs import builtin, distill, visualize  # noqa: F401

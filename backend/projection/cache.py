@@ -31,7 +31,7 @@ def cache_key(vectors: np.ndarray, method: str, params: dict[str, Any]) -> str:
     return digest.hexdigest()[:24]
 
 
-def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Any], None]) -> None:
     """Write through a temporary file in the same folder, then rename it into place, so
     a reader never sees a half-written file and a crash leaves no broken entry."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -94,8 +94,8 @@ class ProjectionCache:
             "key": key,
         }
         # The JSON first: an .npy present means the entry is complete.
-        _write_atomic(npy.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
-        _write_atomic(npy, lambda f: np.save(f, coords, allow_pickle=False))
+        write_atomic(npy.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
+        write_atomic(npy, lambda f: np.save(f, coords, allow_pickle=False))
         if progress is not None:
             progress(1, 1)
         return coords, False

@@ -8,7 +8,7 @@ from app.api_client import ApiError
 from app.components.access import error_text, in_words
 from app.components.glossary import hint
 from app.components.job_controls import FAILED, job_progress
-from app.components.map_figure import empty_figure, map_figure, shown_ids
+from app.components.map_figure import empty_figure, map_figure, map_revision, shown_ids
 from app.components.ui import fmt, message
 from app.pages.explorer.params import METHOD_NAMES, METHOD_PARAMS, PARAM_INPUTS
 
@@ -133,7 +133,7 @@ async def explorer_map(view, _tick, color, layers):
     total, shown = len(body["x"]), len(shown_ids(columns, layers))
     count = f"{total:,} neurons" if shown == total else f"{shown:,} of {total:,} neurons shown"
     title = f"{run} · {METHOD_NAMES[method]} · {count}"
-    revision = f"{run}/{method}/{sorted(params.items())}"
+    revision = map_revision(run, method, params)
     figure = map_figure(body, columns, color or "layer", layers, title, revision)
     return figure, note, True
 
