@@ -237,3 +237,8 @@ async def clusters(run_id: str, method: str, params: dict) -> tuple[int, dict]:
     """(200, the clusters outlined on this map) or (202, {job_id, detail}) while made."""
     query = {"method": method, **{k: v for k, v in params.items() if v is not None}}
     return await request("GET", run_path(run_id, "clusters"), params=query)
+
+
+async def feature(run_id: str, neuron_ref: str) -> dict:
+    """The neuron's optimised images: {made: false} until a `visualize` job made them."""
+    return await get(run_path(run_id, "neurons", neuron_ref, "feature"))

@@ -202,6 +202,11 @@ def layer_activations(model: nn.Module, module: nn.Module, x: torch.Tensor) -> t
     return found["h"].float()
 
 
+def steps_needed(images: int, settings: Settings) -> int:
+    """Optimiser steps `optimise` takes for this many images."""
+    return -(-images // settings.batch) * settings.steps
+
+
 @dataclass
 class Optimised:
     pixels: torch.Tensor
@@ -224,7 +229,7 @@ def optimise(
 ) -> Optimised:
     """One image per (channel, sign) of `layer`: sign +1 maximises the channel's pooled
     activation, -1 minimises it. Images are optimised `settings.batch` at a time;
-    `progress(n)` hears of each finished image."""
+    `progress(1)` hears of every step of every batch (`steps_needed` in all)."""
     if len(channels) != len(signs):
         raise ValueError("one sign per channel")
     device = torch.device(device)
@@ -256,11 +261,11 @@ def optimise(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if progress is not None:
+                progress(1)
         with torch.no_grad():
             final = images()
             h = layer_activations(model, module, (final - mean) / std)
         pixels.append(final.cpu())
         values.append(h[rows, chan].cpu())
-        if progress is not None:
-            progress(len(chan))
     return Optimised(torch.cat(pixels), torch.cat(values))

@@ -16,7 +16,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from backend.analysis.feature_viz import Preprocess, colour_matrix, optimise, settings_for
+from backend.analysis.feature_viz import (
+    Preprocess,
+    colour_matrix,
+    optimise,
+    settings_for,
+    steps_needed,
+)
 from backend.core.devices import resolve_device
 from backend.core.progress import Reporter
 from backend.projection.cache import write_atomic
@@ -91,8 +97,8 @@ def visualize_neurons(
     each layer's neurons (and both signs) optimised as batches. Returns those made."""
     reporter = reporter or Reporter()
     todo = missing(run, neurons)
-    reporter.stage("optimising images", 2 * len(todo))
     if not todo:
+        reporter.stage("optimising images", 0)
         return []
     dev = resolve_device(device)
     pre, colour = preprocess_of(run)
@@ -104,6 +110,8 @@ def visualize_neurons(
     by_layer: dict[str, list[int]] = {}
     for i in todo:
         by_layer.setdefault(index.layer_of(i).path, []).append(i)
+    total = sum(steps_needed(2 * len(ids), settings) for ids in by_layer.values())
+    reporter.stage("optimising images", total)
     for path, ids in by_layer.items():
         offset = index.layer(path).offset
         channels = [i - offset for i in ids]

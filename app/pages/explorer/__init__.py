@@ -141,4 +141,12 @@ def layout() -> html.Div:
     )
 
 
-from app.pages.explorer import clusters, demo, map_view, panel, selection, state  # noqa: E402, F401
+from app.pages.explorer import (  # noqa: E402, F401
+    clusters,
+    demo,
+    features,
+    map_view,
+    panel,
+    selection,
+    state,
+)
