@@ -32,6 +32,11 @@ REDIRECTED = 0.5
 """Share of the steps (the first ones) taken with redirected ReLUs."""
 
 
+LR_SMALL = 0.09
+"""Adam step on the spectrum for inputs of at most 16 px (0.05, as for larger ones, is
+slow to reach the extremes that 8x8 images need)."""
+
+
 @dataclass(frozen=True)
 class Preprocess:
     """What the model takes: C x size x size images in [0, 1], normalised by mean / std."""
@@ -66,8 +71,8 @@ def settings_for(size: int, device: torch.device, steps: int | None = None) -> S
     big, cuda = size > 64, device.type == "cuda"
     batch = (32 if cuda else 8) if big else (256 if cuda else 64)
     if size <= 16:
-        return Settings(steps=steps or 256, lr=0.2, batch=batch, scale=0.05, degrees=5.0)
-    return Settings(steps=steps or (192 if big else 256), lr=0.1, batch=batch)
+        return Settings(steps=steps or 256, lr=LR_SMALL, batch=batch, scale=0.05, degrees=5.0)
+    return Settings(steps=steps or (192 if big else 256), batch=batch)
 
 
 def colour_matrix(pixels: torch.Tensor) -> torch.Tensor | None:
@@ -101,7 +106,9 @@ class FourierImages(nn.Module):
         fy = torch.fft.fftfreq(size)[:, None]
         fx = torch.fft.rfftfreq(size)[None, :]
         freq = (fy**2 + fx**2).sqrt().clamp(min=1.0 / size)
-        self.register_buffer("weight", ((1.0 / freq) / size).to(device))
+        weight = 1.0 / freq
+        weight = weight / weight.pow(2).mean().sqrt()  # pixels of unit scale at any size
+        self.register_buffer("weight", weight.to(device))
         shape = (batch, pre.channels, size, size // 2 + 1, 2)
         start = 0.01 * torch.randn(shape, generator=generator)
         self.spectrum = nn.Parameter(start.to(device))
