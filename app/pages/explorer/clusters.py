@@ -83,7 +83,7 @@ async def explorer_cluster_pick(note_click, map_click, _list_clicks, found, view
     """A cluster's neurons become the selection; a click on a neuron leaves it as it is."""
     trigger = ctx.triggered_id
     picked = None
-    if trigger == "explorer-map" and "clickAnnotationData" in ctx.triggered_prop_ids:
+    if "explorer-map.clickAnnotationData" in ctx.triggered_prop_ids:
         name = ((note_click or {}).get("annotation") or {}).get("name") or ""
         picked = int(name.removeprefix("cluster-")) if name.startswith("cluster-") else None
     elif trigger == "explorer-map":

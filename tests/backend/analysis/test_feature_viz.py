@@ -53,7 +53,7 @@ def test_a_224_px_image_beats_real_photos_for_its_neuron():
     settings = Settings(steps=64, lr=0.1, batch=4)
     result = optimise(net, "3", [0, 1, 0], [1, 1, -1], pre, settings, colour_matrix(photos))
     assert result.pixels.shape == (3, 3, 224, 224)
-    assert 0 <= float(result.pixels.min()) and float(result.pixels.max()) <= 1
+    assert float(result.pixels.min()) >= 0 and float(result.pixels.max()) <= 1
     for k, channel in enumerate([0, 1]):  # a random network: beating real photos is the bar
         assert result.activation[k] > on_photos[:, channel].max()
     assert result.activation[2] < on_photos[:, 0].min()  # the suppressing image

@@ -23,7 +23,7 @@ def served(quickstart_home, tmp_path_factory):
 
 
 def test_clusters_come_with_the_map_and_name_their_neurons(served):
-    client, home = served
+    client, _home = served
     body = client.get(f"{RUN}/clusters", params={"method": "umap"}).json()
     assert body["neurons"] == 234 and body["clusters"]
     columns = client.get(f"{RUN}/columns").json()
