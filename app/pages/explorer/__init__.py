@@ -8,6 +8,7 @@ the submodules, imported here so that they register with the layout.
 
 from dash import dcc, html
 
+from app.components.ablation import ablation_controls
 from app.components.map_figure import COLOR_MODES, empty_figure
 from app.components.ranges import number_field
 from app.components.ui import message
@@ -97,6 +98,7 @@ def layout() -> html.Div:
                     dcc.Download(id="explorer-download"),
                 ]
             ),
+            ablation_controls(),
         ],
         className="sidebar",
     )
@@ -118,8 +120,13 @@ def layout() -> html.Div:
                 className="map-area",
             ),
             html.Div(
-                message("Click a neuron on the map to see what it responds to."),
-                id="explorer-panel",
+                [
+                    html.Div(id="explorer-ablation"),
+                    html.Div(
+                        message("Click a neuron on the map to see what it responds to."),
+                        id="explorer-panel",
+                    ),
+                ],
                 className="panel-area",
             ),
             dcc.Store(id="explorer-view"),
@@ -136,4 +143,4 @@ def layout() -> html.Div:
     )
 
 
-from app.pages.explorer import demo, map_view, panel, selection, state  # noqa: E402, F401
+from app.pages.explorer import ablation, demo, map_view, panel, selection, state  # noqa: E402, F401
