@@ -6,9 +6,9 @@ true class's logit over that class's images; a top-image loss is the relative dr
 neuron's mean activation on its own top images (1: silenced, 0: untouched, < 0: it rose).
 """
 
+import math
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -33,7 +33,8 @@ def _fill(mode: str, base: Baseline, paths) -> dict[str, torch.Tensor] | None:
 
 
 def _rounded(values, digits: int = 5) -> list:
-    return [None if not np.isfinite(v) else round(float(v), digits) for v in values]
+    plain = values.tolist() if hasattr(values, "tolist") else list(values)
+    return [round(v, digits) if math.isfinite(v) else None for v in plain]
 
 
 def _class_figures(stats: ReplicaStats, counts: torch.Tensor, base_acc: torch.Tensor) -> dict:
