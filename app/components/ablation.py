@@ -26,10 +26,11 @@ def ablation_controls() -> html.Fieldset:
             html.Label(
                 [
                     html.Span("Knock out"),
-                    dcc.RadioItems(
+                    dcc.Dropdown(
                         id="explorer-ablate-source",
                         options=[{"label": v, "value": k} for k, v in SOURCES.items()],
                         value="lasso",
+                        clearable=False,
                     ),
                 ]
             ),
@@ -42,10 +43,11 @@ def ablation_controls() -> html.Fieldset:
             html.Label(
                 [
                     html.Span("Replace each channel by"),
-                    dcc.RadioItems(
+                    dcc.Dropdown(
                         id="explorer-ablate-mode",
                         options=[{"label": v, "value": k} for k, v in MODES.items()],
                         value="zero",
+                        clearable=False,
                     ),
                 ]
             ),
