@@ -37,7 +37,29 @@ def _broadcast(values: torch.Tensor, output: torch.Tensor, dim: int) -> torch.Te
     return values.view(shape)
 
 
-class ChannelAblation:
+class LayerHooks:
+    """A forward hook on each of `paths` (made by `_hook(path)`), registered while the
+    object is used as a context manager and removed after, however the block ends."""
+
+    def __init__(self, model: nn.Module, paths: list[str]):
+        self.model, self.paths = model, list(paths)
+        self._modules = dict(zip(self.paths, resolve_modules(model, self.paths), strict=True))
+        self._handles: list = []
+
+    def __enter__(self):
+        self._handles += [m.register_forward_hook(self._hook(p)) for p, m in self._modules.items()]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _hook(self, path: str) -> Callable:
+        raise NotImplementedError
+
+
+class ChannelAblation(LayerHooks):
     """Hooks on `layers` of `model` applying `keep` (path -> (R, C) float, 1 keeps a
     channel, 0 replaces it) with `fill` (path -> the replacement per channel, shaped as one
     image's output, e.g. (C, H, W); absent: zeros).
@@ -53,23 +75,14 @@ class ChannelAblation:
         fill: dict[str, torch.Tensor] | None = None,
         widen: str = "layer",
     ):
-        self.model, self.keep, self.fill = model, keep, fill or {}
-        self.widen = widen
+        super().__init__(model, list(keep))
+        self.keep, self.fill, self.widen = keep, fill or {}, widen
         self.replicas = next(iter(keep.values())).shape[0]
-        self._modules = dict(zip(keep, resolve_modules(model, list(keep)), strict=True))
-        self._handles: list = []
         self._batch = 0
 
     def __enter__(self) -> "ChannelAblation":
         self._handles.append(self.model.register_forward_pre_hook(self._remember_batch))
-        for path, module in self._modules.items():
-            self._handles.append(module.register_forward_hook(self._hook(path)))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        return super().__enter__()
 
     def _remember_batch(self, _module, args) -> None:
         images = args[0].shape[0]

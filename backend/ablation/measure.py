@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from backend.ablation.masks import ablated_forward
+from backend.ablation.masks import LayerHooks, ablated_forward
 from backend.core.errors import SemvecError
-from backend.semantic.neurons import canonical, pool, resolve_modules
+from backend.semantic.neurons import canonical, pool
 
 ELEMENTS = 2**25
 """Floats of the widest probed layer's output held at once over all replicas and images
@@ -41,25 +41,13 @@ class Baseline:
         return self.labels.shape[0]
 
 
-class _Capture:
+class _Capture(LayerHooks):
     """Forward hooks recording each layer's raw output and pooled activation."""
 
     def __init__(self, model: nn.Module, layers: list[str]):
-        self.paths = layers
-        self.modules = resolve_modules(model, layers)
+        super().__init__(model, layers)
         self.raw: dict[str, torch.Tensor] = {}
         self.pooled: dict[str, torch.Tensor] = {}
-        self._handles: list = []
-
-    def __enter__(self) -> "_Capture":
-        for path, module in zip(self.paths, self.modules, strict=True):
-            self._handles.append(module.register_forward_hook(self._hook(path)))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
 
     def _hook(self, path: str):
         def capture(module, _inputs, output):
