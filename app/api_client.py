@@ -173,6 +173,11 @@ async def placement(run_id: str, teacher: str, method: str, start: bool) -> tupl
     return await request("GET", run_path(run_id, "placement", teacher), params=params)
 
 
+async def ablation_effects(run_id: str, mode: str | None) -> list:
+    """Every neuron's own ablation effect (None where its layer is not swept)."""
+    return (await get(run_path(run_id, "ablation-effects"), mode=mode or "zero"))["values"]
+
+
 async def models() -> list[str]:
     return await get("/api/models")
 

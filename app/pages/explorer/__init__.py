@@ -8,6 +8,7 @@ the submodules, imported here so that they register with the layout.
 
 from dash import dcc, html
 
+from app.components.ablation import ablation_controls
 from app.components.clusters import clusters_box
 from app.components.map_figure import COLOR_MODES, empty_figure
 from app.components.ranges import number_field
@@ -98,6 +99,7 @@ def layout() -> html.Div:
                     dcc.Download(id="explorer-download"),
                 ]
             ),
+            ablation_controls(),
             clusters_box(),
         ],
         className="sidebar",
@@ -120,8 +122,13 @@ def layout() -> html.Div:
                 className="map-area",
             ),
             html.Div(
-                message("Click a neuron on the map to see what it responds to."),
-                id="explorer-panel",
+                [
+                    html.Div(id="explorer-ablation"),
+                    html.Div(
+                        message("Click a neuron on the map to see what it responds to."),
+                        id="explorer-panel",
+                    ),
+                ],
                 className="panel-area",
             ),
             dcc.Store(id="explorer-view"),
@@ -142,6 +149,7 @@ def layout() -> html.Div:
 
 
 from app.pages.explorer import (  # noqa: E402, F401
+    ablation,
     clusters,
     demo,
     features,

@@ -101,8 +101,9 @@ def _references(q: dict) -> list:
     Input("explorer-poll", "n_intervals"),
     Input("explorer-color", "value"),
     Input("explorer-layer", "value"),
+    State("explorer-ablate-mode", "value"),
 )
-async def explorer_map(view, _tick, color, layers):
+async def explorer_map(view, _tick, color, layers, ablate_mode):
     """The map for the view; while its projection job runs, a progress bar and a poll.
     Parameters this run cannot take (n_neighbors above its neuron count...) fall back to
     the method's defaults, with a note saying why."""
@@ -127,6 +128,8 @@ async def explorer_map(view, _tick, color, layers):
         if status == 202:
             return await _pending(body["job_id"], view, ctx.triggered_id == "explorer-poll")
         columns = await api_client.columns(run)
+        if color == "ablation":
+            columns = columns | {"ablation": await api_client.ablation_effects(run, ablate_mode)}
     except ApiError as err:
         text = await error_text(err, "Computing a new map")
         return empty_figure("No map"), message(text, "error"), True
