@@ -118,12 +118,16 @@ class ProjectionCache:
     @staticmethod
     def read(npy: Path, num_vectors: int) -> np.ndarray | None:
         """The coordinates in `npy` (a `path_for`), or None when missing or unusable."""
-        if not npy.is_file():
-            return None
-        try:
-            coords = np.load(npy, allow_pickle=False)
-        except (OSError, ValueError):
-            return None
-        if coords.shape != (num_vectors, 2) or coords.dtype != np.float32:
-            return None
-        return coords
+        return read_array(npy, (num_vectors, 2), np.float32)
+
+
+def read_array(npy: Path, shape: tuple, dtype) -> np.ndarray | None:
+    """The array in `npy` when it has this shape and dtype, else None (missing, unreadable
+    or from something else: the caller computes it again)."""
+    if not npy.is_file():
+        return None
+    try:
+        array = np.load(npy, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return array if array.shape == shape and array.dtype == dtype else None

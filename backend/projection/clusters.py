@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.projection.cache import cache_key, write_atomic
+from backend.projection.cache import cache_key, read_array, write_atomic
 from backend.projection.methods import check_vectors
 from backend.projection.neighbors import unit_vectors
 
@@ -117,12 +117,4 @@ class ClusterCache:
 
     @staticmethod
     def read(npy: Path, num_vectors: int) -> np.ndarray | None:
-        if not npy.is_file():
-            return None
-        try:
-            labels = np.load(npy, allow_pickle=False)
-        except (OSError, ValueError):
-            return None
-        if labels.shape != (num_vectors,) or labels.dtype != np.int32:
-            return None
-        return labels
+        return read_array(npy, (num_vectors,), np.int32)
