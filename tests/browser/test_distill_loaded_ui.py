@@ -7,18 +7,15 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from backend.distill.registry import list_methods
-from tests.backend.api.conftest import Server, wait_for_job
-from tests.backend.distill.test_loaded_teacher import STUDENT, load_petal, petal_home
+from tests.backend.api.conftest import wait_for_job
+from tests.backend.distill.test_loaded_teacher import STUDENT, petal_server
 
 SUMMARY = "#distill-summary .js-plotly-plot"
 
 
 @pytest.fixture(scope="module")
-def petal_server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("distill-loaded-ui")
-    ref = petal_home(home)
-    with Server(home, SEMVEC_MODEL_FILES=ref, SEMVEC_JOB_SLOTS="2") as server:
-        load_petal(server, ref)
+def petal(tmp_path_factory):
+    with petal_server(tmp_path_factory.mktemp("distill-loaded-ui")) as server:
         yield server
 
 
@@ -49,15 +46,15 @@ def _legend(page) -> list[str]:
     )
 
 
-def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, petal_server):
+def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, petal):
     from tests.browser.pages import MapPage
 
-    page = MapPage(driver, petal_server.url).open("/distill#teacher=petal&student=digits_cnn_small")
+    page = MapPage(driver, petal.url).open("/distill#teacher=petal&student=digits_cnn_small")
     what = page.wait_text("distill-teacher-what", "Loaded model", 60)
     assert "petal_net.py:make_petalnet, weights from petal-" in what
     assert "imagefolder" in what and "training images" in what
     knowledge = page.text_of("distill-knowledge")
-    with petal_server.client() as client:
+    with petal.client() as client:
         size = client.get("/api/distill/teachers/petal").json()["knowledge"]["bytes"]
     assert 1000 < size < 2000  # 2 vectors of 64 float32 and the file's description
     assert f"Knowledge file: {size / 1000:.1f} kB — logit layer decide (2 × 64-d)" in knowledge
@@ -71,7 +68,7 @@ def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, 
     assert sorted(offered) == sorted(list_methods())  # new methods appear by themselves
     assert "KD · runs the teacher" in page.text_of("distill-methods")
     assert "static (ours) · reads the knowledge file only" in page.text_of("distill-methods")
-    _finished(petal_server, ("ce", "static", "kd"), seeds=2)
+    _finished(petal, ("ce", "static", "kd"), seeds=2)
     page.wait(lambda _: len(_legend(page)) >= 2, 60, "the summary chart")
     legend = _legend(page)
     assert "ran the teacher" in legend and "knowledge file only" in legend

@@ -4,6 +4,8 @@ with the model's own preprocessing; then static and KD students trained on that 
 what the Distillation tab reads about the teacher and its knowledge file."""
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,12 +68,18 @@ def load_petal(server: Server, ref: str) -> None:
         assert done["state"] == "succeeded", done["error"]
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    home = tmp_path_factory.mktemp("loaded-teacher")
+@contextmanager
+def petal_server(home: Path) -> Iterator[Server]:
+    """A server (two job slots) on `home` once `petal` is loaded there."""
     ref = petal_home(home)
     with Server(home, SEMVEC_MODEL_FILES=ref, SEMVEC_JOB_SLOTS="2") as server:
         load_petal(server, ref)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    with petal_server(tmp_path_factory.mktemp("loaded-teacher")) as server:
         yield server
 
 
