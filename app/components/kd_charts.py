@@ -53,6 +53,8 @@ def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figu
     for job in sorted(jobs, key=lambda j: (j["config"]["method"], j["id"])):
         method, seed = job["config"]["method"], job["config"].get("seed", 0)
         rows = [r for r in metrics.get(job["id"], []) if r.get("test_accuracy") is not None]
+        if not rows:  # plotly hides an empty trace's legend entry, the method's if it is first
+            continue
         fig.add_trace(
             go.Scatter(
                 x=[r["epoch"] for r in rows],

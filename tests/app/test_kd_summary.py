@@ -70,3 +70,14 @@ def test_without_ce_the_chart_says_to_add_it():
     kept = [j for j in jobs if j["config"]["method"] != "ce"]
     fig = paired_summary(kept, metrics, INFOS)
     assert not fig.data and "Add CE" in fig.layout.annotations[0].text
+
+
+def test_a_method_whose_first_job_has_no_epochs_yet_keeps_its_legend_entry():
+    from app.components.kd_charts import accuracy_curves
+
+    jobs = [
+        {"id": 1, "state": "cancelled", "config": {"method": "static", "seed": 0}},
+        {"id": 2, "state": "succeeded", "config": {"method": "static", "seed": 1}},
+    ]
+    fig = accuracy_curves(jobs, {2: [{"epoch": 1, "test_accuracy": 0.5}]})
+    assert [(t.name, t.showlegend) for t in fig.data if len(t.x)] == [("static (ours)", True)]
