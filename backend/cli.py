@@ -138,11 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", help="the teacher's run")
     p.add_argument("--knowledge", help="static: train from this knowledge file alone")
     p.add_argument("--student", default="digits_cnn_small", help="the student's architecture")
-    p.add_argument("--method", default="static", help="ce | ls | tfkd | kd | rkd | sp | static")
+    p.add_argument(
+        "--method",
+        default="static",
+        help="ce | ls | tfkd | kd | rkd | sp | static | static_free | static_corr",
+    )
     p.add_argument("--seeds", type=int, default=1, help="students with seeds 0..N-1")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--lam", type=float, help="weight of the method's term (default: its own)")
-    p.add_argument("--temperature", type=float, help="kd, tfkd (default 4, 20)")
+    p.add_argument("--temperature", type=float, help="kd, tfkd, static (default 4, 20, 20)")
+    p.add_argument("--beta", type=float, help="static: soft target sharpness β (default 0.9)")
+    p.add_argument("--rho", type=float, help="static: feature-relation weight ρ (default 10)")
     p.add_argument("--train-size", type=int, help="a stratified subset of the train split")
     p.add_argument("--hint-layers", help="static, sp: layers to match (path or teacher=student)")
     p.add_argument("--batch-size", type=int, default=64)

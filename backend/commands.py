@@ -335,6 +335,8 @@ def distill(args) -> None:
             epochs=args.epochs,
             lam=args.lam,
             temperature=args.temperature,
+            beta=args.beta,
+            rho=args.rho,
             train_size=args.train_size,
             hint_layers=_layers(args.hint_layers),
             batch_size=args.batch_size,

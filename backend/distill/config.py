@@ -4,12 +4,16 @@ from pydantic import BaseModel, Field, model_validator
 
 from backend.training.config import AlignConfig
 
+BETA_RANGE = (0.1, 10.0)
+RHO_RANGE = (0.0, 100.0)
+"""Validated on digits (BENCHMARKS.md, stability): nothing collapses at either end."""
+
 
 class DistillConfig(BaseModel):
     """One student, one method, one seed.
 
     Every method trains with the same loop, data, augmentation, schedule and seeds: only
-    `method`, `lam`, `temperature` and `hint_layers` change what is minimised.
+    `method`, `lam`, `temperature`, `beta`, `rho` and `hint_layers` change what is minimised.
     """
 
     teacher: str | None = Field(
@@ -27,7 +31,22 @@ class DistillConfig(BaseModel):
     )
     epochs: int = Field(30, ge=1, le=10_000)
     lam: float | None = Field(None, ge=0, description="weight of the method's term (None: default)")
-    temperature: float | None = Field(None, gt=0, description="kd and tfkd (None: 4 and 20)")
+    temperature: float | None = Field(
+        None, gt=0, description="kd, tfkd, static, static_free (None: 4, 20, 20, 20)"
+    )
+    beta: float | None = Field(
+        None,
+        ge=BETA_RANGE[0],
+        le=BETA_RANGE[1],
+        description="static, static_free: sharpness β of the soft target softmax(β S[y] / T) "
+        "(None: 0.9)",
+    )
+    rho: float | None = Field(
+        None,
+        ge=RHO_RANGE[0],
+        le=RHO_RANGE[1],
+        description="static, static_free: weight ρ of the feature-relation term (None: 10)",
+    )
     train_size: int | None = Field(
         None, ge=10, description="a stratified subset of the train split (None: all of it)"
     )

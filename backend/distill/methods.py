@@ -6,10 +6,14 @@
     kd      Hinton KD on the live teacher's logits (T = 4)
     rkd     relational KD: distances + angles of the embeddings (live teacher)
     sp      similarity-preserving: batch Gram matrices of a feature layer (live teacher)
-    static  ours: batch correlations pulled to the teacher's semantic vectors (knowledge file)
+    static       ours: soft targets and feature relations from the teacher's class
+                 similarity S (knowledge file only; relation.py)
+    static_free  the same loss with a teacher-free S (the equiangular simplex): the baseline
+                 that says what the teacher's knowledge adds beyond the loss's form
+    static_corr  issue 5's static: batch correlations pulled to S (knowledge file only)
 
 A method is an nn.Module, so the parameters it trains beside the student (static's
-adapters) go into the optimiser and the epoch checkpoints, and are dropped with it.
+hint adapters) go into the optimiser and the epoch checkpoints, and are dropped with it.
 """
 
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from backend.core.errors import SemvecError, UnknownNameError
 from backend.distill import losses
 from backend.distill.knowledge import Knowledge
 from backend.distill.registry import register_method
+from backend.distill.relation import SoftRelation, simplex_similarity
 from backend.distill.static import StaticTargets
 from backend.distill.taps import Features
 from backend.runs.store import RunMeta
@@ -50,6 +55,10 @@ class MethodSetup:
     hint_layers: list[str] | None = None
     knowledge: Knowledge | None = None
     teacher: RunMeta | None = None
+    beta: float | None = None
+    """static, static_free: the soft target's sharpness (None: 0.9)."""
+    rho: float | None = None
+    """static, static_free: the relation term's weight (None: 10)."""
 
 
 class Method(nn.Module):
@@ -191,9 +200,71 @@ class SimilarityPreserving(Method):
         return torch.stack(terms).sum()
 
 
-@register_method("static", default_lam=10.0, reads_knowledge=True)
-class StaticKD(Method):
-    """Static KD (ours): batch correlations matched to the teacher's semantic vectors."""
+DEFAULT_BETA, DEFAULT_RHO, DEFAULT_STATIC_T = 0.9, 10.0, 20.0
+
+
+class _SoftRelationKD(Method):
+    """CE + λ · T² KL(q_y ‖ softmax(z / T)) + ρ · relation term, from one S (relation.py).
+
+    Subclasses give S. Hint layers (static only) add the correlation term of static_corr on
+    those layers, weighted by ρ too: both are mean squared differences of cosines."""
+
+    student_embedding = True
+
+    def __init__(self, setup: MethodSetup, similarity: torch.Tensor):
+        super().__init__(setup)
+        self.rho = DEFAULT_RHO if setup.rho is None else float(setup.rho)
+        beta = DEFAULT_BETA if setup.beta is None else float(setup.beta)
+        self.targets = SoftRelation(similarity, beta, setup.temperature or DEFAULT_STATIC_T)
+        self.hints: StaticTargets | None = None
+
+    def forward(self, s, y, t=None):
+        term = self.lam * self.targets.soft_term(s.logits, y)
+        if self.rho:
+            term = term + self.rho * self.targets.relation(s.embedding, y)
+            if self.hints is not None:
+                pooled = [pool(s.outputs[path]) for path in self.student_layers]
+                term = term + self.rho * self.hints(pooled)
+        return self.ce(s.logits, y) + term, term.detach()
+
+
+def _classes(student: nn.Module, sample: torch.Tensor) -> int:
+    head = dict(student.named_modules())[student.logit_layer]
+    if isinstance(head, nn.Linear):
+        return head.out_features
+    return neuron_index(student, [student.logit_layer], sample).layer(student.logit_layer).width
+
+
+@register_method("static", default_lam=1.0, reads_knowledge=True)
+class StaticKD(_SoftRelationKD):
+    """Static KD (ours): soft targets and feature relations from the teacher's class vectors."""
+
+    def __init__(self, setup: MethodSetup):
+        knowledge = setup.knowledge
+        if knowledge is None:
+            raise SemvecError("static distillation needs the teacher's knowledge file")
+        super().__init__(setup, knowledge.layer(knowledge.logit_layer).similarity())
+        student = setup.student
+        hints = knowledge.hint_layers() if setup.hint_layers is None else setup.hint_layers
+        pairs = hint_pairs(hints, knowledge.hint_layers(), student)
+        if pairs:
+            self.student_layers = [sp for _, sp in pairs]
+            index = neuron_index(student, self.student_layers, setup.sample)
+            widths = {lay.path: lay.width for lay in index.layers}
+            self.hints = StaticTargets(knowledge, pairs, widths)
+
+
+@register_method("static_free", default_lam=1.0)
+class TeacherFreeStaticKD(_SoftRelationKD):
+    """The static loss with the equiangular simplex for S: no teacher, no knowledge file."""
+
+    def __init__(self, setup: MethodSetup):
+        super().__init__(setup, simplex_similarity(_classes(setup.student, setup.sample)))
+
+
+@register_method("static_corr", default_lam=10.0, reads_knowledge=True)
+class StaticCorrelationKD(Method):
+    """Static KD, correlation form (issue 5): batch correlations matched to the teacher's S."""
 
     def __init__(self, setup: MethodSetup):
         super().__init__(setup)

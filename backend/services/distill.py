@@ -5,7 +5,9 @@ other run, so that it appears on the map.
 What each method touches of the teacher:
     ce, ls, tfkd   the teacher run's description only (which dataset)
     kd, rkd, sp    the teacher model, rebuilt from its run and run on every batch
-    static         the knowledge file only; the teacher model is never built, loaded or run
+    static_free    the teacher run's description only (which dataset)
+    static, static_corr   the knowledge file only; the teacher model is never built, loaded
+                   or run
 """
 
 from dataclasses import dataclass
@@ -104,6 +106,8 @@ def prepare_student(cfg: DistillConfig, store: RunStore, world: World | None = N
         lam=lam,
         temperature=cfg.temperature,
         hint_layers=cfg.hint_layers,
+        beta=cfg.beta,
+        rho=cfg.rho,
         knowledge=knowledge,
         teacher=teacher_run.meta if teacher_run else None,
     )

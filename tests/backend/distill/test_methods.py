@@ -13,7 +13,7 @@ from backend.distill.taps import Taps
 from backend.distill.teacher import LiveTeacher
 from backend.runs.store import RunStore
 
-METHODS = ["ce", "ls", "tfkd", "kd", "rkd", "sp", "static"]
+METHODS = ["ce", "ls", "tfkd", "kd", "rkd", "sp", "static", "static_free", "static_corr"]
 
 
 def test_every_method_is_registered_and_unknown_names_list_them():
@@ -24,7 +24,7 @@ def test_every_method_is_registered_and_unknown_names_list_them():
     for name in METHODS:
         assert name in str(err.value)
     assert [m for m in METHODS if get_method(m).needs_teacher] == ["kd", "rkd", "sp"]
-    assert [m for m in METHODS if get_method(m).reads_knowledge] == ["static"]
+    assert [m for m in METHODS if get_method(m).reads_knowledge] == ["static", "static_corr"]
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +85,10 @@ def test_ce_is_plain_cross_entropy(teacher_run, batch):
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5) and term.item() == 0.0
 
 
-def test_static_hint_layer_of_another_width_gets_a_trained_adapter(teacher_run, batch):
-    student, method = _setup("static", teacher_run, batch, knowledge_layers=["conv3"])
-    adapters = method.targets.adapters
+@pytest.mark.parametrize("name", ["static", "static_corr"])
+def test_static_hint_layer_of_another_width_gets_a_trained_adapter(name, teacher_run, batch):
+    student, method = _setup(name, teacher_run, batch, knowledge_layers=["conv3"])
+    adapters = (method.hints if name == "static" else method.targets).adapters
     assert list(adapters) == ["0"]  # conv3: student 32 wide, teacher 128; the logits: none
     assert adapters["0"].weight.shape == (128, 32)
     assert method.student_layers == ["conv3"]

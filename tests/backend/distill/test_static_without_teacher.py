@@ -1,4 +1,5 @@
-"""`static` trains from the knowledge file alone: the teacher model is never built, loaded or
+"""`static` and `static_corr` train from the knowledge file alone (`static_free` from
+nothing of the teacher but its dataset's name): the teacher model is never built, loaded or
 run. Every way to reach the teacher is made to fail, and its forward passes are counted;
 the same trap catches `kd`, which shows that the trap works."""
 
@@ -54,30 +55,37 @@ def _cfg(**kw) -> DistillConfig:
     return DistillConfig.model_validate(base | kw)
 
 
-def test_static_trains_from_the_file_after_the_teacher_run_is_gone(kd_home, tmp_path, trap):
+@pytest.mark.parametrize("method", ["static", "static_corr", "static_free"])
+def test_static_trains_from_the_file_after_the_teacher_run_is_gone(method, kd_home, tmp_path, trap):
     store = RunStore(kd_home)
     knowledge = export_knowledge(
         store.open("digits-default"), ["conv3"], tmp_path / "elsewhere" / "k.safetensors"
     )
     shutil.rmtree(store.runs_dir / "digits-default")
-    run = distill_run(_cfg(knowledge=str(knowledge)), name="from-file", home=kd_home)
+    cfg = _cfg(knowledge=str(knowledge), method=method)
+    run = distill_run(cfg, name="from-file", home=kd_home)
     assert trap["teacher"] == 0 and trap["student"] > 0
-    assert run.meta.kind == "distill" and run.meta.source == str(knowledge)
+    assert run.meta.kind == "distill"
     record = run.metrics()["distill"]
-    assert record["method"] == "static" and record["teacher"] == "digits-default"
-    assert record["knowledge"] == str(knowledge) and not record["teacher_forward"]
+    assert record["method"] == method and record["teacher"] == "digits-default"
+    assert not record["teacher_forward"]
+    if method != "static_free":  # the twin reads only the file's dataset, not its vectors
+        assert record["knowledge"] == str(knowledge) and run.meta.source == str(knowledge)
     assert len(run.metrics()["history"]) == 3
     assert run.vectors().shape == (8 + 16 + 32 + 10, 64)  # the student's own vectors
     assert store.ids() == ["from-file"]
 
 
-def test_static_from_the_teacher_run_reads_only_its_vectors(kd_home, trap):
+@pytest.mark.parametrize("method", ["static", "static_corr", "static_free"])
+def test_static_from_the_teacher_run_reads_only_its_vectors(method, kd_home, trap):
     store = RunStore(kd_home)
     (store.runs_dir / "digits-default" / "weights.safetensors").unlink()
-    run = distill_run(_cfg(teacher="digits-default"), name="from-run", home=kd_home)
-    assert trap["teacher"] == 0
-    used = load_knowledge(run.metrics()["distill"]["knowledge"])
-    assert used.teacher == "digits-default" and used.hint_layers() == []
+    cfg = _cfg(teacher="digits-default", method=method)
+    run = distill_run(cfg, name="from-run", home=kd_home)
+    assert trap["teacher"] == 0 and trap["student"] > 0
+    if method != "static_free":
+        used = load_knowledge(run.metrics()["distill"]["knowledge"])
+        assert used.teacher == "digits-default" and used.hint_layers() == []
 
 
 def test_the_trap_catches_a_method_that_runs_the_teacher(kd_home, trap):
