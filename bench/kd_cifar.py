@@ -275,10 +275,24 @@ def main() -> None:
     print(summary["markdown"])
 
 
-def prepare(protocol: Protocol, device: torch.device, tag: str) -> dict:
-    """Data, knowledge file, teacher description and the replayed teacher outputs."""
+def distill_config(protocol: Protocol, device: torch.device):
+    """The protocol as semvec's student settings (what make_optimizer and the step read)."""
     from backend.distill.config import DistillConfig
 
+    return DistillConfig(
+        teacher=cifar_teacher.TEACHER_ID,
+        student=protocol.student,
+        batch_size=protocol.batch_size,
+        lr=protocol.lr,
+        momentum=protocol.momentum,
+        weight_decay=protocol.weight_decay,
+        epochs=protocol.epochs,
+        device=device.type,
+    )
+
+
+def prepare(protocol: Protocol, device: torch.device, tag: str) -> dict:
+    """Data, knowledge file, teacher description and the replayed teacher outputs."""
     data = Data(protocol, device)
     knowledge = cifar_teacher.make_knowledge(WORK / "resnet56-knowledge.safetensors", device)
     teacher = cifar_teacher.load_teacher(device)
@@ -301,16 +315,7 @@ def prepare(protocol: Protocol, device: torch.device, tag: str) -> dict:
         teacher_acc_file.write_text(
             json.dumps(accuracy(teacher, data.test_batches(), device, False))
         )
-    config = DistillConfig(
-        teacher=cifar_teacher.TEACHER_ID,
-        student=protocol.student,
-        batch_size=protocol.batch_size,
-        lr=protocol.lr,
-        momentum=protocol.momentum,
-        weight_decay=protocol.weight_decay,
-        epochs=protocol.epochs,
-        device=device.type,
-    )
+    config = distill_config(protocol, device)
     size = (WORK / "resnet56-knowledge.safetensors").stat().st_size
     info |= {
         "protocol": dataclasses.asdict(protocol),

@@ -41,6 +41,7 @@ from bench.kd_cifar import (
     Protocol,
     build_method,
     code_stamp,
+    distill_config,
     method_of,
     runnable,
 )
@@ -196,23 +197,12 @@ def _teacher_forward(teacher, device):
 
 
 def prepare(protocol: Protocol, device: torch.device) -> dict:
-    from backend.distill.config import DistillConfig
-
     data = Data(protocol, device)
     knowledge = cifar_teacher.make_knowledge(
         cifar_data.OUT / "kd_cifar" / "resnet56-knowledge.safetensors", device
     )
     teacher = cifar_teacher.load_teacher(device).to(memory_format=torch.channels_last)
-    config = DistillConfig(
-        teacher=cifar_teacher.TEACHER_ID,
-        student=protocol.student,
-        batch_size=protocol.batch_size,
-        lr=protocol.lr,
-        momentum=protocol.momentum,
-        weight_decay=protocol.weight_decay,
-        epochs=protocol.epochs,
-        device=device.type,
-    )
+    config = distill_config(protocol, device)
     return {
         "data": data,
         "knowledge": knowledge,
