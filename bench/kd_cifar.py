@@ -27,7 +27,7 @@ bench/out/kd_cifar/results/ under a stamp of the protocol and of the code that t
 (the method's class, the student step, this loop); a rerun skips those. Writes
 bench/out/kd_cifar.json and prints a markdown table.
 
-Run: `make bench-kd-cifar` (OMP_NUM_THREADS=1; ~3 CPU hours for 5 seeds); smoke test:
+Run: `make bench-kd-cifar` (OMP_NUM_THREADS=1; ~2 CPU hours for 5 seeds); smoke test:
 `--quick`. Needs ../shared/data (says which file is missing).
 """
 
