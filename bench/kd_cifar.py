@@ -9,14 +9,15 @@ Protocol (the same for every method; only the method differs):
   and the batch order.
 - teacher: resnet56-cifar10.th as the zoo's resnet56_a; its knowledge file holds the
   vectors of layer2.8, layer3.8 and the logits, aligned on the 50,000 training photos.
-- student: resnet8_a (16-32-64, one block a stage, 78 k weights), 30 epochs of batch 64
+- student: resnet8_a (16-32-64, one block a stage, 75 k weights), 30 epochs of batch 64
   (2,340 steps), SGD + Nesterov, lr 0.05 cosine, weight decay 5e-4: semvec's student
   trainer (StudentStep, the methods' default λ and T).
 - why resnet8 and 30 epochs: on one core (OMP_NUM_THREADS=1) a resnet8_a step trains
   ~830 images/s, resnet20_a ~420, and a ResNet-56 forward runs ~350 images/s. With the
-  teacher replayed, every method costs about one resnet8 epoch (~6.5 s), so 10 methods x
-  30 epochs is ~35 minutes of one core per seed; resnet20 would fit only ~15 epochs.
-  A live teacher would add ~14 s an epoch (3x) to kd, rkd and sp: `teacher s/epoch`.
+  teacher replayed, every method costs about a resnet8 epoch (measured: 4.2-4.8 s of CPU),
+  so 10 methods x 30 epochs is ~25 minutes of one core per seed (plus the teacher's
+  outputs, once: ~6 minutes); resnet20 would fit half the epochs. A live teacher would
+  add ~12 s an epoch (3.5x) to kd, rkd and sp: the table's `live teacher` column.
 - methods: ce, ls, tfkd, kd, rkd, sp, static (logit layer only), static_corr (issue 5's
   loss), static_free (the same loss, teacher-free S), static_shuffled (static with S's
   classes permuted: right structure, wrong classes); those the code has.
