@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench bench-ablation bench-own-model bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
+.PHONY: run test bench bench-ablation bench-own-model bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -64,6 +64,12 @@ bench-kd: $(READY)  ## static KD vs the baselines on digits (5 seeds, CPU); writ
 
 bench-kd-gpu: $(READY)  ## on a CUDA machine: static and KD step ratios, resnet32x4 -> resnet8x4
 	$(PY) -m bench.kd_gpu --device cuda
+
+bench-kd-cifar: $(READY)  ## static KD on CIFAR-10 photos, ResNet-56 teacher, 5,000 images, 5 seeds (~2 CPU h, resumes); needs ../shared/data
+	OMP_NUM_THREADS=1 $(PY) -m bench.kd_cifar
+
+bench-kd-cifar-gpu: $(READY)  ## on a CUDA machine: the full 50,000-image CIFAR-10 run, several students at once on one GPU
+	$(PY) -m bench.kd_cifar_gpu --device cuda
 
 bench-ablation: $(READY)  ## semantic neighbours vs random neurons of the same layers, knocked out (digits teacher); writes bench/out/ablation.json
 	OMP_NUM_THREADS=1 $(PY) -m bench.ablation

@@ -80,5 +80,5 @@ def _register(depth: int) -> None:
     register_model(f"resnet{depth}_a", probed_layers=_probed, logit_layer="linear")(build)
 
 
-for _depth in (20, 32, 44, 56, 110):
+for _depth in (8, 14, 20, 32, 44, 56, 110):
     _register(_depth)
