@@ -46,6 +46,17 @@ def shuffled_similarity(s: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return s[perm][:, perm].clone()
 
 
+def profile_similarity(logit_vectors: torch.Tensor, layer_vectors: torch.Tensor) -> torch.Tensor:
+    """A class similarity from a hint layer's vectors: each class's profile over the layer's
+    neurons (the cosine of its logit vector with each neuron's vector, the neuron's mean over
+    classes removed), compared by cosine. The knowledge-file route for the penultimate layer
+    (bench trial; BENCHMARKS.md)."""
+    logits, layer = (F.normalize(v.float(), dim=1) for v in (logit_vectors, layer_vectors))
+    profile = logits @ layer.T
+    unit = F.normalize(profile - profile.mean(dim=0, keepdim=True), dim=1)
+    return unit @ unit.T
+
+
 def class_soft_targets(s: torch.Tensor, beta: float, t: float) -> torch.Tensor:
     """q (C × C): row y is softmax(β · S[y] / T), the soft target of class y."""
     return F.softmax(beta * s.float() / t, dim=1)

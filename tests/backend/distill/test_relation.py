@@ -8,6 +8,7 @@ import torch
 
 import model_zoo
 from backend.data import DataSpec, load_split
+from backend.distill.config import DistillConfig
 from backend.distill.knowledge import knowledge_of
 from backend.distill.losses import soft_kl
 from backend.distill.methods import MethodSetup
@@ -20,7 +21,9 @@ from backend.distill.relation import (
     simplex_similarity,
 )
 from backend.distill.taps import Taps
+from backend.distill.trainer import train_student
 from backend.runs.store import RunStore
+from backend.services.distill import prepare_student
 
 S3 = torch.tensor([[1.0, 0.5, -0.2], [0.5, 1.0, 0.1], [-0.2, 0.1, 1.0]])
 
@@ -138,3 +141,14 @@ def test_the_fused_loss_matches_the_formulas_in_value_and_gradient():
         if rho:
             assert torch.allclose(grads[0][1], grads[1][1], atol=1e-6)
     assert torch.autograd.gradcheck(lambda a, b: rel.loss(a, b, y, 0.7, 3.0), (z, e))
+
+
+def test_static_trains_a_digits_student_well_past_ce_in_a_short_run(kd_home):
+    """64 steps on the 1,079 training digits: CE is at about 75 %, static past 90 %."""
+    accuracy = {}
+    for method in ("ce", "static"):
+        cfg = DistillConfig(teacher="digits-default", method=method, epochs=4, device="cpu")
+        s = prepare_student(cfg, RunStore(kd_home))
+        history = train_student(s.model, s.method, s.train, s.test, cfg, s.device)
+        accuracy[method] = history[-1]["test_accuracy"]
+    assert accuracy["static"] > 0.85 and accuracy["static"] > accuracy["ce"] + 0.05, accuracy
