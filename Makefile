@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench bench-own-model bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
+.PHONY: run test bench bench-ablation bench-own-model bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -64,6 +64,9 @@ bench-kd: $(READY)  ## static KD vs the baselines on digits (5 seeds, CPU); writ
 
 bench-kd-gpu: $(READY)  ## on a CUDA machine: static and KD step ratios, resnet32x4 -> resnet8x4
 	$(PY) -m bench.kd_gpu --device cuda
+
+bench-ablation: $(READY)  ## semantic neighbours vs random neurons of the same layers, knocked out (digits teacher); writes bench/out/ablation.json
+	OMP_NUM_THREADS=1 $(PY) -m bench.ablation
 
 bench-own-model: $(READY)  ## your own model on real photos: the public CIFAR-10 ResNet-56 and torchvision:resnet50 @224px, per stage; needs ../shared/data
 	$(PY) -m bench.own_model

@@ -173,6 +173,11 @@ async def placement(run_id: str, teacher: str, method: str, start: bool) -> tupl
     return await request("GET", run_path(run_id, "placement", teacher), params=params)
 
 
+async def ablation_effects(run_id: str, mode: str | None) -> list:
+    """Every neuron's own ablation effect (None where its layer is not swept)."""
+    return (await get(run_path(run_id, "ablation-effects"), mode=mode or "zero"))["values"]
+
+
 async def models() -> list[str]:
     return await get("/api/models")
 
@@ -231,3 +236,14 @@ async def upload_checkpoint(filename: str, content: bytes) -> dict:
         headers={"Content-Type": "application/octet-stream"},
     )
     return body
+
+
+async def clusters(run_id: str, method: str, params: dict) -> tuple[int, dict]:
+    """(200, the clusters outlined on this map) or (202, {job_id, detail}) while made."""
+    query = {"method": method, **{k: v for k, v in params.items() if v is not None}}
+    return await request("GET", run_path(run_id, "clusters"), params=query)
+
+
+async def feature(run_id: str, neuron_ref: str) -> dict:
+    """The neuron's optimised images: {made: false} until a `visualize` job made them."""
+    return await get(run_path(run_id, "neurons", neuron_ref, "feature"))

@@ -19,6 +19,7 @@ COLOR_MODES = {
     "label": "dominant class",
     "quality_r": "quality (r)",
     "dead": "dead / alive",
+    "ablation": "own ablation effect",
 }
 COLOR_HINTS = {
     "layer": "the layer the neuron belongs to",
@@ -26,6 +27,17 @@ COLOR_HINTS = {
     "quality_r": "how well the neuron's vector predicts its correlations on held-out "
     "images (Pearson r, 1 is perfect)",
     "dead": "dead: the neuron's activation never varies over the images, so it carries no signal",
+    "ablation": "the change of held-out accuracy (percentage points) when this neuron alone "
+    "is knocked out; grey until its layer is swept (Ablate, Sweep layer)",
+}
+CONTINUOUS = {
+    # mode: (colour scale, colour bar title, hover line)
+    "quality_r": ("Viridis", "held-out r<br>(1 = perfect)", "quality r %{marker.color:.3f}"),
+    "ablation": (
+        "RdBu",
+        "Δ accuracy<br>(points) when<br>knocked out",
+        "Δ accuracy %{marker.color:+.2f} points",
+    ),
 }
 PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2",
@@ -118,6 +130,11 @@ def _filtered(coords: dict, ids: list[int], size: float) -> dict:
     }
 
 
+def map_revision(run: str, method: str, params: dict) -> str:
+    """What names a map (its `uirevision`): the clusters drawn on it check it too."""
+    return f"{run}/{method}/{sorted(params.items())}"
+
+
 def shown_ids(columns: dict, layers: list[str] | None) -> list[int]:
     """The neurons of `layers` (all neurons when none are chosen)."""
     chosen = set(layers or [])
@@ -134,16 +151,18 @@ def map_figure(
     kept = set(ids)
     hidden = [i for i in range(len(coords["x"])) if i not in kept] if layers else []
     traces = [_filtered(coords, hidden, size)] if hidden else []
-    if mode == "quality_r":
-        quality = [columns["quality_r"][i] for i in ids]
+    if mode in CONTINUOUS:
+        scale, bar, hover = CONTINUOUS[mode]
         marker = {
             "size": size,
-            "color": quality,  # None where unknown: drawn without colour
-            "colorscale": "Viridis",
-            "colorbar": {"title": {"text": "held-out r<br>(1 = perfect)"}},
+            "color": [columns[mode][i] for i in ids],  # None where unknown: no colour
+            "colorscale": scale,
+            "colorbar": {"title": {"text": bar}},
         }
+        if mode == "ablation":  # white at no effect, red where accuracy falls
+            marker["cmid"] = 0
         trace = _points(coords, columns, ids, "neurons", marker)
-        trace["hovertemplate"] = "<b>%{text}</b><br>quality r %{marker.color:.3f}<extra></extra>"
+        trace["hovertemplate"] = f"<b>%{{text}}</b><br>{hover}<extra></extra>"
         traces.append(trace | {"showlegend": False})
     else:
         groups = _groups(columns, ids, mode)

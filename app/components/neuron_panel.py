@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from app import api_client
+from app.components.feature_image import feature_box
 from app.components.glossary import hint
 from app.components.neuron_images import top_images
 from app.components.ui import CHART_CONFIG, fmt, plain
@@ -251,6 +252,7 @@ def neuron_panel(
     parts = [
         _facts(detail),
         top_images(run, detail),
+        feature_box(run, detail),
         _class_chart(detail),
         _histogram(detail),
         _neighbors(run, neighbor_rows, on_map, bool(detail["top"])),

@@ -11,13 +11,24 @@ from fastapi.responses import JSONResponse, Response
 from backend.api.access import AccessDeniedError, CrossSiteError
 from backend.api.docs import add_offline_docs
 from backend.api.guard import BodyTooLargeError, RequestGuard
-from backend.api.routes import access, catalog, health, jobs, runs, uploads
+from backend.api.routes import (
+    ablation,
+    access,
+    catalog,
+    clusters,
+    features,
+    health,
+    jobs,
+    runs,
+    uploads,
+)
 from backend.api.schemas import Problem
 from backend.core.errors import RunNotFoundError, SemvecError
 from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
 from backend.jobs.store import StoreWriteError
 from backend.runs.tensor_budget import ExpandsTooFarError
+from backend.services.ablation import AblationNotFoundError
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
 from backend.services.uploads import UploadTooLargeError
@@ -46,7 +57,7 @@ def create_app(slots: int | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc loads from a CDN only
         description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
     )
-    routers = (health, access, jobs, runs, catalog, uploads)
+    routers = (health, access, jobs, runs, ablation, clusters, features, catalog, uploads)
     for router in (module.router for module in routers):
         app.include_router(router, responses=ERRORS)
     add_offline_docs(app)
@@ -85,6 +96,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         (JobNotFoundError, 404),
         (RunNotFoundError, 404),
         (NeuronNotFoundError, 404),
+        (AblationNotFoundError, 404),
         (CrossSiteError, 403),
         (UploadTooLargeError, 413),
         (ExpandsTooFarError, 413),

@@ -48,5 +48,5 @@ def get_kind(name: str) -> JobKind:
 
 
 def _load_builtin() -> None:
-    # Importing them registers train, align, analyze, project and distill.
-    from backend.jobs import builtin, distill  # noqa: F401
+    # Importing them registers train, align, analyze, project, distill, ablate, visualize.
+    from backend.jobs import ablate, builtin, distill, visualize  # noqa: F401

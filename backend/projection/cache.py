@@ -31,7 +31,7 @@ def cache_key(vectors: np.ndarray, method: str, params: dict[str, Any]) -> str:
     return digest.hexdigest()[:24]
 
 
-def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Any], None]) -> None:
     """Write through a temporary file in the same folder, then rename it into place, so
     a reader never sees a half-written file and a crash leaves no broken entry."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -94,8 +94,8 @@ class ProjectionCache:
             "key": key,
         }
         # The JSON first: an .npy present means the entry is complete.
-        _write_atomic(npy.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
-        _write_atomic(npy, lambda f: np.save(f, coords, allow_pickle=False))
+        write_atomic(npy.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
+        write_atomic(npy, lambda f: np.save(f, coords, allow_pickle=False))
         if progress is not None:
             progress(1, 1)
         return coords, False
@@ -118,12 +118,16 @@ class ProjectionCache:
     @staticmethod
     def read(npy: Path, num_vectors: int) -> np.ndarray | None:
         """The coordinates in `npy` (a `path_for`), or None when missing or unusable."""
-        if not npy.is_file():
-            return None
-        try:
-            coords = np.load(npy, allow_pickle=False)
-        except (OSError, ValueError):
-            return None
-        if coords.shape != (num_vectors, 2) or coords.dtype != np.float32:
-            return None
-        return coords
+        return read_array(npy, (num_vectors, 2), np.float32)
+
+
+def read_array(npy: Path, shape: tuple, dtype) -> np.ndarray | None:
+    """The array in `npy` when it has this shape and dtype, else None (missing, unreadable
+    or from something else: the caller computes it again)."""
+    if not npy.is_file():
+        return None
+    try:
+        array = np.load(npy, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return array if array.shape == shape and array.dtype == dtype else None

@@ -8,6 +8,7 @@ import numpy as np
 from backend.core.progress import Reporter
 from backend.projection import ProjectionCache
 from backend.runs.store import Run
+from backend.services.clusters import cluster_run
 
 
 @dataclass
@@ -26,4 +27,5 @@ def project_run(
     vectors = run.vectors().numpy()
     coords, hit = cache.get_or_compute(vectors, method, params or {})
     reporter.advance(1, "from cache" if hit else "computed")
+    cluster_run(run, reporter)  # the map's cluster outlines: one clustering for every map
     return ProjectionResult(coords, hit, cache.path_for(vectors, method, params or {}))

@@ -8,6 +8,8 @@ the submodules, imported here so that they register with the layout.
 
 from dash import dcc, html
 
+from app.components.ablation import ablation_controls
+from app.components.clusters import clusters_box
 from app.components.map_figure import COLOR_MODES, empty_figure
 from app.components.ranges import number_field
 from app.components.ui import message
@@ -97,6 +99,8 @@ def layout() -> html.Div:
                     dcc.Download(id="explorer-download"),
                 ]
             ),
+            ablation_controls(),
+            clusters_box(),
         ],
         className="sidebar",
     )
@@ -118,8 +122,13 @@ def layout() -> html.Div:
                 className="map-area",
             ),
             html.Div(
-                message("Click a neuron on the map to see what it responds to."),
-                id="explorer-panel",
+                [
+                    html.Div(id="explorer-ablation"),
+                    html.Div(
+                        message("Click a neuron on the map to see what it responds to."),
+                        id="explorer-panel",
+                    ),
+                ],
                 className="panel-area",
             ),
             dcc.Store(id="explorer-view"),
@@ -128,6 +137,9 @@ def layout() -> html.Div:
             dcc.Store(id="explorer-focus"),
             dcc.Store(id="explorer-found"),
             dcc.Store(id="explorer-lasso-ids"),
+            dcc.Store(id="explorer-clusters"),
+            dcc.Store(id="explorer-cluster-picked"),
+            dcc.Interval(id="explorer-clusters-poll", interval=1500, disabled=True),
             dcc.Interval(id="explorer-poll", interval=1000, disabled=True),
             dcc.Store(id="explorer-demo-job"),
             dcc.Interval(id="explorer-demo-poll", interval=1000, disabled=True),
@@ -136,4 +148,13 @@ def layout() -> html.Div:
     )
 
 
-from app.pages.explorer import demo, map_view, panel, selection, state  # noqa: E402, F401
+from app.pages.explorer import (  # noqa: E402, F401
+    ablation,
+    clusters,
+    demo,
+    features,
+    map_view,
+    panel,
+    selection,
+    state,
+)

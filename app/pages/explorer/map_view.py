@@ -8,7 +8,7 @@ from app.api_client import ApiError
 from app.components.access import error_text, in_words
 from app.components.glossary import hint
 from app.components.job_controls import FAILED, job_progress
-from app.components.map_figure import empty_figure, map_figure, shown_ids
+from app.components.map_figure import empty_figure, map_figure, map_revision, shown_ids
 from app.components.ui import fmt, message
 from app.pages.explorer.params import METHOD_NAMES, METHOD_PARAMS, PARAM_INPUTS
 
@@ -101,8 +101,9 @@ def _references(q: dict) -> list:
     Input("explorer-poll", "n_intervals"),
     Input("explorer-color", "value"),
     Input("explorer-layer", "value"),
+    State("explorer-ablate-mode", "value"),
 )
-async def explorer_map(view, _tick, color, layers):
+async def explorer_map(view, _tick, color, layers, ablate_mode):
     """The map for the view; while its projection job runs, a progress bar and a poll.
     Parameters this run cannot take (n_neighbors above its neuron count...) fall back to
     the method's defaults, with a note saying why."""
@@ -127,13 +128,15 @@ async def explorer_map(view, _tick, color, layers):
         if status == 202:
             return await _pending(body["job_id"], view, ctx.triggered_id == "explorer-poll")
         columns = await api_client.columns(run)
+        if color == "ablation":
+            columns = columns | {"ablation": await api_client.ablation_effects(run, ablate_mode)}
     except ApiError as err:
         text = await error_text(err, "Computing a new map")
         return empty_figure("No map"), message(text, "error"), True
     total, shown = len(body["x"]), len(shown_ids(columns, layers))
     count = f"{total:,} neurons" if shown == total else f"{shown:,} of {total:,} neurons shown"
     title = f"{run} · {METHOD_NAMES[method]} · {count}"
-    revision = f"{run}/{method}/{sorted(params.items())}"
+    revision = map_revision(run, method, params)
     figure = map_figure(body, columns, color or "layer", layers, title, revision)
     return figure, note, True
 

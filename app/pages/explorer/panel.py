@@ -76,11 +76,17 @@ async def explorer_panel(neuron, view):
 
 
 clientside_callback(
-    "function(focus, found, fig) { return window.semvec.highlight(focus, found, fig); }",
+    """function(focus, found, fig, clusters, picked) {
+        const outlined = window.semvecClusters.apply(fig, clusters, picked);
+        const lit = window.semvec.highlight(focus, found, outlined);
+        return lit === window.dash_clientside.no_update && outlined !== fig ? outlined : lit;
+    }""",  # one pass draws every overlay: two callbacks writing the figure would race
     Output("explorer-map", "figure", allow_duplicate=True),
     Input("explorer-focus", "data"),
     Input("explorer-found", "data"),
     Input("explorer-map", "figure"),
+    Input("explorer-clusters", "data"),
+    Input("explorer-cluster-picked", "data"),
     prevent_initial_call=True,
 )
 

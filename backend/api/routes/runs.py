@@ -38,7 +38,7 @@ def projection_query(
 ProjectionQueryDep = Annotated[tuple[str, dict], Depends(projection_query)]
 
 
-def _pending(job_store, guard, kind: str, config: dict, what: str) -> JSONResponse:
+def pending(job_store, guard, kind: str, config: dict, what: str) -> JSONResponse:
     """202 with the (de-duplicated) job that makes what was asked for (starting one is a
     write: it needs the token when the server has one)."""
     guard()
@@ -180,7 +180,7 @@ def get_projection(
     body = explorer.projection_json(explorer.loaded(store, run), method, params)
     if body is None:
         config = {"run": run, "method": method, "params": params}
-        return _pending(job_store, guard, "project", config, f"computing the {method} map")
+        return pending(job_store, guard, "project", config, f"computing the {method} map")
     # The shape of ProjectionPublic, encoded once (no re-validation of 100k rows).
     return Response(body, media_type="application/json")
 
@@ -213,10 +213,10 @@ def get_placement(
         return JSONResponse(status_code=409, content={"detail": detail})
     if coords is None:
         config = {"run": teacher, "method": method, "params": params}
-        return _pending(job_store, guard, "project", config, f"computing {teacher}'s {method} map")
+        return pending(job_store, guard, "project", config, f"computing {teacher}'s {method} map")
     config = {"student": run, "teacher": teacher}
     what = f"matching {run}'s neurons to {teacher}'s"
-    return _pending(job_store, guard, "place", config, what)
+    return pending(job_store, guard, "place", config, what)
 
 
 @router.get("/{run}/export/{name}", response_class=PlainTextResponse)

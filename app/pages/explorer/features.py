@@ -1,0 +1,77 @@
+"""The panel's optimised images: shown when a `visualize` job has made them, otherwise a
+button starts one (this neuron, or its layer), followed until it ends."""
+
+from dash import ALL, Input, Output, State, callback, ctx, html, no_update
+
+from app import api_client
+from app.api_client import ApiError
+from app.components.access import error_text
+from app.components.feature_image import feature_images, start_buttons
+from app.components.job_controls import ACTIVE, FAILED, job_progress
+from app.components.ui import message
+
+BOX = {"type": "explorer-feature", "panel": ALL}
+NEURON = {"type": "explorer-feature-neuron", "panel": ALL}
+JOB = {"type": "explorer-feature-job", "panel": ALL}
+POLL = {"type": "explorer-feature-poll", "panel": ALL}
+
+
+@callback(
+    Output(BOX, "children"),
+    Output(POLL, "disabled"),
+    Input(NEURON, "data"),
+    Input(JOB, "data"),
+    Input(POLL, "n_intervals"),
+)
+async def explorer_feature(neurons, jobs, _ticks):
+    if not neurons or not neurons[0]:
+        return [no_update] * len(neurons), [True] * len(neurons)
+    box, polling = await _box(neurons[0], (jobs or [None])[0])
+    return [box], [not polling]
+
+
+async def _box(neuron: dict, started: dict | None) -> tuple:
+    """(what the box shows, whether to poll again)."""
+    note = None
+    if started and started.get("error"):
+        note = started["error"]
+    elif started and started.get("job"):
+        try:
+            job = await api_client.job(started["job"])
+        except ApiError as err:
+            return message(err.detail, "error"), False
+        if job["state"] in ACTIVE:
+            head = html.Span(f"Optimising images (visualize job {job['id']}, {job['state']})")
+            return html.Div([head, job_progress(job)], className="progress"), True
+        if job["state"] in FAILED:
+            note = f"The visualize job {job['id']} {job['state']}: {job['error'] or ''}"
+    try:
+        info = await api_client.feature(neuron["run"], str(neuron["id"]))
+    except ApiError as err:
+        return message(err.detail, "error"), False
+    if info["made"]:
+        return feature_images(neuron["run"], info), False
+    return start_buttons(neuron, note), False
+
+
+@callback(
+    Output(JOB, "data"),
+    Input({"type": "explorer-feature-start", "what": ALL}, "n_clicks"),
+    State(NEURON, "data"),
+    prevent_initial_call=True,
+)
+async def explorer_feature_start(_clicks, neurons):
+    """Submit the `visualize` job the button asks for (a write: signed in, when needed)."""
+    if not ctx.triggered or not ctx.triggered[0]["value"] or not neurons or not neurons[0]:
+        return [no_update] * len(neurons or [])
+    neuron = neurons[0]
+    config = {"run": neuron["run"]}
+    if ctx.triggered_id["what"] == "layer":
+        config["layer"] = neuron["layer"]
+    else:
+        config["neurons"] = [neuron["name"]]
+    try:
+        job = await api_client.submit_job("visualize", config)
+    except ApiError as err:
+        return [{"error": await error_text(err, "Optimising images")}]
+    return [{"job": job["id"]}]

@@ -1,0 +1,1 @@
+"""Knocking neurons out: hooks, the random control, the experiments."""
