@@ -219,13 +219,11 @@ class _SoftRelationKD(Method):
         self.hints: StaticTargets | None = None
 
     def forward(self, s, y, t=None):
-        term = self.lam * self.targets.soft_term(s.logits, y)
-        if self.rho:
-            term = term + self.rho * self.targets.relation(s.embedding, y)
-            if self.hints is not None:
-                pooled = [pool(s.outputs[path]) for path in self.student_layers]
-                term = term + self.rho * self.hints(pooled)
-        return self.ce(s.logits, y) + term, term.detach()
+        ce, term = self.targets.loss(s.logits, s.embedding, y, self.lam, self.rho)
+        if self.rho and self.hints is not None:
+            pooled = [pool(s.outputs[path]) for path in self.student_layers]
+            term = term + self.rho * self.hints(pooled)
+        return ce + term, term.detach()
 
 
 def _classes(student: nn.Module, sample: torch.Tensor) -> int:

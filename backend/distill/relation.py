@@ -23,8 +23,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from backend.distill.losses import soft_kl
-
 
 def simplex_similarity(classes: int) -> torch.Tensor:
     """The equiangular simplex: C unit vectors as far apart as they can be, cos = −1/(C−1)."""
@@ -48,6 +46,17 @@ def shuffled_similarity(s: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return s[perm][:, perm].clone()
 
 
+def profile_similarity(logit_vectors: torch.Tensor, layer_vectors: torch.Tensor) -> torch.Tensor:
+    """A class similarity from a hint layer's vectors: each class's profile over the layer's
+    neurons (the cosine of its logit vector with each neuron's vector, the neuron's mean over
+    classes removed), compared by cosine. The knowledge-file route for the penultimate layer
+    (bench trial; BENCHMARKS.md)."""
+    logits, layer = (F.normalize(v.float(), dim=1) for v in (logit_vectors, layer_vectors))
+    profile = logits @ layer.T
+    unit = F.normalize(profile - profile.mean(dim=0, keepdim=True), dim=1)
+    return unit @ unit.T
+
+
 def class_soft_targets(s: torch.Tensor, beta: float, t: float) -> torch.Tensor:
     """q (C × C): row y is softmax(β · S[y] / T), the soft target of class y."""
     return F.softmax(beta * s.float() / t, dim=1)
@@ -67,23 +76,101 @@ def relation_term(e: torch.Tensor, y: torch.Tensor, s: torch.Tensor) -> torch.Te
     return diff.square().sum() / (b * (b - 1))
 
 
+def _wide(h: torch.Tensor) -> torch.Tensor:
+    return h.float() if h.dtype in (torch.float16, torch.bfloat16) else h
+
+
+class _StaticLoss(torch.autograd.Function):
+    """(CE, λ · soft term + ρ · relation term) with a hand-written backward: the same values
+    and gradients as autograd through `cross_entropy`, `soft_kl` and `relation_term` (the
+    tests check both), in far fewer tensor operations. On a CPU a small student's step is a
+    few milliseconds and each operation costs microseconds: this keeps a static step close
+    to a CE step. `e` is None (or ρ = 0) for the soft term alone."""
+
+    @staticmethod
+    def forward(ctx, z, e, y, soft, entropy, s, lam, rho, t):
+        if z.is_cuda and torch.is_autocast_enabled("cuda"):
+            with torch.autocast("cuda", enabled=False):  # all of it in float32
+                return _StaticLoss._forward(ctx, z, e, y, soft, entropy, s, lam, rho, t)
+        return _StaticLoss._forward(ctx, z, e, y, soft, entropy, s, lam, rho, t)
+
+    @staticmethod
+    def _forward(ctx, z, e, y, soft, entropy, s, lam, rho, t):
+        ctx.dtypes = z.dtype, None if e is None else e.dtype
+        z = _wide(z)
+        b = z.shape[0]
+        log_p = torch.log_softmax(z, dim=1)
+        log_pt = torch.log_softmax(z / t, dim=1)
+        q = soft.to(z.dtype).index_select(0, y)
+        ce = -log_p.gather(1, y[:, None]).sum() / b
+        # T² KL(q ‖ p_T) = T² Σ q (log q − log p_T): Σ q log q is a constant of the class.
+        kl = entropy.to(z.dtype).index_select(0, y).sum() - torch.dot(q.view(-1), log_pt.view(-1))
+        term = kl * (lam * t * t / b)
+        ctx.relation = e is not None and rho != 0.0
+        saved = [log_p, log_pt, q, y]
+        if ctx.relation:
+            e = _wide(e.flatten(1))
+            c = e - e.mean(dim=0, keepdim=True)
+            inv = c.square().sum(dim=1, keepdim=True).clamp_min_(1e-24).rsqrt_()  # F.normalize
+            u = c * inv
+            target = s.to(e.dtype).index_select(0, y).index_select(1, y)
+            diff = torch.mm(u, u.T).sub_(target)
+            diff.diagonal().zero_()  # 1 − 1 up to rounding: pairs i ≠ j only
+            ctx.n = b * (b - 1)
+            flat = diff.view(-1)
+            term = term + torch.dot(flat, flat) * (rho / ctx.n)
+            saved += [u, inv, diff]
+        ctx.save_for_backward(*saved)
+        ctx.lam, ctx.rho, ctx.t = lam, rho, t
+        return ce, term
+
+    @staticmethod
+    def backward(ctx, g_ce, g_term):
+        log_p, log_pt, q, y, *rel = ctx.saved_tensors
+        b = log_p.shape[0]
+        # d CE / dz = (softmax(z) − onehot) / B; d T² KL / dz = T (softmax(z / T) − q) / B.
+        g_z = log_p.exp().scatter_add_(1, y[:, None], -torch.ones_like(log_p[:, :1]))
+        g_z.mul_(g_ce / b).add_(log_pt.exp().sub_(q).mul_(g_term * (ctx.lam * ctx.t / b)))
+        g_e = None
+        if ctx.relation:
+            u, inv, diff = rel
+            # L = ρ Σ diff² / n with diff = u uᵀ − S symmetric: dL/du = 4 ρ diff u / n.
+            g_u = torch.mm(diff, u).mul_(g_term * 4.0 * ctx.rho / ctx.n)
+            # u = c / ‖c‖ per row; then c = e − mean(e) over the batch.
+            g_c = (g_u - u * (g_u * u).sum(dim=1, keepdim=True)).mul_(inv)
+            g_e = (g_c - g_c.mean(dim=0, keepdim=True)).to(ctx.dtypes[1])
+        return g_z.to(ctx.dtypes[0]), g_e, None, None, None, None, None, None, None
+
+
 class SoftRelation(nn.Module):
     """The two targets made from one S: the soft-target table q and S itself (buffers)."""
 
     def __init__(self, similarity: torch.Tensor, beta: float, t: float):
         super().__init__()
         self.beta, self.t = float(beta), float(t)
-        self.register_buffer("similarity", similarity.float().clone(), persistent=False)
-        self.register_buffer("soft", class_soft_targets(similarity, beta, t), persistent=False)
+        for name in ("similarity", "soft", "entropy"):
+            self.register_buffer(name, torch.empty(0), persistent=False)
+        self.set_similarity(similarity)
 
     def set_similarity(self, similarity: torch.Tensor) -> None:
         """Replace S (and q with it): the bench's shuffled-S control."""
         device = self.similarity.device
         self.similarity = similarity.float().to(device)
         self.soft = class_soft_targets(self.similarity, self.beta, self.t)
+        self.entropy = (self.soft * self.soft.log()).sum(dim=1)
 
-    def soft_term(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return soft_kl(logits, self.soft[y], self.t)
-
-    def relation(self, embedding: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return relation_term(embedding, y, self.similarity)
+    def loss(
+        self, logits: torch.Tensor, embedding: torch.Tensor | None, y: torch.Tensor, lam, rho
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(CE, λ · soft term + ρ · relation term); no relation term for embedding None."""
+        return _StaticLoss.apply(
+            logits,
+            embedding,
+            y,
+            self.soft,
+            self.entropy,
+            self.similarity,
+            float(lam),
+            float(rho),
+            self.t,
+        )

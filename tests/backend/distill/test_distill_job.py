@@ -49,6 +49,8 @@ def test_a_static_job_makes_a_student_run_on_the_map(home):
         ({"student": "vgg99"}, "unknown architecture 'vgg99'; choose one of: digits_cnn"),
         ({"method": "fitnet"}, "unknown method 'fitnet'; known: ce, ls, tfkd, kd, rkd, sp, static"),
         ({"lam": -1.0}, "lam: Input should be greater than or equal to 0"),
+        ({"method": "static", "beta": 20.0}, "beta: Input should be less than or equal to 10"),
+        ({"method": "static", "rho": -1.0}, "rho: Input should be greater than or equal to 0"),
         ({"method": "ls", "lam": 1.0}, "must be below 1"),
         ({"hint_layers": ["conv9"]}, "the teacher has no layer 'conv9'; its layers: conv1, conv2"),
         ({"train_size": 20}, "train_size 20 is smaller than one batch (64)"),

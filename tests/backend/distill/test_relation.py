@@ -8,17 +8,22 @@ import torch
 
 import model_zoo
 from backend.data import DataSpec, load_split
+from backend.distill.config import DistillConfig
 from backend.distill.knowledge import knowledge_of
+from backend.distill.losses import soft_kl
 from backend.distill.methods import MethodSetup
 from backend.distill.registry import get_method
 from backend.distill.relation import (
+    SoftRelation,
     class_soft_targets,
     relation_term,
     shuffled_similarity,
     simplex_similarity,
 )
 from backend.distill.taps import Taps
+from backend.distill.trainer import train_student
 from backend.runs.store import RunStore
+from backend.services.distill import prepare_student
 
 S3 = torch.tensor([[1.0, 0.5, -0.2], [0.5, 1.0, 0.1], [-0.2, 0.1, 1.0]])
 
@@ -109,3 +114,41 @@ def test_the_static_loss_is_ce_plus_its_two_terms_on_a_digits_batch(teacher_run)
     assert loss.item() == pytest.approx((ce + 0.5 * kl + 3.0 * rel).item(), rel=1e-5)
     loss.backward()
     assert student.conv1[0].weight.grad.abs().sum() > 0
+
+
+def _reference(z, e, y, rel, lam, rho):
+    """The static loss by autograd through the plain formulas."""
+    ce = torch.nn.functional.cross_entropy(z, y)
+    term = lam * soft_kl(z, rel.soft.to(z.dtype)[y], rel.t)
+    return ce, term + rho * relation_term(e, y, rel.similarity)
+
+
+def test_the_fused_loss_matches_the_formulas_in_value_and_gradient():
+    torch.manual_seed(1)
+    rel = SoftRelation(S3, beta=2.0, t=4.0).double()
+    z = torch.randn(9, 3, dtype=torch.float64, requires_grad=True)
+    e = torch.randn(9, 5, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 2, 1, 0])
+    for lam, rho in ((0.7, 3.0), (1.0, 0.0)):
+        fused, plain = rel.loss(z, e, y, lam, rho), _reference(z, e, y, rel, lam, rho)
+        for a, b in zip(fused, plain, strict=True):
+            assert a.item() == pytest.approx(b.item(), rel=1e-6)  # soft_kl: float32
+        grads = [
+            torch.autograd.grad(2 * ce + 3 * t, (z, e), allow_unused=True)
+            for ce, t in (fused, plain)
+        ]
+        assert torch.allclose(grads[0][0], grads[1][0], atol=1e-6)
+        if rho:
+            assert torch.allclose(grads[0][1], grads[1][1], atol=1e-6)
+    assert torch.autograd.gradcheck(lambda a, b: rel.loss(a, b, y, 0.7, 3.0), (z, e))
+
+
+def test_static_trains_a_digits_student_well_past_ce_in_a_short_run(kd_home):
+    """64 steps on the 1,079 training digits: CE is at about 75 %, static past 90 %."""
+    accuracy = {}
+    for method in ("ce", "static"):
+        cfg = DistillConfig(teacher="digits-default", method=method, epochs=4, device="cpu")
+        s = prepare_student(cfg, RunStore(kd_home))
+        history = train_student(s.model, s.method, s.train, s.test, cfg, s.device)
+        accuracy[method] = history[-1]["test_accuracy"]
+    assert accuracy["static"] > 0.85 and accuracy["static"] > accuracy["ce"] + 0.05, accuracy
