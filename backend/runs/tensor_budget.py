@@ -98,7 +98,8 @@ class _Scanner(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in _CALLS:
             return _CALLS[(module, name)]
-        if (module, name) in _NAMES or (module == "torch" and name.endswith("Storage")):
+        storage = module in ("torch", "torch.cuda") and name.endswith("Storage")
+        if (module, name) in _NAMES or storage:
             return _Named(name)
         if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
             return _Named(name)
@@ -158,28 +159,28 @@ def _numel(size: tuple) -> int:
 
 # torch.save's format before 1.6: a pickled magic number (PROTO 2, LONG1 of 10 bytes).
 _LEGACY_TORCH = b"\x80\x02\x8a\x0a"
+_LEGACY_MAGIC, _LEGACY_PROTOCOL = 0x1950A86A20F9469CFC6C, 1001
 
 
 def check_upload(path: Path, limit_bytes: int) -> None:
-    """`check_torch_file` for a torch zip file; refuses torch's pre-1.6 format (its views
-    cannot be measured without loading); other files (safetensors, whose layout its own
-    reader checks, or garbage) are left to the checkpoint reader."""
+    """`check_torch_file` for a torch file (zip, or the format before 1.6); other files
+    (safetensors, whose layout its own reader checks, or garbage) are left to the
+    checkpoint reader."""
     with Path(path).open("rb") as f:
         head = f.read(len(_LEGACY_TORCH))
-    if head == _LEGACY_TORCH:
-        raise CheckpointError(
-            f"{Path(path).name} is in torch's format from before 1.6; re-save it with "
-            "safetensors.torch.save_file (or a current torch.save)"
-        )
-    if zipfile.is_zipfile(path):
+    if head == _LEGACY_TORCH or zipfile.is_zipfile(path):
         check_torch_file(path, limit_bytes)
 
 
-def check_torch_file(path: Path, limit_bytes: int) -> None:
-    """Refuse (CheckpointError, or ExpandsTooFarError past `limit_bytes`) a torch file whose
-    tensors are not plainly laid out or would not fit the limit once copied out."""
-    path = Path(path)
-    limit_mb = limit_bytes // 2**20
+def _refused(path: Path, err: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"refused {path.name}: {err}. semvec takes plain tensors only (a state dict); "
+        "re-save the weights with safetensors.torch.save_file"
+    )
+
+
+def _scan_zip(path: Path) -> tuple[object, dict[str, int]]:
+    """The records of a zip file's data.pkl, and the bytes stored for each storage key."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
@@ -202,12 +203,49 @@ def check_torch_file(path: Path, limit_bytes: int) -> None:
         records = {e.filename.removeprefix(prefix + "data/"): e.file_size for e in entries}
         try:
             with archive.open(pickles[0]) as f:
-                found = _Scanner(f).load()
+                return _Scanner(f).load(), records
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as err:
-            raise CheckpointError(
-                f"refused {path.name}: {err}. semvec takes plain tensors only (a state dict); "
-                "re-save the weights with safetensors.torch.save_file"
-            ) from err
+            raise _refused(path, err) from err
+
+
+def _scan_legacy(path: Path) -> tuple[object, dict[str, int]]:
+    """The same for torch's format before 1.6 (still how many published checkpoints are
+    saved): five pickles in a row (magic number, protocol, system info, the object, the
+    storage keys), then each storage as an 8-byte element count and its raw bytes. Only the
+    headers are read; the bytes are skipped, so nothing is built."""
+    records: dict[str, int] = {}
+    try:
+        with path.open("rb") as f:
+            if _Scanner(f).load() != _LEGACY_MAGIC or _Scanner(f).load() != _LEGACY_PROTOCOL:
+                raise pickle.UnpicklingError("not a torch file (bad magic number or protocol)")
+            info = _Scanner(f).load()
+            if not isinstance(info, dict) or not info.get("little_endian", True):
+                raise pickle.UnpicklingError("a big-endian file")
+            found = _Scanner(f).load()
+            keys = _Scanner(f).load()
+            if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+                raise pickle.UnpicklingError("a bad list of storage keys")
+            itemsize = {t.storage.key: t.storage.itemsize for t in _tensors(found, [])}
+            end = path.stat().st_size
+            for key in keys:
+                stored = int.from_bytes(f.read(8), "little") * itemsize.get(key, 1)
+                f.seek(f.tell() + stored)
+                if f.tell() > end:
+                    raise EOFError(f"storage {key} is truncated")
+                records[key] = stored
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as err:
+        raise _refused(path, err) from err
+    return found, records
+
+
+def check_torch_file(path: Path, limit_bytes: int) -> None:
+    """Refuse (CheckpointError, or ExpandsTooFarError past `limit_bytes`) a torch file whose
+    tensors are not plainly laid out or would not fit the limit once copied out."""
+    path = Path(path)
+    limit_mb = limit_bytes // 2**20
+    with path.open("rb") as f:
+        legacy = f.read(len(_LEGACY_TORCH)) == _LEGACY_TORCH
+    found, records = _scan_legacy(path) if legacy else _scan_zip(path)
     tensors = _tensors(found, [])
     storages = {t.storage.key: t.storage for t in tensors}
     for storage in storages.values():

@@ -63,6 +63,12 @@ async def store_upload(
         path = folder / f"{clean_stem(filename)}-{digest.hexdigest()[:10]}.safetensors"
         # Seconds of CPU for a big file: off the event loop, so other requests go on.
         return await run_in_threadpool(_convert, tmp, path, size, limit_bytes)
+    except SemvecError as err:  # say the user's file name, not the temporary one
+        err.args = tuple(
+            a.replace(tmp.name, Path(filename).name) if isinstance(a, str) else a
+            for a in err.args
+        )
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -77,9 +77,9 @@ def test_hostile_and_broken_uploads_are_refused(server, tmp_path):
     assert set((server.home / "uploads").iterdir()) == kept_before  # nothing half-written kept
 
 
-def _torch_file(obj, deflate: bool = False) -> bytes:
+def _torch_file(obj, deflate: bool = False, legacy: bool = False) -> bytes:
     buf = io.BytesIO()
-    torch.save(obj, buf)
+    torch.save(obj, buf, _use_new_zipfile_serialization=not legacy)
     if not deflate:
         return buf.getvalue()
     packed = io.BytesIO()
@@ -98,6 +98,17 @@ def test_files_that_expand_past_the_limit_are_refused_before_any_copy(server):
         "expand-4tb.pt": (_torch_file({"w": torch.zeros(1).expand(2**20, 2**20)}), 422, "overlap"),
         "views.pt": (_torch_file({f"v{i}": base for i in range(64)}), 413, "1 MB upload limit"),
         "deflate.pt": (_torch_file({"w": torch.zeros(2**22)}, deflate=True), 422, "compressed"),
+        # torch's format before 1.6, as many published checkpoints still are
+        "old-expand.th": (
+            _torch_file({"w": torch.zeros(1).expand(8000, 8000)}, legacy=True),
+            422,
+            "refused old-expand.th: a tensor of size [8000, 8000] is not plainly laid out",
+        ),
+        "old-views.th": (
+            _torch_file({f"v{i}": base for i in range(64)}, legacy=True),
+            413,
+            "old-views.th holds 16 MB",
+        ),
     }
     kept_before = set((server.home / "uploads").iterdir())
     with server.client() as client:
@@ -108,8 +119,10 @@ def test_files_that_expand_past_the_limit_are_refused_before_any_copy(server):
             assert words in answer.json()["detail"], answer.json()["detail"]
         plain = _upload(client, _torch_file({"w": torch.randn(4, 5).t(), "b": base[:10]}), "ok.pt")
         assert plain.status_code == 201, plain.text  # a transposed view or a slice is plain
+        old = _upload(client, _torch_file({"w": torch.randn(4, 5).t()}, legacy=True), "old.th")
+        assert old.status_code == 201, old.text
         assert client.get("/api/health").status_code == 200
-    assert len(set((server.home / "uploads").iterdir()) - kept_before) == 1
+    assert len(set((server.home / "uploads").iterdir()) - kept_before) == 2
 
 
 def test_checking_an_upload_leaves_the_server_answering(tmp_path):
