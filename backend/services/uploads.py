@@ -65,8 +65,7 @@ async def store_upload(
         return await run_in_threadpool(_convert, tmp, path, size, limit_bytes)
     except SemvecError as err:  # say the user's file name, not the temporary one
         err.args = tuple(
-            a.replace(tmp.name, Path(filename).name) if isinstance(a, str) else a
-            for a in err.args
+            a.replace(tmp.name, Path(filename).name) if isinstance(a, str) else a for a in err.args
         )
         raise
     finally:
