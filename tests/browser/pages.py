@@ -38,8 +38,18 @@ class MapPage:
         )
 
     def open(self, path: str = "/") -> "MapPage":
+        self.driver.get_log("browser")  # the session's driver keeps earlier tests' lines
         self.driver.get(self.base_url + path)
         return self
+
+    def console_errors(self) -> list[str]:
+        """SEVERE console lines of this server's pages since `open` (another test's stopped
+        server, still polled by a page left behind, says nothing about this one)."""
+        return [
+            e["message"]
+            for e in self.driver.get_log("browser")
+            if e["level"] == "SEVERE" and e["message"].startswith(self.base_url)
+        ]
 
     def points(self) -> list[tuple[int, float, float]]:
         return self.driver.execute_script(_POINTS_JS, GRAPH) or []

@@ -81,4 +81,5 @@ def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, 
     driver.refresh()
     page.wait_text("distill-knowledge", f"{size / 1000:.1f} kB", 60)
     assert "made from" not in page.text_of("distill-knowledge")  # the static job made it
-    assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    errors = page.console_errors()
+    assert not errors, "\n".join(errors)

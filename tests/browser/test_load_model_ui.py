@@ -38,7 +38,6 @@ def test_load_a_model_of_ones_own_on_photos_and_browse_it(driver, own_model_serv
     exec(USER_MODEL, scope)
     checkpoint = tmp_path / "petal.th.safetensors"
     save_file(scope["make_petalnet"]().state_dict(), str(checkpoint))
-    driver.get_log("browser")  # the session's driver still holds earlier tests' console lines
     page = MapPage(driver, own_model_server.url)
     page.open("/runs")
     page.wait_text("runs-table", "digits-default")
@@ -66,12 +65,8 @@ def test_load_a_model_of_ones_own_on_photos_and_browse_it(driver, own_model_serv
     link.click()
     page.wait_for_map(34)
     assert "petal_net.py:make_petalnet" in page.text_of("shell-run-info")
-    severe = [
-        e["message"]
-        for e in driver.get_log("browser")
-        if e["level"] == "SEVERE" and e["message"].startswith(own_model_server.url)
-    ]
-    assert not severe, "\n".join(severe)
+    errors = page.console_errors()
+    assert not errors, "\n".join(errors)
 
 
 def test_a_file_that_is_no_checkpoint_is_refused_with_a_reason(driver, own_model_server, tmp_path):
