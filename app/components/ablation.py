@@ -18,39 +18,27 @@ MODES = {"zero": "zeros", "mean": "its mean over the images"}
 IDLE = "Choose what to knock out, then press Ablate."
 
 
+def _choice(id_: str, label: str, choices: dict[str, str], value: str) -> html.Label:
+    """A labelled dropdown over `choices` (value -> what the user reads)."""
+    options = [{"label": v, "value": k} for k, v in choices.items()]
+    return html.Label(
+        [html.Span(label), dcc.Dropdown(id=id_, options=options, value=value, clearable=False)]
+    )
+
+
 def ablation_controls() -> html.Fieldset:
     """The sidebar's Ablate box: what, how, how many control draws; and the layer sweep."""
     return html.Fieldset(
         [
             html.Legend("Ablate"),
-            html.Label(
-                [
-                    html.Span("Knock out"),
-                    dcc.Dropdown(
-                        id="explorer-ablate-source",
-                        options=[{"label": v, "value": k} for k, v in SOURCES.items()],
-                        value="lasso",
-                        clearable=False,
-                    ),
-                ]
-            ),
+            _choice("explorer-ablate-source", "Knock out", SOURCES, "lasso"),
             html.Label(
                 [
                     html.Span("k neighbours (1 … 100)"),
                     dcc.Input(id="explorer-ablate-k", type="number", min=1, max=100, value=10),
                 ]
             ),
-            html.Label(
-                [
-                    html.Span("Replace each channel by"),
-                    dcc.Dropdown(
-                        id="explorer-ablate-mode",
-                        options=[{"label": v, "value": k} for k, v in MODES.items()],
-                        value="zero",
-                        clearable=False,
-                    ),
-                ]
-            ),
+            _choice("explorer-ablate-mode", "Replace each channel by", MODES, "zero"),
             html.Label(
                 [
                     html.Span("Control: random draws of as many neurons (1 … 50)"),
