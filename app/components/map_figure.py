@@ -51,6 +51,8 @@ OVERLAYS = {
     "selected": ("selected", {"symbol": "star", "size": 18, "color": "#d62728"}),
 }
 FILTERED = "other layers (filtered out)"
+LEGEND_PX = 160
+"""Width of the map's right margin, where its legend or colour bar sits."""
 
 
 def cached_method(summary: dict, default: str) -> str:
@@ -185,16 +187,16 @@ def map_figure(
         "title": {"text": plain(title), "x": 0.01, "font": {"size": 14}},
         "xaxis": {"visible": False},
         "yaxis": {"visible": False, "scaleanchor": "x"},
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-        # Over the plot, not beside it: a legend that changes width (a filter, another
-        # colouring) would otherwise resize the plot and move every point.
+        # The legend (or colour bar) beside the plot in a margin of fixed width: over the
+        # plot it hid points and took their clicks; in a margin that grows with it, a
+        # filter or another colouring would resize the plot and move every point.
+        "margin": {"l": 10, "r": LEGEND_PX, "t": 40, "b": 10, "autoexpand": False},
         "legend": {
             "title": {"text": _legend_title(columns, mode)},
             "itemsizing": "constant",
-            "x": 0.995,
-            "xanchor": "right",
-            "y": 0.995,
-            "bgcolor": "rgba(255,255,255,0.85)",
+            "x": 1.01,
+            "xanchor": "left",
+            "y": 1,
         },
         "showlegend": True,
         "dragmode": "pan",

@@ -145,3 +145,39 @@ def test_tsne_is_named_t_sne_and_computed_with_one_bar(page):
     page.open("/?run=digits-default&method=tsne&perplexity=12")
     page.wait_for_map(NEURONS, timeout=240)
     assert "t-SNE" in _title(page) and "TSNE" not in _title(page)
+
+
+_PLOT_AND_LEGEND = """
+const gd = document.querySelector('#explorer-map .js-plotly-plot');
+const s = gd._fullLayout._size, box = gd.getBoundingClientRect();
+const legend = gd.querySelector('.legend').getBoundingClientRect();
+return [[box.left + s.l, box.top + s.t, s.w, s.h], legend.left,
+        gd._fullLayout.legend.title.text];
+"""
+
+
+def test_the_legend_sits_beside_the_map_and_never_moves_it(page):
+    """Over the plot the legend hid points and took their clicks (a click there toggled a
+    layer off instead of opening a neuron)."""
+    page.open("/?run=digits-default&method=pca")
+    page.wait_for_map(NEURONS)
+    plot, legend_left, _ = page.driver.execute_script(_PLOT_AND_LEGEND)
+    assert legend_left >= plot[0] + plot[2]  # right of the plot area, not over it
+    nid, x, y = max(page.points(), key=lambda p: p[1])  # the point nearest the legend
+    page.click_at(x, y)
+    assert page.panel_name() == page.driver.execute_script(_NAME_OF, nid)
+    page.driver.find_element(By.CSS_SELECTOR, "#explorer-color input[value='label']").click()
+    page.wait(
+        lambda d: d.execute_script(_PLOT_AND_LEGEND)[2] == "dominant class", message="recoloured"
+    )
+    after, legend_left, _ = page.driver.execute_script(_PLOT_AND_LEGEND)
+    assert after == plot and legend_left >= plot[0] + plot[2]  # the same plot, not resized
+
+
+_NAME_OF = """
+const gd = document.querySelector('#explorer-map .js-plotly-plot');
+for (const tr of gd.data) {
+  const k = (tr.customdata || []).indexOf(arguments[0]);
+  if (k >= 0 && !tr.meta) { return tr.text[k].split(' · ')[0]; }
+}
+"""
