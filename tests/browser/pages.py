@@ -3,6 +3,7 @@ read the panel. Points are clicked with a real mouse event at their pixel positi
 
 import time
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -33,9 +34,14 @@ class MapPage:
         self.driver, self.base_url, self.timeout = driver, base_url, timeout
 
     def wait(self, condition, timeout: float | None = None, message: str = ""):
-        return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.1).until(
-            condition, message
-        )
+        # Dash replaces elements while it renders: one found and then replaced is stale,
+        # so look again rather than fail.
+        return WebDriverWait(
+            self.driver,
+            timeout or self.timeout,
+            poll_frequency=0.1,
+            ignored_exceptions=(StaleElementReferenceException,),
+        ).until(condition, message)
 
     def open(self, path: str = "/") -> "MapPage":
         self.driver.get_log("browser")  # the session's driver keeps earlier tests' lines
