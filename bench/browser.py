@@ -158,8 +158,24 @@ def isolated_point(chrome, rng, exclude: set[int], min_px: float = 7, margin: fl
     if len(candidates) == 0:
         inner = np.flatnonzero(usable)
         candidates = inner[np.argsort(-dist[inner, 1])[:20]]
-    c = rng.choice(candidates)
+    c = rng.choice(_uncovered(chrome, candidates, px, py))
     return int(ids[c]), float(px[c]), float(py[c])
+
+
+_UNCOVERED = """
+return arguments[0].map(([x, y]) => {
+  const e = document.elementFromPoint(x, y);
+  return !!e && e.classList.contains('nsewdrag');
+});
+"""
+
+
+def _uncovered(chrome, candidates: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """The candidates whose pixel is the plot's own surface, not under a cluster's label or
+    another element: a click there opens a neuron (on a label it selects the cluster)."""
+    where = [[float(px[c]), float(py[c])] for c in candidates]
+    free = np.asarray(chrome.execute_script(_UNCOVERED, where), dtype=bool)
+    return candidates[free] if free.any() else candidates
 
 
 def click_to_panel(chrome, x: float, y: float, timeout: float = 30) -> dict | None:
