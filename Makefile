@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench bench-ablation bench-ablation-cifar bench-own-model bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
+.PHONY: run test bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -73,6 +73,9 @@ bench-kd-cifar-gpu: $(READY)  ## on a CUDA machine: the full 50,000-image CIFAR-
 
 bench-ablation: $(READY)  ## semantic neighbours vs random neurons of the same layers, knocked out (digits teacher); writes bench/out/ablation.json
 	OMP_NUM_THREADS=1 $(PY) -m bench.ablation
+
+bench-feature-viz: $(READY)  ## seconds per step and per layer of feature visualisation at 8, 32 and 224 px; writes bench/out/feature_viz.json
+	$(PY) -m bench.feature_viz
 
 bench-ablation-cifar: $(READY)  ## the same on the public CIFAR-10 ResNet-56 (needs ../shared/data); writes bench/out/ablation-resnet56.json
 	OMP_NUM_THREADS=1 $(PY) -m bench.ablation --model resnet56 --anchors 100 --draws 3
