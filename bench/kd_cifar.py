@@ -29,7 +29,7 @@ bench/out/kd_cifar/results/ under a stamp of the protocol and of the code that t
 bench/out/kd_cifar.json and prints a markdown table.
 
 Run: `make bench-kd-cifar` (OMP_NUM_THREADS=1; ~2 CPU hours for 5 seeds); smoke test:
-`--quick`. Needs ../shared/data (says which file is missing).
+`--quick`; trials of other settings: `--methods ce,static:rho=1,static:rho=0`. Needs ../shared/data (says which file is missing).
 """
 
 import argparse
@@ -92,9 +92,23 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+VARIANT_KEYS = {"lam": "lam", "t": "temperature", "beta": "beta", "rho": "rho"}
+"""A label `method:key=value,...` trains the method with these settings overridden
+(`static:rho=1`): the trials of other formulations on the same protocol."""
+
+
 def method_of(label: str) -> str:
     """The registered method a label trains (static_shuffled is static with another S)."""
-    return "static" if label == "static_shuffled" else label
+    base = label.split(":")[0]
+    return "static" if base == "static_shuffled" else base
+
+
+def overrides(label: str) -> dict:
+    """MethodSetup fields a variant label sets: {'rho': 1.0} for `static:rho=1`."""
+    if ":" not in label:
+        return {}
+    pairs = (item.split("=") for item in label.split(":", 1)[1].split(","))
+    return {VARIANT_KEYS[k]: float(v) for k, v in pairs}
 
 
 def runnable(labels: list[str]) -> list[str]:
@@ -166,8 +180,8 @@ def build_method(label: str, student, data: Data, knowledge, meta, sample):
         knowledge=knowledge if static_like else None,
         teacher=meta if info.needs_teacher else None,
     )
-    method = info.cls(setup)
-    if label == "static_shuffled":
+    method = info.cls(dataclasses.replace(setup, **overrides(label)))
+    if label.split(":")[0] == "static_shuffled":
         from backend.distill.relation import shuffled_similarity
 
         s = knowledge.layer(knowledge.logit_layer).similarity()
@@ -219,9 +233,7 @@ def train_one(label: str, seed: int, data: Data, ctx: dict) -> dict:
         "seconds_per_epoch": sum(seconds) / len(seconds),
         "lam": method.lam,
         "teacher_forward": live,
-        "reads_knowledge": get_method(
-            "static" if label == "static_shuffled" else label
-        ).reads_knowledge,
+        "reads_knowledge": get_method(method_of(label)).reads_knowledge,
     }
 
 
@@ -257,7 +269,7 @@ def main() -> None:
     for seed in range(args.seeds):
         for label in labels:
             stamp = stamps[label]
-            path = results_dir / f"{label}-s{seed}.json"
+            path = results_dir / f"{label.replace(':', '@')}-s{seed}.json"
             saved = json.loads(path.read_text()) if path.exists() else {}
             if saved.get("stamp") != stamp:
                 started = time.perf_counter()
