@@ -245,6 +245,7 @@ def main() -> None:
     parser.add_argument(
         "--speed-only", action="store_true", help="re-measure the speed ratios into kd.json"
     )
+    parser.add_argument("--stability-only", action="store_true", help="only part 3, into kd.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fresh or args.quick:
@@ -255,10 +256,17 @@ def main() -> None:
         started = time.perf_counter()
         ensure_default_run(home=Path(home))
         store = RunStore(Path(home))
+        saved = json.loads((OUT / "kd.json").read_text()) if (OUT / "kd.json").exists() else {}
+        if args.stability_only:
+            part = {"stability": stability(store, args.seeds, args.quick)}
+            OUT.mkdir(exist_ok=True)
+            (OUT / "kd.json").write_text(json.dumps(saved | part, indent=2))
+            _log(json.dumps(part, indent=1))
+            return
         results["speed"] = speed_ratios(store, steps=5 if args.quick else 20, rounds=41)
         _log(json.dumps(results["speed"]))
         if args.speed_only:
-            saved = json.loads((OUT / "kd.json").read_text())
+            OUT.mkdir(exist_ok=True)
             (OUT / "kd.json").write_text(json.dumps(saved | {"speed": results["speed"]}, indent=2))
             return
         results["accuracy"] = accuracy_tables(store, args.seeds, args.quick)
