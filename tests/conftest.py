@@ -3,6 +3,7 @@ quickstart's data home) and helpers: the `semvec` command line in a subprocess, 
 job runner ticked until a job gets somewhere."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -40,6 +41,19 @@ def quickstart_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("quickstart")
     run_semvec(home, "quickstart")
     return home
+
+
+@pytest.fixture(scope="session")
+def quickstart_copy(quickstart_home, tmp_path_factory) -> Callable[[str], Path]:
+    """`quickstart_copy(name)`: a fresh copy of `quickstart_home` (a module's own server
+    and jobs write in it, never in the shared one)."""
+
+    def copy(name: str) -> Path:
+        home = tmp_path_factory.mktemp(name)
+        shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+        return home
+
+    return copy
 
 
 def run_semvec(home, *args: str, expect: int = 0, timeout: float = 600):

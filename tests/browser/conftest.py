@@ -1,7 +1,6 @@
 """Headless Chromium (Debian's chromium + chromium-driver) driving the real page served by
 a real `semvec serve` on a copy of the quickstart data home."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -44,9 +43,8 @@ def driver():
 
 
 @pytest.fixture(scope="module")
-def ui_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("ui")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def ui_server(quickstart_copy):
+    home = quickstart_copy("ui")
     server = Server(home).start()
     yield server
     server.stop()

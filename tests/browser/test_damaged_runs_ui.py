@@ -8,8 +8,8 @@ from tests.browser.pages import MapPage
 
 
 @pytest.fixture(scope="module")
-def damaged_ui(quickstart_home, tmp_path_factory):
-    srv = Server(damaged_home(quickstart_home, tmp_path_factory, "damaged-ui")).start()
+def damaged_ui(quickstart_copy):
+    srv = Server(damaged_home(quickstart_copy, "damaged-ui")).start()
     yield srv
     srv.stop()
 

@@ -1,8 +1,6 @@
 """The Distillation tab in headless Chromium: jobs started from the form, live curves,
 a cancel that shows."""
 
-import shutil
-
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -13,9 +11,8 @@ CURVES = "#distill-curves .js-plotly-plot"
 
 
 @pytest.fixture(scope="module")
-def two_slot_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("distill-ui")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def two_slot_server(quickstart_copy):
+    home = quickstart_copy("distill-ui")
     server = Server(home, SEMVEC_JOB_SLOTS="2").start()
     yield server
     server.stop()

@@ -3,8 +3,6 @@
 folder of real photographs inside the data home, the layer picker, the align job, then
 the run's neurons on the map."""
 
-import shutil
-
 import pytest
 from safetensors.torch import save_file
 from selenium.webdriver.common.by import By
@@ -16,9 +14,8 @@ from tests.photos import photo_folder
 
 
 @pytest.fixture(scope="module")
-def own_model_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("own-model")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def own_model_server(quickstart_copy):
+    home = quickstart_copy("own-model")
     photo_folder(home / "datasets" / "photos", per_class=12)
     code = home.parent / f"{home.name}-code" / "petal_net.py"
     code.parent.mkdir()

@@ -2,7 +2,6 @@
 `<span style=...>` no 60-px text, in the map's legend and hovers or the class chart."""
 
 import json
-import shutil
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -15,9 +14,8 @@ BIG = '<span style="font-size:60px">one</span>'
 
 
 @pytest.fixture(scope="module")
-def markup_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("markup")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def markup_server(quickstart_copy):
+    home = quickstart_copy("markup")
     path = home / "runs" / "digits-default" / "analysis.json"
     analysis = json.loads(path.read_text())
     analysis["class_names"][:2] = [LINK, BIG]

@@ -3,7 +3,6 @@ writes say how to sign in, and start nothing); signed in it starts and cancels. 
 end-to-end proof that the browser's cookie reaches the API client inside Dash's async
 callbacks: no other path gives the page a token."""
 
-import shutil
 import time
 
 import httpx
@@ -20,9 +19,8 @@ HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def token_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("ui-token")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def token_server(quickstart_copy):
+    home = quickstart_copy("ui-token")
     server = Server(home, SEMVEC_TOKEN=TOKEN).start()
     yield server
     server.stop()

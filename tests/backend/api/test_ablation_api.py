@@ -12,9 +12,8 @@ RUN = "/api/runs/digits-default"
 
 
 @pytest.fixture(scope="module")
-def served(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("ablation")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def served(quickstart_copy):
+    home = quickstart_copy("ablation")
     server = Server(home).start()
     with server.client() as client:
         yield client, home

@@ -3,7 +3,6 @@ server has one, and `semvec serve` on a non-loopback host refuses to start witho
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 
@@ -20,9 +19,8 @@ ENDED = {"cancelled", "failed", "succeeded"}
 
 
 @pytest.fixture(scope="module")
-def token_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("token")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def token_server(quickstart_copy):
+    home = quickstart_copy("token")
     server = Server(home, "0.0.0.0", SEMVEC_TOKEN=TOKEN, SEMVEC_JOB_SLOTS="1").start()
     yield server
     server.stop()

@@ -8,11 +8,10 @@ import pytest
 from tests.backend.api.conftest import Server
 
 
-def damaged_home(quickstart_home, tmp_path_factory, name: str):
+def damaged_home(quickstart_copy, name: str):
     """A copy of the quickstart home with two damaged copies of its run: `empty-vectors`
     (0-byte vectors.safetensors) and `bad-json` (run.json cut short)."""
-    home = tmp_path_factory.mktemp(name)
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+    home = quickstart_copy(name)
     runs = home / "runs"
     for name in ("empty-vectors", "bad-json"):
         shutil.copytree(runs / "digits-default", runs / name)
@@ -23,8 +22,8 @@ def damaged_home(quickstart_home, tmp_path_factory, name: str):
 
 
 @pytest.fixture(scope="module")
-def damaged_server(quickstart_home, tmp_path_factory):
-    srv = Server(damaged_home(quickstart_home, tmp_path_factory, "damaged")).start()
+def damaged_server(quickstart_copy):
+    srv = Server(damaged_home(quickstart_copy, "damaged")).start()
     yield srv
     srv.stop()
 

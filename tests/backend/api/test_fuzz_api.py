@@ -11,7 +11,6 @@ cancelled right away, so the one job slot never stays busy.
 import io
 import json
 import os
-import shutil
 import zipfile
 
 import httpx
@@ -68,9 +67,8 @@ def client_errors_say_why(_ctx, response, _case):
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def fuzz_server(quickstart_copy):
+    home = quickstart_copy("fuzz")
     # One job slot, and a 1 MB upload limit so that no big body is ever kept.
     server = Server(home, SEMVEC_JOB_SLOTS="1", SEMVEC_MAX_UPLOAD_MB="1").start()
     with server.client() as client:

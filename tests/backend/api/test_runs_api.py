@@ -1,7 +1,6 @@
 """The explorer API on a real digits run (made by `semvec quickstart`) and a real server."""
 
 import io
-import shutil
 import time
 
 import pytest
@@ -13,9 +12,8 @@ FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
 
 
 @pytest.fixture(scope="module")
-def client(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("explorer")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def client(quickstart_copy):
+    home = quickstart_copy("explorer")
     server = Server(home).start()
     with server.client() as c:
         yield c

@@ -1,8 +1,6 @@
 """Configs that used to be accepted at submit and fail only in the worker (or take the
 machine down, as 16 gloo ranks on a CPU machine did) get a 422 that says why."""
 
-import shutil
-
 import pytest
 
 from tests.backend.api.conftest import Server
@@ -31,9 +29,8 @@ BAD = [
 
 
 @pytest.fixture(scope="module")
-def checks_server(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("checks")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def checks_server(quickstart_copy):
+    home = quickstart_copy("checks")
     srv = Server(home).start()
     yield srv
     srv.stop()

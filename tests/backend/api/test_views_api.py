@@ -13,9 +13,8 @@ RUN = "/api/runs/digits-default"
 
 
 @pytest.fixture(scope="module")
-def served(quickstart_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("views")
-    shutil.copytree(quickstart_home, home, dirs_exist_ok=True)
+def served(quickstart_copy):
+    home = quickstart_copy("views")
     server = Server(home).start()
     with server.client() as c:
         yield c, home
