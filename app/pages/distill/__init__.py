@@ -7,9 +7,10 @@ from dash import dcc, html
 from app.components.ranges import Range, number_field
 from app.components.ui import CHART_CONFIG, choice, field, message
 
-LAMBDA = Range("λ for the knowledge-file methods", 0.01, 100.0, integer=False)
-"""What the form offers; static is stable over it (bench-kd sweeps it). Left empty, each
-method takes its own default."""
+LAMBDA = Range("λ for the knowledge-file methods", 0.01, 30.0, integer=False)
+"""What the form offers: static is stable over it (bench-kd's stability part, 5 seeds at
+each end: 96.9 % at 0.01, 97.5 % at 30) and collapses above (53 % ± 30 at λ 100, one seed
+at chance). Left empty, each method takes its own default."""
 SEEDS = Range("number of seeds", 1, 10)
 EPOCHS = Range("number of epochs", 1, 1000)
 
