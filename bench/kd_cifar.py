@@ -29,7 +29,8 @@ bench/out/kd_cifar/results/ under a stamp of the protocol and of the code that t
 bench/out/kd_cifar.json and prints a markdown table.
 
 Run: `make bench-kd-cifar` (OMP_NUM_THREADS=1; ~2 CPU hours for 5 seeds); smoke test:
-`--quick`; trials of other settings: `--methods ce,static:rho=1,static:rho=0`. Needs ../shared/data (says which file is missing).
+`--quick`; trials of other settings: `--methods ce,static:rho=1,static:rho=0`. Needs
+../shared/data (says which file is missing).
 """
 
 import argparse
