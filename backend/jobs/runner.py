@@ -69,10 +69,12 @@ class Runner:
 
     def store_trouble(self) -> str | None:
         """Why jobs.db cannot be written now, or None: what the last round met, else a
-        one-row write tried at most every few seconds (health is polled)."""
+        one-row write, tried at most every few seconds while it works (health is polled)
+        and at every call while it fails (so a recovered disk shows at once)."""
         if self.store_problem is not None:
             return self.store_problem
-        if time.monotonic() - self._probed[0] >= PROBE_EVERY_S:
+        failing = self._probed[1] is not None
+        if failing or time.monotonic() - self._probed[0] >= PROBE_EVERY_S:
             try:
                 self.store.probe()
                 self._probed = (time.monotonic(), None)
