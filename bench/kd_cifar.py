@@ -238,6 +238,43 @@ def train_one(label: str, seed: int, data: Data, ctx: dict) -> dict:
     }
 
 
+def speed(data: Data, ctx: dict, labels: list[str], steps: int = 10, rounds: int = 15) -> dict:
+    """Training steps of `labels` (methods that do not run the teacher) on the same batches,
+    in interleaved rounds (bench.timing), process CPU time: ms per step and each / CE."""
+    from bench.timing import interleaved, median, paired_ratio
+
+    p, device, cfg = data.protocol, data.device, ctx["config"]
+    batches = [(cifar_data.normalise(data.x[i : i + p.batch_size]), data.y[i : i + p.batch_size])
+               for i in range(0, 8 * p.batch_size, p.batch_size)]  # fmt: skip
+    contenders = {}
+    for label in labels:
+        torch.manual_seed(0)
+        student = model_zoo.get_model(p.student, num_classes=len(data.classes)).to(device)
+        method, _ = build_method(
+            label, student, data, ctx["knowledge"], ctx["meta"], batches[0][0][:1]
+        )
+        student.train()
+        method.to(device).train()
+        step = StudentStep(student, method, make_optimizer(student, method, cfg), device, cfg.amp)
+
+        def run(step=step):
+            with step.taps:
+                for i in range(steps):
+                    step(*batches[i % len(batches)], 0.01)[0].item()
+
+        contenders[label] = run
+    t = interleaved(contenders, rounds=rounds, warmup=2, clock=time.process_time)
+    return {
+        "student": p.student,
+        "batch": p.batch_size,
+        "step_ms": {k: round(1e3 * median(v) / steps, 2) for k, v in t.items()},
+        "over_ce": {k: round(paired_ratio(t[k], t["ce"]), 3) for k in t if k != "ce"},
+        "steps_per_round": steps,
+        "rounds": rounds,
+        "clock": "process CPU time",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0 .. N-1")
@@ -247,6 +284,9 @@ def main() -> None:
     parser.add_argument("--student", default="resnet8_a")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="smoke test: 500 images, 1 epoch")
+    parser.add_argument(
+        "--speed", action="store_true", help="only the step times of ce, ls, static, static_free"
+    )
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     device = torch.device(args.device)
@@ -264,6 +304,11 @@ def main() -> None:
     stamps = {label: code_stamp(label, protocol, device) for label in labels}
     ctx = prepare(protocol, device, tag)
     data = ctx["data"]
+    if args.speed:
+        result = speed(data, ctx, ["ce", "ls", "tfkd", "static", "static_free"])
+        (OUT / "kd_cifar-speed.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
+        return
     results_dir = WORK / "results" / tag
     results_dir.mkdir(parents=True, exist_ok=True)
     rows = []
