@@ -94,21 +94,26 @@ def _log(text: str) -> None:
 
 
 VARIANT_KEYS = {"lam": "lam", "t": "temperature", "beta": "beta", "rho": "rho"}
-"""A label `method:key=value,...` trains the method with these settings overridden
-(`static:rho=1`): the trials of other formulations on the same protocol."""
+"""A label `label:key=value+key=value` trains the label's method with these settings
+overridden (`static:rho=1`, `static:rho=1+beta=2`; `+`, not `,`, which `--methods`
+splits on): the trials of other formulations on the same protocol."""
+
+
+def base_label(label: str) -> str:
+    """The label without its overrides: `static` for `static:rho=1`."""
+    return label.partition(":")[0]
 
 
 def method_of(label: str) -> str:
     """The registered method a label trains (static_shuffled is static with another S)."""
-    base = label.split(":")[0]
+    base = base_label(label)
     return "static" if base == "static_shuffled" else base
 
 
 def overrides(label: str) -> dict:
     """MethodSetup fields a variant label sets: {'rho': 1.0} for `static:rho=1`."""
-    if ":" not in label:
-        return {}
-    pairs = (item.split("=") for item in label.split(":", 1)[1].split(","))
+    settings = label.partition(":")[2]
+    pairs = (item.split("=") for item in settings.split("+")) if settings else ()
     return {VARIANT_KEYS[k]: float(v) for k, v in pairs}
 
 
@@ -182,7 +187,7 @@ def build_method(label: str, student, data: Data, knowledge, meta, sample):
         teacher=meta if info.needs_teacher else None,
     )
     method = info.cls(dataclasses.replace(setup, **overrides(label)))
-    if label.split(":")[0] == "static_shuffled":
+    if base_label(label) == "static_shuffled":
         from backend.distill.relation import shuffled_similarity
 
         s = knowledge.layer(knowledge.logit_layer).similarity()
@@ -285,7 +290,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="smoke test: 500 images, 1 epoch")
     parser.add_argument(
-        "--speed", action="store_true", help="only the step times of ce, ls, static, static_free"
+        "--speed",
+        action="store_true",
+        help="only the step times of ce, ls, tfkd, static, static_free",
     )
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))

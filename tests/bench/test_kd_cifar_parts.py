@@ -90,9 +90,9 @@ def test_report_pairs_against_ce_and_the_best_teacher_free_rival():
 def test_a_variant_label_names_its_method_and_the_settings_it_overrides():
     from bench.kd_cifar import Protocol, code_stamp, method_of, overrides
 
-    assert method_of("static:rho=1,beta=2") == "static"
-    assert method_of("static_shuffled") == "static" and method_of("kd") == "kd"
-    assert overrides("static:rho=1,beta=2,t=10") == {"rho": 1.0, "beta": 2.0, "temperature": 10.0}
+    assert method_of("static:rho=1+beta=2") == "static"
+    assert method_of("static_shuffled:rho=1") == "static" and method_of("kd") == "kd"
+    assert overrides("static:rho=1+beta=2+t=10") == {"rho": 1.0, "beta": 2.0, "temperature": 10.0}
     assert overrides("static") == {}
     cpu = torch.device("cpu")
     assert code_stamp("static:rho=1", Protocol(), cpu) != code_stamp("static", Protocol(), cpu)
