@@ -35,12 +35,32 @@ PALETTE = ("#FF9DA6", "#EECA3B", "#17BECF", "#8C564B", "#BCBD22", "#1F77B4")
 """Colours of methods the table above does not name (new ones from the registry)."""
 
 
-def method_label(method: str) -> str:
-    """The name the page gives a method; a method new to the page goes by its own name."""
-    return METHODS.get(method, (method, None))[0]
+SETTINGS = (("lam", "λ"), ("beta", "β"), ("rho", "ρ"))
+"""The settings a job may give its method; jobs that give different ones are different
+series in every chart (static at ρ 1 is not pooled with static at ρ 10)."""
 
 
-def _color(method: str) -> str:
+def series(config: dict) -> str:
+    """A job's series: its method, and the settings it gave (`static λ=3 ρ=1`)."""
+    given = [f"{sign}={config[key]:g}" for key, sign in SETTINGS if config.get(key) is not None]
+    return " ".join([config["method"], *given])
+
+
+def base_method(key: str) -> str:
+    """The method of a series key."""
+    return key.split(" ", 1)[0]
+
+
+def method_label(key: str) -> str:
+    """The name the page gives a method (or a series: its settings after it); a method new
+    to the page goes by its own name."""
+    method, _, given = key.partition(" ")
+    label = METHODS.get(method, (method, None))[0]
+    return f"{label} {given}" if given else label
+
+
+def _color(key: str) -> str:
+    method = base_method(key)
     if method in METHODS:
         return METHODS[method][1]
     return PALETTE[sum(map(ord, method)) % len(PALETTE)]
@@ -50,8 +70,8 @@ def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figu
     """One line per job: test accuracy after each epoch, coloured by method."""
     fig = go.Figure()
     shown: set[str] = set()
-    for job in sorted(jobs, key=lambda j: (j["config"]["method"], j["id"])):
-        method, seed = job["config"]["method"], job["config"].get("seed", 0)
+    for job in sorted(jobs, key=lambda j: (series(j["config"]), j["id"])):
+        method, seed = series(job["config"]), job["config"].get("seed", 0)
         rows = [r for r in metrics.get(job["id"], []) if r.get("test_accuracy") is not None]
         if not rows:  # plotly hides an empty trace's legend entry, the method's if it is first
             continue
@@ -85,20 +105,25 @@ def accuracy_curves(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figu
 
 
 def final_by_seed(jobs: list[dict], metrics: dict[int, list[dict]]) -> dict[str, dict]:
-    """method -> {seed: final test accuracy (%)} of the jobs that succeeded."""
+    """series -> {seed: final test accuracy (%)} of the jobs that succeeded."""
     finals: dict[str, dict] = {}
     for job in jobs:
         rows = metrics.get(job["id"], [])
         if job["state"] == "succeeded" and rows and rows[-1].get("test_accuracy") is not None:
             seed = job["config"].get("seed", 0)
-            finals.setdefault(job["config"]["method"], {})[seed] = 100 * rows[-1]["test_accuracy"]
+            finals.setdefault(series(job["config"]), {})[seed] = 100 * rows[-1]["test_accuracy"]
     return finals
 
 
-def ordered(methods) -> list[str]:
-    """The table's order first, new methods after it by name."""
+def ordered(keys) -> list[str]:
+    """The table's order first, new methods after it by name; a method's series together."""
     order = list(METHODS)
-    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
+
+    def rank(key):
+        method = base_method(key)
+        return (order.index(method) if method in order else len(order), method, key)
+
+    return sorted(keys, key=rank)
 
 
 def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:
@@ -145,7 +170,7 @@ def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure
     for job in jobs:
         for row in metrics.get(job["id"], []):
             if row.get("seconds") is not None:
-                seconds.setdefault(job["config"]["method"], []).append(row["seconds"])
+                seconds.setdefault(series(job["config"]), []).append(row["seconds"])
     methods = ordered(seconds)
     fig = go.Figure(
         go.Bar(

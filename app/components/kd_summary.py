@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from app.components.kd_charts import LAYOUT, empty_note, final_by_seed, method_label, ordered
+from app.components.kd_charts import (
+    LAYOUT,
+    base_method,
+    empty_note,
+    final_by_seed,
+    method_label,
+    ordered,
+)
 
 ROLES = {
     "teacher": ("ran the teacher", "circle", "#4C78A8"),
@@ -34,7 +41,8 @@ def role(info: dict | None) -> str:
 
 @dataclass(frozen=True)
 class Paired:
-    """One method against CE over the seeds both finished (points of test accuracy)."""
+    """One method (a series: its settings too) against CE over the seeds both finished
+    (points of test accuracy)."""
 
     method: str
     diffs: list[float]
@@ -90,9 +98,9 @@ def _hover(p: Paired, infos: dict[str, dict]) -> str:
         else " (1 seed: no spread yet)"
     )
     verdict = "<br><b>within the seed spread of CE: a tie</b>" if p.tie else ""
-    what = (infos.get(p.method) or {}).get("description", "")
+    what = (infos.get(base_method(p.method)) or {}).get("description", "")
     return (
-        f"<b>{method_label(p.method)}</b> · {ROLES[role(infos.get(p.method))][0]}"
+        f"<b>{method_label(p.method)}</b> · {ROLES[role(infos.get(base_method(p.method)))][0]}"
         f"<br>test accuracy − CE's on the same seed: {p.mean:+.2f} points{spread}"
         f"<br>better than CE on {p.wins} of {n} seeds"
         f"<br>its test accuracy {_spread(p.own)}; CE's {_spread(p.ce)}"
@@ -151,7 +159,7 @@ def paired_summary(jobs: list[dict], metrics: dict[int, list[dict]], infos: dict
     rows = paired(by_seed)
     fig = go.Figure()
     for kind in ROLES:
-        mine = [p for p in rows if role(infos.get(p.method)) == kind]
+        mine = [p for p in rows if role(infos.get(base_method(p.method))) == kind]
         plain, ties = [p for p in mine if not p.tie], [p for p in mine if p.tie]
         if plain:
             fig.add_trace(_trace(plain, infos, kind, False, True))

@@ -233,7 +233,13 @@ def _classes(student: nn.Module, sample: torch.Tensor) -> int:
     return neuron_index(student, [student.logit_layer], sample).layer(student.logit_layer).width
 
 
-@register_method("static", default_lam=1.0, reads_knowledge=True)
+@register_method(
+    "static",
+    default_lam=1.0,
+    reads_knowledge=True,
+    default_beta=DEFAULT_BETA,
+    default_rho=DEFAULT_RHO,
+)
 class StaticKD(_SoftRelationKD):
     """Static KD (ours): soft targets and feature relations from the teacher's class vectors."""
 
@@ -252,7 +258,7 @@ class StaticKD(_SoftRelationKD):
             self.hints = StaticTargets(knowledge, pairs, widths)
 
 
-@register_method("static_free", default_lam=1.0)
+@register_method("static_free", default_lam=1.0, default_beta=DEFAULT_BETA, default_rho=DEFAULT_RHO)
 class TeacherFreeStaticKD(_SoftRelationKD):
     """The static loss with the equiangular simplex for S: no teacher, no knowledge file."""
 

@@ -17,13 +17,23 @@ class MethodInfo:
     reads_knowledge: bool
     """Reads the teacher's knowledge file and nothing else of the teacher (static)."""
     description: str
+    default_beta: float | None = None
+    """β when the config leaves it out; None: the method takes no β (nor ρ)."""
+    default_rho: float | None = None
+    """ρ, the relation term's weight, when the config leaves it out."""
 
 
 _METHODS: dict[str, MethodInfo] = {}
 
 
 def register_method(
-    name: str, *, default_lam: float, needs_teacher: bool = False, reads_knowledge: bool = False
+    name: str,
+    *,
+    default_lam: float,
+    needs_teacher: bool = False,
+    reads_knowledge: bool = False,
+    default_beta: float | None = None,
+    default_rho: float | None = None,
 ):
     """Decorator for a `Method` subclass (see backend.distill.methods)."""
 
@@ -32,7 +42,14 @@ def register_method(
             raise RuntimeError(f"distillation method {name!r} registered twice")
         doc = (cls.__doc__ or "").strip().splitlines()
         _METHODS[name] = MethodInfo(
-            name, cls, default_lam, needs_teacher, reads_knowledge, doc[0] if doc else ""
+            name,
+            cls,
+            default_lam,
+            needs_teacher,
+            reads_knowledge,
+            doc[0] if doc else "",
+            default_beta,
+            default_rho,
         )
         return cls
 

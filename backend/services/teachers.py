@@ -29,6 +29,8 @@ def methods() -> list[dict]:
                 "needs_teacher": info.needs_teacher,
                 "reads_knowledge": info.reads_knowledge,
                 "default_lam": info.default_lam,
+                "default_beta": info.default_beta,
+                "default_rho": info.default_rho,
                 "description": info.description,
             }
         )

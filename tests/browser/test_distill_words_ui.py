@@ -100,3 +100,41 @@ def test_reload_keeps_the_form_and_the_filter_and_students_are_linked(page, ui_s
     link.click()
     page.wait_for_map()
     assert page.query().startswith(f"?run={student}")
+
+
+def test_beta_and_rho_go_to_the_methods_that_take_them_and_name_their_series(page, ui_server):
+    methods = {m["name"]: m for m in httpx.get(f"{ui_server.url}/api/distill/methods").json()}
+    _open(page)
+    placeholder = page.driver.find_element(By.ID, "distill-rho").get_attribute("placeholder")
+    assert placeholder == f"empty: {methods['static']['default_rho']:g}"
+    _tick(page, "static_free", True)
+    page.type("distill-seeds", "1")
+    page.type("distill-epochs", "2")
+    page.choose("distill-train-size", "200")
+    page.type("distill-rho", "200")
+    page.driver.find_element(By.ID, "distill-go").click()
+    refused = page.wait_text("distill-message", "200 is too large")
+    assert "ρ of the relation term must be from 0 to 100" in refused
+    before = {j["id"] for j in _jobs(ui_server, "distill")}
+    page.type("distill-rho", "0.5")
+    page.type("distill-beta", "2")
+    page.type("distill-lam", "3")
+    page.wait(lambda d: "rho=0.5" in d.current_url, message="ρ in the URL")
+    page.driver.find_element(By.ID, "distill-go").click()
+    page.wait_text("distill-message", "Started 3 jobs")
+    started = {
+        j["config"]["method"]: j for j in _jobs(ui_server, "distill") if j["id"] not in before
+    }
+    assert set(started) == {"ce", "static", "static_free"}
+    assert (
+        started["static"]["config"] | {"lam": 3.0, "beta": 2.0, "rho": 0.5}
+        == started["static"]["config"]
+    )
+    assert {"beta": 2.0, "rho": 0.5}.items() <= started["static_free"]["config"].items()
+    assert [started["ce"]["config"][k] for k in ("lam", "beta", "rho")] == [None] * 3
+    # A job's settings name its series in the table and the charts.
+    page.wait_text(f"distill-job-{started['static']['id']}", "static (ours) λ=3 β=2 ρ=0.5")
+    page.driver.refresh()
+    page.wait(lambda d: "digits-default" in page.text_of("distill-teacher"), message="teacher")
+    assert page.driver.find_element(By.ID, "distill-rho").get_attribute("value") == "0.5"
+    assert page.driver.find_element(By.ID, "distill-beta").get_attribute("value") == "2"

@@ -11,6 +11,9 @@ LAMBDA = Range("λ for the knowledge-file methods", 0.01, 30.0, integer=False)
 """What the form offers: static is stable over it (bench-kd's stability part, 5 seeds at
 each end: 96.9 % at 0.01, 97.5 % at 30) and collapses above (53 % ± 30 at λ 100, one seed
 at chance). Left empty, each method takes its own default."""
+BETA = Range("β of the soft target", 0.1, 10.0, integer=False)
+RHO = Range("ρ of the relation term", 0.0, 100.0, integer=False)
+"""β and ρ of static and static_free: the API's ranges, stable at both ends (bench-kd)."""
 SEEDS = Range("number of seeds", 1, 10)
 EPOCHS = Range("number of epochs", 1, 1000)
 
@@ -34,6 +37,15 @@ def layout() -> html.Div:
             number_field("distill-seeds", "Seeds", SEEDS, value=3),
             number_field("distill-epochs", "Epochs", EPOCHS, value=30),
             number_field("distill-lam", "λ for the knowledge-file methods", LAMBDA),
+            html.Div(
+                number_field("distill-beta", "β, sharpness of the soft target", BETA),
+                title="static and static_free: the soft target of class y is softmax(β S[y] / T)",
+            ),
+            html.Div(
+                number_field("distill-rho", "ρ, weight of the relation term", RHO),
+                title="static and static_free: ρ weighs the term that pulls the cosines of the "
+                "student's penultimate features to S",
+            ),
             field(
                 "Training images",
                 dcc.Dropdown(

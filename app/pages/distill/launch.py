@@ -13,12 +13,21 @@ from app.components.kd_charts import method_label, ordered
 from app.components.kd_summary import OFFERS, role
 from app.components.ranges import problems
 from app.components.ui import message
-from app.pages.distill import EPOCHS, LAMBDA, SEEDS
+from app.pages.distill import BETA, EPOCHS, LAMBDA, RHO, SEEDS
 from app.pages.distill.plan import duration, needs_confirm, plan
 
-FORM = ("student", "methods", "seeds", "epochs", "lam", "train_size")
+FORM = ("student", "methods", "seeds", "epochs", "lam", "beta", "rho", "train_size")
 """The form's fields kept in the hash besides the teacher (`distill-<field>` components)."""
-LABELS = {"lam": "λ", "epochs": "Epochs", "seed": "Seed", "student": "Student architecture"}
+LABELS = {
+    "lam": "λ",
+    "beta": "β",
+    "rho": "ρ",
+    "epochs": "Epochs",
+    "seed": "Seed",
+    "student": "Student architecture",
+}
+REAL = {"lam", "beta", "rho"}
+"""The form's fields that hold a real number (the others a whole one, or text)."""
 
 
 def _hash_of(search: str | None) -> dict:
@@ -48,18 +57,20 @@ def method_options(infos: list[dict]) -> list[dict]:
     Output("distill-methods", "options"),
     Output("distill-method-info", "data"),
     Output("distill-lam", "placeholder"),
+    Output("distill-beta", "placeholder"),
+    Output("distill-rho", "placeholder"),
     Input("distill-poll", "disabled"),
     State("distill-teacher", "value"),
     State("shell-url", "hash"),
 )
 async def distill_choices(disabled, teacher, url_hash):
     if disabled:
-        return (no_update,) * 6
+        return (no_update,) * 8
     try:
         runs, models = await api_client.runs(), await api_client.models()
         infos = await api_client.distill_methods()
     except ApiError:
-        return (no_update,) * 6
+        return (no_update,) * 8
     teachers = [r for r in runs if r["kind"] != "distill"]
     options = [
         {"label": f"{r['id']} ({r['arch']}, {r['dataset']})", "value": r["id"]} for r in teachers
@@ -74,13 +85,22 @@ async def distill_choices(disabled, teacher, url_hash):
         models,
         method_options(infos),
         {info["name"]: info for info in infos},
-        _lam_placeholder(infos),
+        _placeholder(infos, "lam", lambda i: i["reads_knowledge"]),
+        _placeholder(infos, "beta", takes_beta_rho),
+        _placeholder(infos, "rho", takes_beta_rho),
     )
 
 
-def _lam_placeholder(infos: list[dict]) -> str:
-    defaults = [f"{i['name']} {i['default_lam']:g}" for i in infos if i["reads_knowledge"]]
-    return f"empty: each method's own ({', '.join(defaults)})"
+def takes_beta_rho(info: dict) -> bool:
+    return info.get("default_beta") is not None
+
+
+def _placeholder(infos: list[dict], key: str, takes) -> str:
+    defaults = {i[f"default_{key}"] for i in infos if takes(i)}
+    if len(defaults) == 1:
+        return f"empty: {defaults.pop():g}"
+    each = [f"{i['name']} {i[f'default_{key}']:g}" for i in infos if takes(i)]
+    return f"empty: each method's own ({', '.join(each)})"
 
 
 def _form_from(values: dict) -> list:
@@ -96,7 +116,7 @@ def _form_from(values: dict) -> list:
             out.append(raw)
         else:
             try:
-                out.append(float(raw) if key == "lam" else int(raw))
+                out.append(float(raw) if key in REAL else int(raw))
             except ValueError:
                 out.append(no_update)
     return out
@@ -123,11 +143,10 @@ def distill_url(url_hash, teacher, *rest):
     return "#" + urlencode(kept, safe=",:"), *(no_update,) * len(FORM)
 
 
-def job_configs(
-    teacher, student, methods, seeds, epochs, lam, train_size, knowledge_methods=()
-) -> list[dict]:
-    """One `distill` job config per (method, seed); λ goes to the methods that read the
-    knowledge file, when given (else each takes its own default)."""
+def job_configs(teacher, student, methods, seeds, epochs, train_size, settings=None) -> list:
+    """One `distill` job config per (method, seed). `settings`: {key: (value, the methods
+    that take it)}: λ for the methods that read the knowledge file, β and ρ for those that
+    take them; a value left empty is not sent (each method takes its own default)."""
     configs = []
     for method in methods:
         for seed in range(int(seeds)):
@@ -138,8 +157,9 @@ def job_configs(
                 "seed": seed,
                 "epochs": int(epochs),
             }
-            if method in knowledge_methods and lam not in (None, ""):
-                config["lam"] = float(lam)
+            for key, (value, takers) in (settings or {}).items():
+                if method in takers and value not in (None, ""):
+                    config[key] = float(value)
             if train_size:
                 config["train_size"] = int(train_size)
             configs.append(config)
@@ -156,6 +176,8 @@ def job_configs(
     State("distill-seeds", "value"),
     State("distill-epochs", "value"),
     State("distill-lam", "value"),
+    State("distill-beta", "value"),
+    State("distill-rho", "value"),
     State("distill-train-size", "value"),
     State("distill-confirm", "data"),
     State("distill-method-info", "data"),
@@ -163,19 +185,23 @@ def job_configs(
     prevent_initial_call=True,
 )
 async def distill_start(
-    _go, teacher, student, methods, seeds, epochs, lam, train_size, asked, infos, facts
+    _go, teacher, student, methods, seeds, epochs, lam, beta, rho, train_size, asked, infos, facts
 ):
     if not teacher:
         return message("Choose a teacher run (make one in the Runs tab).", "error"), None
     if not methods:
         return message("Choose at least one method.", "error"), None
     knowledge = [m for m in methods if (infos or {}).get(m, {}).get("reads_knowledge")]
+    relation = [m for m in methods if takes_beta_rho((infos or {}).get(m, {}))]
+    settings = {"lam": (lam, knowledge), "beta": (beta, relation), "rho": (rho, relation)}
     checks = [(SEEDS, seeds), (EPOCHS, epochs)]
-    if knowledge and lam not in (None, ""):
-        checks.append((LAMBDA, lam))
+    for key, rng in (("lam", LAMBDA), ("beta", BETA), ("rho", RHO)):
+        value, takers = settings[key]
+        if takers and value not in (None, ""):
+            checks.append((rng, value))
     if refused := problems(checks):
         return message("Not started: " + " ".join(refused), "error"), None
-    configs = job_configs(teacher, student, methods, seeds, epochs, lam, train_size, knowledge)
+    configs = job_configs(teacher, student, methods, seeds, epochs, train_size, settings)
     try:
         health = await api_client.get("/api/health")
         images = train_size or (facts or {}).get("train_images")

@@ -11,7 +11,13 @@ from app.components.job_controls import (
     job_progress,
     state_badge,
 )
-from app.components.kd_charts import accuracy_curves, epoch_seconds, final_accuracy, method_label
+from app.components.kd_charts import (
+    accuracy_curves,
+    epoch_seconds,
+    final_accuracy,
+    method_label,
+    series,
+)
 from app.components.kd_summary import paired_summary
 from app.components.ui import fmt, message, table
 
@@ -19,11 +25,10 @@ from app.components.ui import fmt, message, table
 def _row(job: dict, rows: list[dict]) -> html.Tr:
     cfg = job["config"]
     last = rows[-1].get("test_accuracy") if rows else None
-    lam = f" λ={cfg['lam']:g}" if cfg.get("lam") is not None else ""
     return html.Tr(
         [
             html.Td(job["id"]),
-            html.Td(method_label(cfg["method"]) + lam),
+            html.Td(method_label(series(cfg))),
             html.Td(cfg.get("seed", 0)),
             html.Td(state_badge(job)),
             html.Td(job_progress(job)),

@@ -16,6 +16,10 @@ class MethodPublic(BaseModel):
         description="reads the teacher's knowledge file and nothing else of the teacher"
     )
     default_lam: float = Field(description="λ when a job leaves it out")
+    default_beta: float | None = Field(
+        description="β when a job leaves it out; null: the method takes no β and no ρ"
+    )
+    default_rho: float | None = Field(description="ρ when a job leaves it out")
     description: str
 
 

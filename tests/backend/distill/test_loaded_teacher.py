@@ -128,6 +128,11 @@ def test_the_methods_and_their_flags_come_from_the_registry(loaded):
             info.needs_teacher,
             info.reads_knowledge,
         )
+        assert (row["default_beta"], row["default_rho"]) == (info.default_beta, info.default_rho)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["static"]["default_rho"] is not None  # static takes β and ρ, CE does not
+    assert by_name["static_free"]["default_beta"] is not None
+    assert by_name["ce"]["default_beta"] is None and by_name["kd"]["default_rho"] is None
     assert missing.status_code == 404 and "no run named 'nope'" in missing.json()["detail"]
 
 
