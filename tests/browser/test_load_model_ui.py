@@ -38,18 +38,24 @@ def own_model_server(quickstart_copy):
     server.stop()
 
 
-def test_load_a_model_of_ones_own_on_photos_and_browse_it(driver, own_model_server, tmp_path):
+def _form_with(driver, server, source: str, arch: str):
+    """The Runs tab with `arch` of `source` chosen in *Load a model*."""
     from tests.browser.pages import MapPage
 
+    page = MapPage(driver, server.url)
+    page.open("/runs")
+    page.wait_text("runs-table", "digits-default")
+    page.choose("load-source", source)
+    page.choose("runs-align-arch", arch)
+    return page
+
+
+def test_load_a_model_of_ones_own_on_photos_and_browse_it(driver, own_model_server, tmp_path):
     scope: dict = {}
     exec(USER_MODEL, scope)
     checkpoint = tmp_path / "petal.th.safetensors"
     save_file(scope["make_petalnet"]().state_dict(), str(checkpoint))
-    page = MapPage(driver, own_model_server.url)
-    page.open("/runs")
-    page.wait_text("runs-table", "digits-default")
-    page.choose("load-source", "file")
-    page.choose("runs-align-arch", own_model_server.ref)
+    page = _form_with(driver, own_model_server, "file", own_model_server.ref)
     # The layer picker: the user's own module names, the default probe checked, the total.
     total = page.wait_text("load-layers-total", "neurons")
     assert total.startswith("58 neurons in 4 layers") and "decide" in total
@@ -90,13 +96,7 @@ def test_a_file_that_is_no_checkpoint_is_refused_with_a_reason(driver, own_model
 
 
 def test_an_installed_packages_architecture_is_offered(driver, own_model_server):
-    from tests.browser.pages import MapPage
-
-    page = MapPage(driver, own_model_server.url)
-    page.open("/runs")
-    page.wait_text("runs-table", "digits-default")
-    page.choose("load-source", "plugin")
-    page.choose("runs-align-arch", "plugin:petal")
+    page = _form_with(driver, own_model_server, "plugin", "plugin:petal")
     assert page.wait_text("load-layers-total", "neurons").startswith("58 neurons in 4 layers")
 
 
@@ -107,15 +107,11 @@ def test_a_loaded_model_near_chance_is_warned_about_in_the_header_and_the_runs_t
     the digits: its map's header and its Runs-tab row say in words that it scores near
     chance (with the quality references beside); the healthy default run has no warning."""
     import model_zoo
-    from tests.browser.pages import MapPage
 
     torch.manual_seed(0)
     checkpoint = tmp_path / "random-digits.th"
     torch.save(model_zoo.get_model("digits_cnn").state_dict(), checkpoint)
-    page = MapPage(driver, own_model_server.url)
-    page.open("/runs")
-    page.wait_text("runs-table", "digits-default")
-    page.choose("runs-align-arch", "digits_cnn")
+    page = _form_with(driver, own_model_server, "zoo", "digits_cnn")
     driver.find_element(By.CSS_SELECTOR, "#runs-upload input[type=file]").send_keys(str(checkpoint))
     page.wait_text("runs-upload-name", "ready: random-digits.th")
     page.type("load-steps", "10")
@@ -145,13 +141,7 @@ def test_a_loaded_model_near_chance_is_warned_about_in_the_header_and_the_runs_t
 
 
 def test_published_weights_in_the_servers_cache_prefill_the_preprocessing(driver, own_model_server):
-    from tests.browser.pages import MapPage
-
-    page = MapPage(driver, own_model_server.url)
-    page.open("/runs")
-    page.wait_text("runs-table", "digits-default")
-    page.choose("load-source", "torchvision")
-    page.choose("runs-align-arch", "torchvision:resnet18")
+    page = _form_with(driver, own_model_server, "torchvision", "torchvision:resnet18")
     page.wait_text("load-layers-total", "neurons")
     page.choose("load-weights", "IMAGENET1K_V1")
     page.wait_text("load-preprocess-note", "Prefilled from the IMAGENET1K_V1 weights")
