@@ -68,9 +68,10 @@ def not_made(job_store: JobStore, needs: list[Need], what: str, start: str) -> N
 
 def start(job_store: JobStore, needs: list[Need]) -> tuple[Job, str]:
     """Start every job needed (each once: a job already queued or running is reused); the
-    last one (what was asked for, when it needs the map first) and all of them in words."""
+    first one (the map, when it is missing) and all of them in words. A GET names the next
+    one while it runs, as `not_made` does."""
     started = [jobs.submit_once(job_store, need.kind, need.config) for need in needs]
     words = " and ".join(
         f"{need.what} (job {job.id})" for need, job in zip(needs, started, strict=True)
     )
-    return started[-1], f"making {words}: poll the job, then ask again"
+    return started[0], f"making {words}: poll the job, then ask again"

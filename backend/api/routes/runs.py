@@ -236,7 +236,7 @@ def start_placement(
     run: str, teacher: str, store: RunStoreDep, job_store: JobStoreDep, query: ProjectionQueryDep
 ):
     """The placement, or 202 with the jobs it needs: the teacher's map and the matching of
-    the neurons (a `place` job), whichever is missing; `job_id` is the last of them."""
+    the neurons (a `place` job), whichever is missing; `job_id` is the first of them."""
     method, params = query
     student, teacher_data = explorer.loaded(store, run), explorer.loaded(store, teacher)
     placed, needs = maps.placement_or_needs(student, teacher_data, method, params)

@@ -20,7 +20,7 @@ UNCACHED_MAP = f"/api/runs/{RUN}/projection"
 UNCACHED = {
     UNCACHED_MAP: {"method": "tsne", "perplexity": 9},
     f"/api/runs/{RUN}/clusters": {"method": "tsne", "perplexity": 9},
-    f"/api/runs/{TWIN}/placement/{RUN}": {"method": "pca"},
+    f"/api/runs/{TWIN}/placement/{RUN}": {"method": "tsne", "perplexity": 9},
 }
 JOB = {"kind": "train", "config": {"epochs": 50, "device": "cpu", "analyze": False}}
 
@@ -156,16 +156,19 @@ def test_a_map_is_started_by_a_post_from_this_site_or_an_api_client(open_server)
             assert answer.status_code == 202, answer.text
             started[path] = answer.json()["job_id"]
             assert client.get(path, params=params).json()["job_id"] == started[path]
-        map_job, _clusters_job, place_job = started.values()
-        assert _clusters_job == map_job  # the `project` job makes the map and its clusters
-        assert client.get(f"/api/jobs/{map_job}").json()["kind"] == "project"
-        place = client.get(f"/api/jobs/{place_job}").json()
-        assert place["kind"] == "place" and place["config"] == {
-            "student": TWIN,
-            "teacher": RUN,
-            "device": "auto",
-        }
-        for job_id in {busy, *started.values()}:
+        # One `project` job makes the map and its clusters, and is the placement's first
+        # need; the placement's POST queued the matching too.
+        assert len(set(started.values())) == 1
+        assert client.get(f"/api/jobs/{started[UNCACHED_MAP]}").json()["kind"] == "project"
+        place = client.get("/api/jobs", params={"kind": "place"}).json()["data"]
+        assert [(j["state"], j["config"]) for j in place] == [
+            ("queued", {"student": TWIN, "teacher": RUN, "device": "auto"})
+        ]
+        assert answer.json()["detail"] == (
+            f"making the tsne map of {RUN} (job {started[UNCACHED_MAP]}) and the matching of "
+            f"{TWIN} to {RUN} (job {place[0]['id']}): poll the job, then ask again"
+        )
+        for job_id in {busy, *started.values(), place[0]["id"]}:
             assert client.delete(f"/api/jobs/{job_id}").status_code == 200
 
 
