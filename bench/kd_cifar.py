@@ -140,10 +140,16 @@ def _has_relation() -> bool:
 
 def code_stamp(label: str, protocol: Protocol, device: torch.device) -> str:
     """What decides a result: the protocol, the device type, torch, and the source of the
-    method's class (with its bases), the losses, the student step and LOOP_VERSION."""
+    method's class (with its bases), the values of its registered defaults (a source names
+    DEFAULT_RHO, not its value), the losses, the student step and LOOP_VERSION."""
     info = get_method(method_of(label))
     parts = [json.dumps(dataclasses.asdict(protocol), sort_keys=True), label, device.type]
     parts += [torch.__version__, str(LOOP_VERSION)]
+    parts += [
+        f"{k}={v!r}"
+        for k, v in (("beta", info.default_beta), ("rho", info.default_rho))
+        if v is not None
+    ]
     for cls in info.cls.__mro__:
         if cls.__module__.startswith("backend."):
             parts.append(inspect.getsource(cls))

@@ -45,6 +45,7 @@ def shoot(page: MapPage, neuron: str, out_dir: Path) -> list[Path]:
     save("screenshot-runs.png")
     page.open("/distill")
     page.wait(lambda _: "digits-default" in page.text_of("distill-teacher"))
+    page.wait(lambda _: "per epoch" in page.text_of("distill-curves"), message="the charts drawn")
     save("screenshot-distill.png")
     return shots
 

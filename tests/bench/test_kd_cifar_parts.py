@@ -96,3 +96,19 @@ def test_a_variant_label_names_its_method_and_the_settings_it_overrides():
     assert overrides("static") == {}
     cpu = torch.device("cpu")
     assert code_stamp("static:rho=1", Protocol(), cpu) != code_stamp("static", Protocol(), cpu)
+
+
+def test_a_changed_default_of_a_method_changes_its_stamp(monkeypatch):
+    """A method's source names DEFAULT_RHO, not its value: the value is stamped too, so a
+    new default never reuses results trained with the old one."""
+    import dataclasses
+
+    from backend.distill import registry
+    from bench.kd_cifar import Protocol, code_stamp
+
+    cpu = torch.device("cpu")
+    before = code_stamp("static", Protocol(), cpu), code_stamp("ce", Protocol(), cpu)
+    info = registry.get_method("static")
+    monkeypatch.setitem(registry._METHODS, "static", dataclasses.replace(info, default_rho=99.0))
+    assert code_stamp("static", Protocol(), cpu) != before[0]
+    assert code_stamp("ce", Protocol(), cpu) == before[1]
