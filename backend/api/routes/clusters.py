@@ -2,7 +2,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from backend.api.deps import NOT_MADE, WRITE, JobStoreDep, RunStoreDep
-from backend.api.routes.runs import MADE_OR_STARTED, ProjectionQueryDep, pending, start_line
+from backend.api.routes.runs import (
+    MADE_OR_STARTED,
+    ProjectionQueryDep,
+    made_or_pending,
+    start_line,
+)
 from backend.api.schemas_views import ClustersPublic
 from backend.services import explorer, maps
 from backend.services.clusters import clusters_json
@@ -40,6 +45,4 @@ def start_clusters(run: str, store: RunStoreDep, job_store: JobStoreDep, query: 
     """The clusters, or 202 with the `project` job that makes them with the map."""
     method, params = query
     body = clusters_json(explorer.loaded(store, run), method, params)
-    if body is None:
-        return pending(job_store, [maps.project(run, method, params)])
-    return Response(body, media_type="application/json")
+    return made_or_pending(body, job_store, maps.project(run, method, params))

@@ -45,6 +45,13 @@ def pending(job_store, needs: list[maps.Need]) -> JSONResponse:
     return JSONResponse(status_code=202, content=body.model_dump())
 
 
+def made_or_pending(body: bytes | None, job_store, need: maps.Need) -> Response:
+    """A POST's answer: the made body (JSON, encoded once), or 202 with the job making it."""
+    if body is None:
+        return pending(job_store, [need])
+    return Response(body, media_type="application/json")
+
+
 def start_line(request: Request) -> str:
     """`POST <this URL>`: what starts the jobs a GET of it found missing."""
     query = request.url.query
@@ -201,9 +208,7 @@ def start_projection(
     """The cached map, or 202 with the `project` job that makes it (one per map)."""
     method, params = query
     body = explorer.projection_json(explorer.loaded(store, run), method, params)
-    if body is None:
-        return pending(job_store, [maps.project(run, method, params)])
-    return Response(body, media_type="application/json")
+    return made_or_pending(body, job_store, maps.project(run, method, params))
 
 
 @router.get("/{run}/placement/{teacher}", response_model=PlacementPublic, responses=NOT_MADE)
