@@ -18,14 +18,17 @@ import httpx
 
 
 class ApiError(Exception):
-    """The API said no: `status`, the `detail` message it gave and, for invalid input, its
-    per-field `errors` ({loc, msg})."""
+    """The API said no: `status`, the `detail` message it gave, for invalid input its
+    per-field `errors` ({loc, msg}), and the whole JSON `body` (a 409's `job_id`)."""
 
-    def __init__(self, status: int, detail: str, errors: list[dict] | None = None):
+    def __init__(
+        self, status: int, detail: str, errors: list[dict] | None = None, body: dict | None = None
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.errors = errors or []
+        self.body = body or {}
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def _problem(response: httpx.Response) -> ApiError:
     body = body if isinstance(body, dict) else {}
     detail = str(body.get("detail") or response.text[:200] or response.reason_phrase)
     errors = body.get("errors") if isinstance(body.get("errors"), list) else None
-    return ApiError(response.status_code, detail, errors)
+    return ApiError(response.status_code, detail, errors, body)
 
 
 async def request(method: str, path: str, **kwargs) -> tuple[int, Any]:
@@ -160,17 +163,34 @@ async def map_neighbors(run_id: str, neuron_ref: str, method: str, params: dict,
     return (await get(path, k=k, method=method, **params))["data"]
 
 
+async def made_or_started(path: str, query: dict, start: bool = True) -> tuple[int, dict]:
+    """(200, what `path` answers) once made; (202, {job_id, detail}) while a job makes it.
+    A GET only reads: when no job is making it yet, this POSTs the same URL to start one
+    (a write: ApiError 401 for a caller who may not), or with `start` false raises the
+    GET's 409."""
+    query = {k: v for k, v in query.items() if v is not None}
+    try:
+        return await request("GET", path, params=query)
+    except ApiError as err:
+        if err.status != 409:
+            raise
+        if err.body.get("job_id") is not None:
+            return 202, {"job_id": err.body["job_id"], "detail": err.detail}
+        if not start:
+            raise
+    return await request("POST", path, params=query)
+
+
 async def projection(run_id: str, method: str, params: dict) -> tuple[int, dict]:
     """(200, coordinates) when the map is cached, (202, {job_id, detail}) while computed."""
-    query = {"method": method, **{k: v for k, v in params.items() if v is not None}}
-    return await request("GET", run_path(run_id, "projection"), params=query)
+    return await made_or_started(run_path(run_id, "projection"), {"method": method, **params})
 
 
 async def placement(run_id: str, teacher: str, method: str, start: bool) -> tuple[int, dict]:
     """(200, the run's neurons on the teacher's map) or (202, {job_id, detail}); without
-    `start`, ApiError 409 where a job would be needed."""
-    params = {"method": method, "start": "true" if start else "false"}
-    return await request("GET", run_path(run_id, "placement", teacher), params=params)
+    `start`, ApiError 409 where a job would have to be started."""
+    path = run_path(run_id, "placement", teacher)
+    return await made_or_started(path, {"method": method}, start)
 
 
 async def distill_methods() -> list[dict]:
@@ -250,8 +270,7 @@ async def upload_checkpoint(filename: str, content: bytes) -> dict:
 
 async def clusters(run_id: str, method: str, params: dict) -> tuple[int, dict]:
     """(200, the clusters outlined on this map) or (202, {job_id, detail}) while made."""
-    query = {"method": method, **{k: v for k, v in params.items() if v is not None}}
-    return await request("GET", run_path(run_id, "clusters"), params=query)
+    return await made_or_started(run_path(run_id, "clusters"), {"method": method, **params})
 
 
 async def feature(run_id: str, neuron_ref: str) -> dict:

@@ -94,7 +94,7 @@ def stop_training(client: httpx.Client, job_id: int, name: str) -> dict:
 
 def warm_up(client: httpx.Client, neurons: int) -> None:
     """Load the run and touch every endpoint, so first-request costs stay out of the window;
-    the projection must come from the cache (200), not start a job (202)."""
+    the projection must come from the cache (200, not a 409: not made)."""
     client.get(f"/api/runs/{RUN_10K}").raise_for_status()
     projection = client.get(f"/api/runs/{RUN_10K}/projection", params={"method": "umap"})
     if projection.status_code != 200:

@@ -32,6 +32,7 @@ from backend.runs.tensor_budget import ExpandsTooFarError
 from backend.services.ablation import AblationNotFoundError
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
+from backend.services.maps import NotMadeError
 from backend.services.uploads import UploadTooLargeError
 
 # The error answers every route can give, documented with their real shape.
@@ -110,6 +111,10 @@ def _add_error_handlers(app: FastAPI) -> None:
             return _answer(request, status, str(err))
 
         app.add_exception_handler(error, handler)
+
+    @app.exception_handler(NotMadeError)
+    async def not_made(request: Request, err: NotMadeError):
+        return _answer(request, 409, str(err), job_id=err.job_id)
 
     @app.exception_handler(JobConfigError)
     async def bad_config(request: Request, err: JobConfigError):

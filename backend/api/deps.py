@@ -1,6 +1,5 @@
 """Dependencies shared by the routes."""
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -8,6 +7,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from backend.api.access import bearer, check_write
 from backend.api.schemas import Problem
+from backend.api.schemas_runs import MapNotMade
 from backend.jobs.runner import Runner
 from backend.jobs.store import JobStore
 from backend.runs.store import RunStore
@@ -38,12 +38,8 @@ def require_write(request: Request, credentials: CredentialsDep) -> None:
     check_write(request, credentials)
 
 
-def start_guard(request: Request, credentials: CredentialsDep) -> Callable[[], None]:
-    """For reads that may start a job (a map not cached yet): call it before starting one."""
-    return lambda: check_write(request, credentials)
-
-
 # Routes that start, cancel or upload: `@router.post(..., dependencies=WRITE, responses=...)`.
 WRITE = [Depends(require_write)]
 UNAUTHORIZED = {401: {"model": Problem, "description": "No token, or a wrong one"}}
-StartGuardDep = Annotated[Callable[[], None], Depends(start_guard)]
+# GETs of what a job makes (a map, its clusters, a placement): they never start one.
+NOT_MADE = {409: {"model": MapNotMade, "description": "Not made yet: POST the same URL"}}

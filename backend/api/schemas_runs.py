@@ -152,8 +152,18 @@ class ProjectionPublic(BaseModel):
 
 
 class ProjectionPending(BaseModel):
+    """A POST's answer while what it asked for is made: poll `job_id`, then GET again."""
+
     detail: str
     job_id: int
+
+
+class MapNotMade(BaseModel):
+    """A GET's 409 for what no job made yet: `detail` names the POST that starts it."""
+
+    detail: str
+    job_id: int | None
+    """The job making it, when one is queued or running (a GET never starts one)."""
 
 
 class CheckpointPublic(BaseModel):

@@ -61,11 +61,16 @@ def kinds() -> list[str]:
     return list_kinds()
 
 
-def submit_once(store: JobStore, kind: str, config: dict) -> Job:
-    """Submit, unless the same job is already queued or running (then return that one)."""
+def active(store: JobStore, kind: str, config: dict) -> Job | None:
+    """The queued or running job of this kind and config (validated first), if there is one."""
     config = validate_config(kind, config)
     for state in ("queued", "running"):
         for job in store.list_jobs(state=state, kind=kind):
             if job.config == config:
                 return job
-    return store.create(kind, config)
+    return None
+
+
+def submit_once(store: JobStore, kind: str, config: dict) -> Job:
+    """Submit, unless the same job is already queued or running (then return that one)."""
+    return active(store, kind, config) or store.create(kind, validate_config(kind, config))

@@ -105,6 +105,23 @@ def test_signed_out_the_page_reads_and_signed_in_it_writes(page, api):
     assert page.wait_text("shell-access", "read-only").startswith("read-only")
 
 
+def test_a_map_not_made_yet_is_started_only_for_a_signed_in_page(page, api):
+    """The page reads a map with a GET (which never starts a job) and starts it with a
+    POST, a write: signed out it says to sign in and no job appears; signed in the map is
+    computed and drawn."""
+    view = "/?run=digits-default&method=tsne&perplexity=11"
+    newest = api.get("/api/jobs", params={"limit": 1}).json()["data"]
+    page.open(view)
+    text = page.wait_text("explorer-status", SIGN_IN_HINT)
+    assert text == "Computing a new map " + SIGN_IN_HINT + "."
+    page.settle(2)
+    assert api.get("/api/jobs", params={"limit": 1}).json()["data"] == newest
+    page.open(f"/auth?token={TOKEN}&next=" + view.replace("&", "%26"))
+    page.wait_for_map(234, timeout=240)
+    made = api.get("/api/jobs", params={"kind": "project", "limit": 1}).json()["data"][0]
+    assert made["config"]["params"] == {"perplexity": 11.0} and made["state"] == "succeeded"
+
+
 def test_without_a_token_there_is_no_badge_and_writes_work(driver, ui_server):
     page = MapPage(driver, ui_server.url).open("/runs")
     page.wait_text("runs-table", "digits-default")

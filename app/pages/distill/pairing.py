@@ -5,7 +5,7 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
-from app.components.job_controls import ACTIVE, FAILED, job_progress
+from app.components.job_controls import FAILED, job_progress
 from app.components.map_figure import cached_method, empty_figure
 from app.components.pair_map import pair_figure
 from app.components.ui import message
@@ -64,9 +64,8 @@ async def distill_pair_map(student, _tick, _go, teacher, shown):
     try:
         summary = await api_client.run(teacher)
         method = cached_method(summary, "pca")
-        try:
-            asked = clicked or await _matching(student, teacher)
-            status, body = await api_client.placement(student, teacher, method, start=asked)
+        try:  # a job already making it is followed; only a click starts one
+            status, body = await api_client.placement(student, teacher, method, start=clicked)
         except ApiError as err:
             if err.status != 409:
                 raise
@@ -74,12 +73,13 @@ async def distill_pair_map(student, _tick, _go, teacher, shown):
             return empty_figure("Not drawn yet"), html.Div(text, className="muted"), offered
         if status == 202:
             job = await api_client.job(body["job_id"])
+            doing = _doing(job, student, teacher, method)
             if job["state"] in FAILED:
-                text = f"{body['detail']}: {job['error']}"
+                text = f"{doing}: {job['error']}"
                 return empty_figure("No map"), message(text, "error"), offered
             return (
                 empty_figure("Matching the student's neurons…"),
-                html.Div([body["detail"], job_progress(job)], className="muted"),
+                html.Div([doing, job_progress(job)], className="muted"),
                 hidden,
             )
     except ApiError as err:
@@ -88,10 +88,8 @@ async def distill_pair_map(student, _tick, _go, teacher, shown):
     return pair_figure(body, student, teacher, method), None, hidden
 
 
-async def _matching(student: str, teacher: str) -> bool:
-    """Whether a matching job for this pair was started (by a click) and is not done."""
-    for job in await api_client.jobs(kind="place", limit=50):
-        cfg = job["config"]
-        if job["state"] in ACTIVE and (cfg["student"], cfg["teacher"]) == (student, teacher):
-            return True
-    return False
+def _doing(job: dict, student: str, teacher: str, method: str) -> str:
+    """What the job drawing the pair does, in words (its map, or the matching)."""
+    if job["kind"] == "project":
+        return f"computing {teacher}'s {method} map (job {job['id']})"
+    return f"matching {student}'s neurons to {teacher}'s (job {job['id']})"

@@ -1,9 +1,9 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from backend.api.deps import UNAUTHORIZED, JobStoreDep, RunStoreDep, StartGuardDep
+from backend.api.deps import NOT_MADE, UNAUTHORIZED, WRITE, JobStoreDep, RunStoreDep
 from backend.api.schemas_runs import (
     MapNeighborsPublic,
     NeighborsPublic,
@@ -16,7 +16,7 @@ from backend.api.schemas_runs import (
     RunPublic,
     RunsPublic,
 )
-from backend.services import explorer, images, jobs
+from backend.services import explorer, images, maps
 from backend.services.export import export_text
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -38,13 +38,24 @@ def projection_query(
 ProjectionQueryDep = Annotated[tuple[str, dict], Depends(projection_query)]
 
 
-def pending(job_store, guard, kind: str, config: dict, what: str) -> JSONResponse:
-    """202 with the (de-duplicated) job that makes what was asked for (starting one is a
-    write: it needs the token when the server has one)."""
-    guard()
-    job = jobs.submit_once(job_store, kind, config)
-    body = ProjectionPending(detail=f"{what}: poll job {job.id}", job_id=job.id)
+def pending(job_store, needs: list[maps.Need]) -> JSONResponse:
+    """202 with the (de-duplicated) jobs that make what was asked for."""
+    job, words = maps.start(job_store, needs)
+    body = ProjectionPending(detail=words, job_id=job.id)
     return JSONResponse(status_code=202, content=body.model_dump())
+
+
+def made_or_pending(body: bytes | None, job_store, need: maps.Need) -> Response:
+    """A POST's answer: the made body (JSON, encoded once), or 202 with the job making it."""
+    if body is None:
+        return pending(job_store, [need])
+    return Response(body, media_type="application/json")
+
+
+def start_line(request: Request) -> str:
+    """`POST <this URL>`: what starts the jobs a GET of it found missing."""
+    query = request.url.query
+    return f"POST {request.url.path}" + (f"?{query}" if query else "")
 
 
 @router.get("", response_model=RunsPublic)
@@ -164,59 +175,79 @@ def _image(data, index: int, heat, size: int) -> Response:
     )
 
 
-@router.get(
-    "/{run}/projection",
-    response_model=ProjectionPublic,
-    responses={202: {"model": ProjectionPending}} | UNAUTHORIZED,
-)
+MADE_OR_STARTED = {202: {"model": ProjectionPending}} | UNAUTHORIZED
+
+
+@router.get("/{run}/projection", response_model=ProjectionPublic, responses=NOT_MADE)
 def get_projection(
     run: str,
+    request: Request,
     store: RunStoreDep,
     job_store: JobStoreDep,
     query: ProjectionQueryDep,
-    guard: StartGuardDep,
 ):
+    """The cached map (409 naming the POST that starts it while it is not made)."""
     method, params = query
     body = explorer.projection_json(explorer.loaded(store, run), method, params)
     if body is None:
-        config = {"run": run, "method": method, "params": params}
-        return pending(job_store, guard, "project", config, f"computing the {method} map")
+        need = maps.project(run, method, params)
+        raise maps.not_made(job_store, [need], need.what, start_line(request))
     # The shape of ProjectionPublic, encoded once (no re-validation of 100k rows).
     return Response(body, media_type="application/json")
 
 
-@router.get(
-    "/{run}/placement/{teacher}",
-    response_model=PlacementPublic,
-    responses={202: {"model": ProjectionPending}} | UNAUTHORIZED,
+@router.post(
+    "/{run}/projection",
+    response_model=ProjectionPublic,
+    dependencies=WRITE,
+    responses=MADE_OR_STARTED,
 )
+def start_projection(
+    run: str, store: RunStoreDep, job_store: JobStoreDep, query: ProjectionQueryDep
+):
+    """The cached map, or 202 with the `project` job that makes it (one per map)."""
+    method, params = query
+    body = explorer.projection_json(explorer.loaded(store, run), method, params)
+    return made_or_pending(body, job_store, maps.project(run, method, params))
+
+
+@router.get("/{run}/placement/{teacher}", response_model=PlacementPublic, responses=NOT_MADE)
 def get_placement(
     run: str,
     teacher: str,
+    request: Request,
     store: RunStoreDep,
     job_store: JobStoreDep,
     query: ProjectionQueryDep,
-    guard: StartGuardDep,
-    start: Annotated[bool, Query(description="start the jobs it needs (else 409)")] = True,
 ):
-    """The run's neurons drawn on `teacher`'s map (202 while the map or the matching runs;
-    with start=false, 409 instead of starting them)."""
+    """The run's neurons drawn on `teacher`'s map (409 while the map or the matching of the
+    neurons is not made, naming the POST that starts them)."""
     method, params = query
-    student_data, teacher_data = explorer.loaded(store, run), explorer.loaded(store, teacher)
-    coords = explorer.cached_projection(teacher_data, method, params)
-    placed = None if coords is None else explorer.placement(student_data, teacher_data, coords)
-    if placed is not None:
-        return JSONResponse(placed)
-    if not start:
-        what = f"{teacher}'s {method} map" if coords is None else "the matching of the neurons"
-        detail = f"{what} is not computed yet; ask with start=true to start it"
-        return JSONResponse(status_code=409, content={"detail": detail})
-    if coords is None:
-        config = {"run": teacher, "method": method, "params": params}
-        return pending(job_store, guard, "project", config, f"computing {teacher}'s {method} map")
-    config = {"student": run, "teacher": teacher}
-    what = f"matching {run}'s neurons to {teacher}'s"
-    return pending(job_store, guard, "place", config, what)
+    student, teacher_data = explorer.loaded(store, run), explorer.loaded(store, teacher)
+    placed, needs = maps.placement_or_needs(student, teacher_data, method, params)
+    if placed is None:
+        what = " and ".join(need.what for need in needs)
+        raise maps.not_made(job_store, needs, what, start_line(request))
+    return JSONResponse(placed)
+
+
+@router.post(
+    "/{run}/placement/{teacher}",
+    response_model=PlacementPublic,
+    dependencies=WRITE,
+    responses=MADE_OR_STARTED,
+)
+def start_placement(
+    run: str, teacher: str, store: RunStoreDep, job_store: JobStoreDep, query: ProjectionQueryDep
+):
+    """The placement, or 202 with the jobs it needs: the teacher's map and the matching of
+    the neurons (a `place` job), whichever is missing; `job_id` is the first of them."""
+    method, params = query
+    student, teacher_data = explorer.loaded(store, run), explorer.loaded(store, teacher)
+    placed, needs = maps.placement_or_needs(student, teacher_data, method, params)
+    if placed is None:
+        return pending(job_store, needs)
+    return JSONResponse(placed)
 
 
 @router.get("/{run}/export/{name}", response_class=PlainTextResponse)

@@ -97,11 +97,14 @@ def test_token_server_reads_are_open_writes_need_the_token(token_server):
         assert upload.status_code == 401
         assert not (token_server.home / "uploads").exists()  # refused before reading it
 
-        # A map that is not cached yet starts a job: that needs the token too.
+        # A map that is not cached yet is started by a POST: that needs the token too.
         params = {"method": "tsne", "perplexity": 7}
         uncached = client.get("/api/runs/digits-default/projection", params=params)
-        assert uncached.status_code == 401
-        started = client.get(
+        assert uncached.status_code == 409  # a read: it says so, and starts nothing
+        refused = client.post("/api/runs/digits-default/projection", params=params)
+        assert refused.status_code == 401 and "Authorization: Bearer" in refused.json()["detail"]
+        assert client.get("/api/jobs").json()["count"] == 1  # the train job above only
+        started = client.post(
             "/api/runs/digits-default/projection", params=params, headers=_auth(TOKEN)
         )
         assert started.status_code == 202

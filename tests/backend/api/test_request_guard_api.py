@@ -4,6 +4,7 @@ browser send, host names it is not bound to (DNS rebinding), uploads that are no
 bytes; and the headers every answer carries."""
 
 import json
+import shutil
 
 import httpx
 import pytest
@@ -13,6 +14,14 @@ from tests.backend.api.rawhttp import raw_request
 
 TOKEN = "guard-token-91c2e7"
 GIB3 = 3 * 2**30
+RUN, TWIN = "digits-default", "digits-twin"
+# Maps the quickstart did not make: each would take a job.
+UNCACHED_MAP = f"/api/runs/{RUN}/projection"
+UNCACHED = {
+    UNCACHED_MAP: {"method": "tsne", "perplexity": 9},
+    f"/api/runs/{RUN}/clusters": {"method": "tsne", "perplexity": 9},
+    f"/api/runs/{TWIN}/placement/{RUN}": {"method": "tsne", "perplexity": 9},
+}
 JOB = {"kind": "train", "config": {"epochs": 50, "device": "cpu", "analyze": False}}
 
 
@@ -25,8 +34,11 @@ def token_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def open_server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("guard-open"), SEMVEC_JOB_SLOTS="1").start()
+def open_server(quickstart_copy):
+    home = quickstart_copy("guard-open")
+    # A second real run, to draw on digits-default's map (nothing placed there yet).
+    shutil.copytree(home / "runs" / RUN, home / "runs" / TWIN)
+    srv = Server(home, SEMVEC_JOB_SLOTS="1").start()
     yield srv
     srv.stop()
 
@@ -83,13 +95,11 @@ def test_writes_a_page_of_another_site_sends_are_refused(open_server):
         for headers in (evil, cross, {"Origin": "null"}):
             answer = client.post("/api/jobs", json=JOB, headers=headers)
             assert answer.status_code == 403 and "another site" in answer.json()["detail"]
-        uncached = client.get("/api/runs/nope/projection", params={"method": "pca"}, headers=cross)
-        assert uncached.status_code in (403, 404)
         job = client.post("/api/jobs", json=JOB).json()  # no Origin: an API client
         assert client.delete(f"/api/jobs/{job['id']}", headers=evil).status_code == 403
         assert client.delete(f"/api/jobs/{job['id']}").status_code == 200
         resumed = client.post(f"/api/jobs/{job['id']}/resume", headers=cross)
-        assert resumed.status_code in (403, 422)  # never requeued by another site
+        assert resumed.status_code == 403 and "another site" in resumed.json()["detail"]
         same = {"Origin": open_server.url, "Sec-Fetch-Site": "same-origin"}
         assert client.get("/api/access", headers=same).json()["can_write"] is True
         # A `no-cors` upload can only be text/plain, a form or multipart: raw bytes only.
@@ -101,6 +111,74 @@ def test_writes_a_page_of_another_site_sends_are_refused(open_server):
         assert not (open_server.home / "uploads").exists() or not list(
             (open_server.home / "uploads").iterdir()
         )
+
+
+def test_a_get_never_starts_a_job_whoever_sends_it(open_server):
+    """An `<img src>` on a page of another site makes the browser send a GET with no
+    `Origin` (and, from an older browser, no `Sec-Fetch-Site`): before this fix a map not
+    made yet was started by it. A GET only reads now: 409, naming the POST to call."""
+    with open_server.client() as client:
+        before = client.get("/api/jobs").json()
+        for headers in ({}, {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "none"}):
+            for path, params in UNCACHED.items():
+                answer = client.get(path, params=params, headers=headers)
+                assert answer.status_code == 409, (path, headers, answer.text)
+                body = answer.json()
+                assert f"POST {path}" in body["detail"] and body["job_id"] is None
+        assert client.get("/api/jobs").json() == before
+        assert not list((open_server.home / "runs" / TWIN).glob("placements/*"))
+
+
+def test_a_map_is_started_by_a_post_from_this_site_or_an_api_client(open_server):
+    """The POST that starts a map is a write like any other: another site's page gets a
+    403, bad parameters a 422 (neither starts a job), good ones a 202 with the job, one
+    job per map; the GET then names that job."""
+    evil, cross = {"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}
+    with open_server.client() as client:
+        before = client.get("/api/jobs").json()
+        for path, params in UNCACHED.items():
+            for headers in (evil, cross, {"Origin": "null"}):
+                answer = client.post(path, params=params, headers=headers)
+                assert answer.status_code == 403 and "another site" in answer.json()["detail"]
+            for bad, words in (({"method": "mds"}, "'umap'"), ({"n_neighbors": 1}, "2")):
+                answer = client.post(path, params=params | bad)
+                assert answer.status_code == 422 and words in answer.json()["detail"], bad
+        too_wide = client.post(UNCACHED_MAP, params={"method": "tsne", "perplexity": 234})
+        assert too_wide.status_code == 422 and "below 234" in too_wide.json()["detail"]
+        assert client.get("/api/jobs").json() == before
+
+        # The one job slot is busy, so the jobs started below stay queued while looked at.
+        busy = client.post("/api/jobs", json=JOB).json()["id"]
+        same = {"Origin": open_server.url, "Sec-Fetch-Site": "same-origin"}
+        started = {}
+        for path, params in UNCACHED.items():
+            answer = client.post(path, params=params, headers=same)
+            assert answer.status_code == 202, answer.text
+            started[path] = answer.json()["job_id"]
+            assert client.get(path, params=params).json()["job_id"] == started[path]
+        # One `project` job makes the map and its clusters, and is the placement's first
+        # need; the placement's POST queued the matching too.
+        assert len(set(started.values())) == 1
+        assert client.get(f"/api/jobs/{started[UNCACHED_MAP]}").json()["kind"] == "project"
+        place = client.get("/api/jobs", params={"kind": "place"}).json()["data"]
+        assert [(j["state"], j["config"]) for j in place] == [
+            ("queued", {"student": TWIN, "teacher": RUN, "device": "auto"})
+        ]
+        assert answer.json()["detail"] == (
+            f"making the tsne map of {RUN} (job {started[UNCACHED_MAP]}) and the matching of "
+            f"{TWIN} to {RUN} (job {place[0]['id']}): poll the job, then ask again"
+        )
+        for job_id in {busy, *started.values(), place[0]["id"]}:
+            assert client.delete(f"/api/jobs/{job_id}").status_code == 200
+
+
+def test_a_token_server_starts_no_map_without_the_token(token_server):
+    with token_server.client() as client:
+        before = client.get("/api/jobs").json()
+        for path, params in UNCACHED.items():
+            answer = client.post(path, params=params)
+            assert answer.status_code == 401 and "Bearer" in answer.json()["detail"], path
+        assert client.get("/api/jobs").json() == before
 
 
 def test_a_server_without_a_token_answers_only_its_own_host_names(open_server):

@@ -85,9 +85,18 @@ def test_projection_cached_or_a_job_to_poll(client):
     umap = client.get("/api/runs/digits-default/projection")  # quickstart cached it
     assert umap.status_code == 200 and len(umap.json()["ids"]) == 234
     params = {"method": "tsne", "perplexity": 12}
-    pending = client.get("/api/runs/digits-default/projection", params=params)
+    missing = client.get("/api/runs/digits-default/projection", params=params)
+    assert missing.status_code == 409 and missing.json()["job_id"] is None
+    post = "POST /api/runs/digits-default/projection?method=tsne&perplexity=12"
+    assert (
+        missing.json()["detail"]
+        == f"the tsne map of digits-default is not made yet: {post} starts it"
+    )
+    pending = client.post("/api/runs/digits-default/projection", params=params)
     assert pending.status_code == 202
     job_id = pending.json()["job_id"]
+    again = client.post("/api/runs/digits-default/projection", params=params)
+    assert again.status_code == 202 and again.json()["job_id"] == job_id  # one job per map
     deadline = time.monotonic() + 120
     while client.get(f"/api/jobs/{job_id}").json()["state"] in ("queued", "running"):
         assert time.monotonic() < deadline
@@ -95,6 +104,8 @@ def test_projection_cached_or_a_job_to_poll(client):
     assert client.get(f"/api/jobs/{job_id}").json()["state"] == "succeeded"
     done = client.get("/api/runs/digits-default/projection", params=params)
     assert done.status_code == 200 and len(done.json()["x"]) == 234
+    made = client.post("/api/runs/digits-default/projection", params=params)
+    assert made.status_code == 200 and made.json() == done.json()  # made: no second job
     bad = client.get("/api/runs/digits-default/projection", params={"method": "mds"})
     assert bad.status_code == 422
     assert client.get("/api/runs/digits-default/projection?n_neighbors=1").status_code == 422
@@ -142,7 +153,9 @@ def test_student_drawn_on_the_teacher_map(client):
     trained = client.post("/api/jobs", json={"kind": "train", "config": config}).json()
     assert wait_for_job(client, trained["id"], FINAL)["state"] == "succeeded"
     url = "/api/runs/student/placement/digits-default"
-    pending = client.get(url, params={"method": "pca"})
+    missing = client.get(url, params={"method": "pca"})
+    assert missing.status_code == 409 and f"POST {url}?method=pca" in missing.json()["detail"]
+    pending = client.post(url, params={"method": "pca"})
     assert pending.status_code == 202 and "matching" in pending.json()["detail"]
     job = wait_for_job(client, pending.json()["job_id"], FINAL)
     assert job["kind"] == "place" and job["state"] == "succeeded", job["error"]
@@ -155,3 +168,4 @@ def test_student_drawn_on_the_teacher_map(client):
         assert (student["x"][s_id], student["y"][s_id]) == (teacher["x"][t_id], teacher["y"][t_id])
     assert all(-1 <= r <= 1 for r in student["corr"])
     assert client.get("/api/runs/student/placement/nope").status_code == 404
+    assert client.post("/api/runs/student/placement/nope").status_code == 404

@@ -50,6 +50,7 @@ def test_configs_that_would_fail_in_the_worker_get_422_at_submit(
 def test_a_map_past_the_runs_size_is_refused_before_a_job_starts(checks_server):
     with checks_server.client() as client:
         params = {"method": "umap", "n_neighbors": 400}  # more than digits-default has neurons
-        answer = client.get("/api/runs/digits-default/projection", params=params)
-        assert answer.status_code == 422 and "n_neighbors" in answer.json()["detail"]
+        for method in ("GET", "POST"):
+            answer = client.request(method, "/api/runs/digits-default/projection", params=params)
+            assert answer.status_code == 422 and "n_neighbors" in answer.json()["detail"]
         assert client.get("/api/jobs").json()["count"] == 0

@@ -45,8 +45,15 @@ def test_clusters_come_with_the_map_and_name_their_neurons(served):
 def test_missing_clusters_are_made_by_a_project_job(served):
     client, home = served
     shutil.rmtree(home / "runs" / "digits-default" / "clusters")
-    pending = client.get(f"{RUN}/clusters", params={"method": "pca"})
+    missing = client.get(f"{RUN}/clusters", params={"method": "pca"})  # a GET only reads
+    assert (
+        missing.status_code == 409
+        and "POST /api/runs/digits-default/clusters" in (missing.json()["detail"])
+    )
+    pending = client.post(f"{RUN}/clusters", params={"method": "pca"})
     assert pending.status_code == 202
+    again = client.get(f"{RUN}/clusters", params={"method": "pca"})
+    assert again.status_code == 409 and again.json()["job_id"] == pending.json()["job_id"]
     job = wait_for_job(client, pending.json()["job_id"], {"succeeded", "failed"})
     assert job["state"] == "succeeded" and job["kind"] == "project"
     again = client.get(f"{RUN}/clusters", params={"method": "pca"})
