@@ -45,7 +45,7 @@ class DistillConfig(BaseModel):
         None,
         ge=RHO_RANGE[0],
         le=RHO_RANGE[1],
-        description="static, static_free: weight ρ of the feature-relation term (None: 10)",
+        description="static, static_free: weight ρ of the feature-relation term (None: 1)",
     )
     train_size: int | None = Field(
         None, ge=10, description="a stratified subset of the train split (None: all of it)"
