@@ -87,4 +87,4 @@ def _all_of(store: JobStore, kind: str, page: int = 200):
 
 def submit_once(store: JobStore, kind: str, config: dict) -> Job:
     """Submit, unless the same job is already queued or running (then return that one)."""
-    return active(store, kind, config) or store.create(kind, validate_config(kind, config))
+    return store.create_once(kind, validate_config(kind, config))

@@ -5,11 +5,13 @@ job and its reason until a POST (the user's retry) starts a new one. Real server
 import os
 import signal
 import sqlite3
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.backend.api.conftest import Server, wait_for_job
+from tests.backend.api.conftest import Server, block_map, wait_for_job
 
 FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
 RUN = "/api/runs/digits-default"
@@ -27,19 +29,6 @@ def client(home):
     with server.client() as c:
         yield c
     server.stop()
-
-
-def block_map(home, method: str, params: dict):
-    """Put a folder where the map's cache entry is written: its job computes the map, then
-    fails in the worker writing it (IsADirectoryError). Returns that folder."""
-    from backend.projection import ProjectionCache
-    from backend.runs.store import RunStore
-
-    run = RunStore(home).open("digits-default")
-    cache = ProjectionCache(run.projections_dir)
-    blocker = cache.path_for(run.vectors().numpy(), method, params).with_suffix(".json")
-    (blocker / "in-the-way").mkdir(parents=True)
-    return blocker
 
 
 def project_jobs(client) -> list[int]:
@@ -99,3 +88,20 @@ def test_a_killed_map_worker_is_reported_with_its_signal(client, home):
         "job_id": job_id,
         "error": "the worker process died (killed by signal SIGKILL)",
     }
+
+
+def test_posts_of_one_map_at_the_same_moment_share_one_job(client):
+    """The map and its clusters are asked for by two callbacks of the page at once."""
+    params = {"method": "umap", "n_neighbors": 11}
+    barrier = threading.Barrier(8)
+
+    def post(path: str) -> int:
+        barrier.wait()
+        return client.post(f"{RUN}/{path}", params=params).json()["job_id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(post, ["projection", "clusters"] * 4))
+    assert len(ids) == 1, ids
+    config = {"run": "digits-default", "method": "umap", "params": {"n_neighbors": 11}}
+    same = [j for j in client.get("/api/jobs").json()["data"] if j["config"] == config]
+    assert [j["id"] for j in same] == list(ids)
