@@ -105,3 +105,25 @@ def test_posts_of_one_map_at_the_same_moment_share_one_job(client):
     config = {"run": "digits-default", "method": "umap", "params": {"n_neighbors": 11}}
     same = [j for j in client.get("/api/jobs").json()["data"] if j["config"] == config]
     assert [j["id"] for j in same] == list(ids)
+
+
+def test_a_placement_on_a_failed_teacher_map_names_that_failure(client, home):
+    config = {"arch": "digits_cnn_small", "epochs": 1, "name": "student", "device": "cpu"}
+    trained = client.post(
+        "/api/jobs", json={"kind": "train", "config": config | {"analyze": False}}
+    )
+    assert wait_for_job(client, trained.json()["id"], FINAL)["state"] == "succeeded"
+    block_map(home, "tsne", {"perplexity": 5})
+    url, query = "/api/runs/student/placement/digits-default", {"method": "tsne", "perplexity": 5}
+    started = client.post(url, params=query).json()
+    map_job = wait_for_job(client, started["job_id"], FINAL)  # the first one: the map's
+    assert map_job["kind"] == "project" and map_job["state"] == "failed"
+    for job in client.get("/api/jobs", params={"kind": "place"}).json()["data"]:
+        wait_for_job(client, job["id"], FINAL)
+    jobs = client.get("/api/jobs").json()["count"]
+    for _ in range(4):
+        body = client.get(url, params=query).json()
+        assert body["job_id"] is None and body["failed"]["job_id"] == map_job["id"]
+        assert "the tsne map of digits-default" in body["detail"]
+        time.sleep(0.5)
+    assert client.get("/api/jobs").json()["count"] == jobs
