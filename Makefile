@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-first-run bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
+.PHONY: run test bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-first-run bench-serve-start bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -85,3 +85,6 @@ bench-own-model: $(READY)  ## your own model on real photos: the public CIFAR-10
 
 bench-first-run: $(READY)  ## the newcomer's path: `make run` in a fresh clone, twice; seconds to a usable map
 	$(PY) -m bench.first_run
+
+bench-serve-start: $(READY)  ## server start (health, page) of HEAD vs an earlier revision, side by side
+	$(PY) -m bench.serve_start

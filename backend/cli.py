@@ -153,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hint-layers", help="static, sp: layers to match (path or teacher=student)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--align-steps", type=int, default=600, help="the students' vectors")
+    p.add_argument(
+        "--align-steps",
+        type=int,
+        default=200,  # AlignConfig's: the CLI imports no config at start
+        help="the students' vectors: steps after the eigen-start",
+    )
     p.add_argument("--device", default=None)
     p.add_argument("--name", help="run name prefix (runs are NAME-s<seed>)")
     p.add_argument("--no-analyze", action="store_true", help="skip analysis and the PCA map")

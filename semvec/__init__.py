@@ -7,8 +7,13 @@
     run = semvec.align(model, "photos/", arch="torchvision:resnet18", image_size=32)
     print(run.id, run.metrics()["quality"])          # then: semvec serve
 
-`data` is a folder of images (class sub-folders, or flat with no labels) or a dataset name
-(`digits`, `cifar10` with `root=`). `arch` tells semvec how to rebuild the model from the
+`data` is a folder of images (class sub-folders, or flat with no labels), a dataset name
+(`digits`, `cifar10` with `root=`), or a map-style torch `Dataset` whose items are
+`(image, label)` or an image alone (PIL images, tensors in [0, 1] or uint8 arrays, before
+any Normalize: pass `mean=`/`std=` instead). A Dataset is written once as PNG files into an
+image folder of the data home (`datasets/<type name>-<hash>/`, one sub-folder per class, named
+from `dataset.classes` when it has them; flat without labels), so the run rebuilds from the
+data home and the page shows its images. `arch` tells semvec how to rebuild the model from the
 run folder: a zoo name, `torchvision:NAME`, `timm:NAME`, `plugin:NAME`, or your own
 `path/to/file.py:function` (copied into the run). Without it, semvec looks for a known
 architecture whose keys and shapes match the model's exactly.
@@ -24,11 +29,21 @@ from backend.runs.store import Run
 __all__ = ["SemvecError", "align", "open_run"]
 
 
-def _data(data, root, preprocess: dict):
+def _data(data, root, preprocess: dict, home: Path):
+    from torch.utils.data import Dataset
+
     from backend.training.config import DataConfig
 
     if isinstance(data, DataConfig):
         return data.model_copy(update={k: v for k, v in preprocess.items() if v is not None})
+    if isinstance(data, Dataset):
+        from backend.data.dataset_folder import write_image_folder
+        from backend.services.datasets import datasets_dir
+
+        written = write_image_folder(data, datasets_dir(home))
+        if preprocess["channels"] is None and written.channels == 1:
+            preprocess = {**preprocess, "channels": 1}  # grey images, read as the model saw them
+        return DataConfig(name="imagefolder", root=str(written.path.resolve()), **preprocess)
     if isinstance(data, Path) or (isinstance(data, str) and ("/" in data or Path(data).is_dir())):
         return DataConfig(
             name="imagefolder", root=str(Path(data).expanduser().resolve()), **preprocess
@@ -36,8 +51,8 @@ def _data(data, root, preprocess: dict):
     if isinstance(data, str):
         return DataConfig(name=data, root=root, **preprocess)
     raise SemvecError(
-        f"data must be a folder of images or a dataset name, not {type(data).__name__}: save "
-        "a torch Dataset as an image folder (one sub-folder per class) to use it"
+        f"data must be a folder of images, a dataset name or a torch Dataset, not "
+        f"{type(data).__name__}"
     )
 
 
@@ -94,9 +109,10 @@ def align(
         "std": std,
         "channels": channels,
     }
+    home = Path(home) if home else get_settings().home
     cfg = PostHocConfig(
         arch=arch or _known_arch(model),
-        data=_data(data, root, preprocess),
+        data=_data(data, root, preprocess, home),
         layers=layers,
         device=device,
         align=AlignConfig(steps=steps, dim=dim),
@@ -107,7 +123,6 @@ def align(
         analyze_run(run, device=device, reporter=reporter)
         project_run(run, "pca", {}, reporter)
 
-    home = Path(home) if home else get_settings().home
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     try:
         return align_run(

@@ -83,19 +83,9 @@ def _runs_table(runs: list[dict], damaged: list[dict] = ()) -> html.Table | html
         return message("No runs yet: train one, or align a checkpoint, with the forms here.")
     head = ["run", "how", "model", "dataset", "neurons", "held-out r", "P@10", "test acc."]
     rows = [
-        html.Tr(
-            [
-                html.Td(dcc.Link(r["id"], href=f"/?run={r['id']}", className="run-link")),
-                html.Td(r["kind"]),
-                html.Td(r["arch"]),
-                html.Td(r["dataset"] or "—"),
-                html.Td(f"{r['neurons']:,}"),
-                html.Td(fmt(r["quality"].get("r"), ".3f")),
-                html.Td(fmt(r["quality"].get("precision_at_10"), ".3f")),
-                html.Td(fmt(r["test_accuracy"], ".1%")),
-            ]
-        )
+        row
         for r in sorted(runs, key=lambda r: -r["created"])
+        for row in [_run_row(r), *_warning_rows(r)]
     ]
     rows += [
         html.Tr(
@@ -108,6 +98,32 @@ def _runs_table(runs: list[dict], damaged: list[dict] = ()) -> html.Table | html
         for d in damaged
     ]
     return table(head, rows)
+
+
+def _run_row(r: dict) -> html.Tr:
+    return html.Tr(
+        [
+            html.Td(dcc.Link(r["id"], href=f"/?run={r['id']}", className="run-link")),
+            html.Td(r["kind"]),
+            html.Td(r["arch"]),
+            html.Td(r["dataset"] or "—"),
+            html.Td(f"{r['neurons']:,}"),
+            html.Td(fmt(r["quality"].get("r"), ".3f")),
+            html.Td(fmt(r["quality"].get("precision_at_10"), ".3f")),
+            html.Td(fmt(r["test_accuracy"], ".1%")),
+        ]
+    )
+
+
+def _warning_rows(r: dict) -> list[html.Tr]:
+    """The run's warnings (a loaded model near chance...), each a line under its row."""
+    return [
+        html.Tr(
+            [html.Td(""), html.Td(text, colSpan=7, className="run-warning")],
+            className="run-warning-row",
+        )
+        for text in r.get("warnings") or []
+    ]
 
 
 def _job_row(job: dict) -> html.Tr:

@@ -35,6 +35,9 @@ class RunPublic(BaseModel):
     """The maps already computed (instant to open)."""
     images: int | None = None
     """Images of the whole dataset, when the analysis went over all of them."""
+    warnings: list[str] = []
+    """What the run's making found wrong, in words (e.g. a loaded model scoring near chance
+    on the images: its preprocessing or classes likely do not fit them)."""
 
 
 class DamagedRun(BaseModel):

@@ -147,6 +147,7 @@ def run_summary(data: LoadedRun) -> dict:
         "layers": [{"path": lay.path, "width": lay.width} for lay in data.index.layers],
         "classes": data.analysis.class_names if data.analysis and data.analysis.labelled else None,
         "source": meta.source,
+        "warnings": data.metrics.get("warnings") or [],
         "images": _all_images(data.metrics),
         "projections": [
             {"method": e["method"], "params": e["params"]}

@@ -21,6 +21,9 @@ NEAR_CHANCE = 1.5
 """A loaded model whose accuracy is below this many times chance gets a warning."""
 CHANCE_SAMPLE = 50
 """Fewer test images than this say nothing about chance: no warning."""
+PREPROCESS_OPTIONS = "on the command line: --image-size, --crop, --mean, --std, --channels"
+"""Where the chance warning's preprocessing is set, for the CLI's copy of it (the run keeps
+the warning in words only: the page shows it)."""
 
 
 @dataclass
@@ -194,10 +197,18 @@ def chance_warning(model: nn.Module, loaded: Loaded, device, images: int = 512) 
     if acc >= NEAR_CHANCE * chance:
         return None
     return (
-        f"the loaded model scores {acc:.1%} on {len(sample)} test images, near chance "
-        f"({chance:.1%}): check the preprocessing (--image-size, --crop, --mean, --std, "
-        "--channels) and that the folder's classes are the model's, in the same order"
+        f"Accuracy on {len(sample)} of these test images is {acc:.1%}, near chance "
+        f"({chance:.1%}): the model's preprocessing or classes may not fit these images. "
+        "Check the image size, crop, mean and std, and that the images' classes are the "
+        "model's, in the same order."
     )
 
 
-__all__ = ["Loaded", "chance_warning", "check_fits", "data_hints", "load_for_align"]
+__all__ = [
+    "PREPROCESS_OPTIONS",
+    "Loaded",
+    "chance_warning",
+    "check_fits",
+    "data_hints",
+    "load_for_align",
+]

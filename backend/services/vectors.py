@@ -21,7 +21,12 @@ from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
 from backend.semantic.report import held_out_quality, quality_line
-from backend.services.loading import chance_warning, check_fits, load_for_align
+from backend.services.loading import (
+    PREPROCESS_OPTIONS,
+    chance_warning,
+    check_fits,
+    load_for_align,
+)
 from backend.services.models import model_for_data, probed_layers
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
@@ -191,7 +196,7 @@ def align_run(
     index = _index_for(model, layers, train, device)
     warning = chance_warning(model, loaded, device)
     if warning:
-        reporter.message(f"warning: {warning}")
+        reporter.message(f"warning: {warning} ({PREPROCESS_OPTIONS})")
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
     run_id = name or store.new_id(f"{slug(record.ref)}-{loaded.data.name}-aligned")
     with store.writer(run_id) as writer:

@@ -1,9 +1,12 @@
 """*Load a model* on the Runs tab, in headless Chromium: a model file of the test's own
 (offered by the server's owner through SEMVEC_MODEL_FILES), its uploaded checkpoint, a
 folder of real photographs inside the data home, the layer picker, the align job, then
-the run's neurons on the map."""
+the run's neurons on the map; a model near chance, warned about where its figures are
+read; published weights in the server's cache, which prefill the preprocessing."""
 
 import pytest
+import torch
+import torchvision
 from safetensors.torch import save_file
 from selenium.webdriver.common.by import By
 
@@ -22,24 +25,37 @@ def own_model_server(quickstart_copy):
     code.write_text(USER_MODEL)
     ref = f"{code}:make_petalnet"
     site = installed_plugin(home.parent / f"{home.name}-site")
-    server = Server(home, SEMVEC_MODEL_FILES=ref, PYTHONPATH=str(site)).start()
+    # Published weights in the server's torch cache: a random ResNet-18 under the file name
+    # its IMAGENET1K_V1 enum expects (nothing downloads).
+    cache = home.parent / f"{home.name}-torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), cache / "resnet18-f37072fd.pth")
+    torch_home = str(cache.parent.parent)
+    env = {"SEMVEC_MODEL_FILES": ref, "PYTHONPATH": str(site), "TORCH_HOME": torch_home}
+    server = Server(home, **env).start()
     server.ref = ref
     yield server
     server.stop()
 
 
-def test_load_a_model_of_ones_own_on_photos_and_browse_it(driver, own_model_server, tmp_path):
+def _form_with(driver, server, source: str, arch: str):
+    """The Runs tab with `arch` of `source` chosen in *Load a model*."""
     from tests.browser.pages import MapPage
 
+    page = MapPage(driver, server.url)
+    page.open("/runs")
+    page.wait_text("runs-table", "digits-default")
+    page.choose("load-source", source)
+    page.choose("runs-align-arch", arch)
+    return page
+
+
+def test_load_a_model_of_ones_own_on_photos_and_browse_it(driver, own_model_server, tmp_path):
     scope: dict = {}
     exec(USER_MODEL, scope)
     checkpoint = tmp_path / "petal.th.safetensors"
     save_file(scope["make_petalnet"]().state_dict(), str(checkpoint))
-    page = MapPage(driver, own_model_server.url)
-    page.open("/runs")
-    page.wait_text("runs-table", "digits-default")
-    page.choose("load-source", "file")
-    page.choose("runs-align-arch", own_model_server.ref)
+    page = _form_with(driver, own_model_server, "file", own_model_server.ref)
     # The layer picker: the user's own module names, the default probe checked, the total.
     total = page.wait_text("load-layers-total", "neurons")
     assert total.startswith("58 neurons in 4 layers") and "decide" in total
@@ -80,11 +96,62 @@ def test_a_file_that_is_no_checkpoint_is_refused_with_a_reason(driver, own_model
 
 
 def test_an_installed_packages_architecture_is_offered(driver, own_model_server):
-    from tests.browser.pages import MapPage
-
-    page = MapPage(driver, own_model_server.url)
-    page.open("/runs")
-    page.wait_text("runs-table", "digits-default")
-    page.choose("load-source", "plugin")
-    page.choose("runs-align-arch", "plugin:petal")
+    page = _form_with(driver, own_model_server, "plugin", "plugin:petal")
     assert page.wait_text("load-layers-total", "neurons").startswith("58 neurons in 4 layers")
+
+
+def test_a_loaded_model_near_chance_is_warned_about_in_the_header_and_the_runs_tab(
+    driver, own_model_server, tmp_path
+):
+    """A random digits CNN, uploaded as a weights-only torch file named `.th`, aligned on
+    the digits: its map's header and its Runs-tab row say in words that it scores near
+    chance (with the quality references beside); the healthy default run has no warning."""
+    import model_zoo
+
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "random-digits.th"
+    torch.save(model_zoo.get_model("digits_cnn").state_dict(), checkpoint)
+    page = _form_with(driver, own_model_server, "zoo", "digits_cnn")
+    driver.find_element(By.CSS_SELECTOR, "#runs-upload input[type=file]").send_keys(str(checkpoint))
+    page.wait_text("runs-upload-name", "ready: random-digits.th")
+    page.type("load-steps", "10")
+    driver.find_element(By.ID, "runs-align-go").click()
+    text = page.wait_text("runs-message", "alignment job", timeout=60)
+    assert text.startswith("Uploaded random-digits.th (")
+    link = _wait_for_run_link(page, text.split("alignment job ")[1].split()[0])
+    run = link.text.removeprefix("open ").removesuffix(" on the map")
+    row = f"//tr[td/a[text()='{run}']]/following-sibling::tr[1][contains(@class, 'run-warning')]"
+    warned = page.wait(lambda d: d.find_elements(By.XPATH, row), message="no warning row")
+    assert "near chance" in warned[0].text and "--" not in warned[0].text
+    link.click()
+    warning = page.wait_text("explorer-warning-0", "near chance")
+    assert "preprocessing or classes may not fit these images" in warning
+    assert "Check the image size, crop, mean and std" in warning and "--" not in warning
+    assert page.text_of("explorer-ceiling").startswith("ceiling r ")
+    assert page.text_of("explorer-bound").startswith("rank-64 bound r ")
+
+    page.open("/?run=digits-default")
+    ceiling = page.wait_text("explorer-ceiling", "P@10")
+    assert float(ceiling.split("r ")[1].split(" /")[0]) > 0.5
+    assert "P@10" in page.text_of("explorer-bound")
+    assert "digits_cnn" in page.text_of("shell-run-info")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".run-warning")
+    errors = page.console_errors()
+    assert not errors, "\n".join(errors)
+
+
+def test_published_weights_in_the_servers_cache_prefill_the_preprocessing(driver, own_model_server):
+    page = _form_with(driver, own_model_server, "torchvision", "torchvision:resnet18")
+    page.wait_text("load-layers-total", "neurons")
+    page.choose("load-weights", "IMAGENET1K_V1")
+    page.wait_text("load-preprocess-note", "Prefilled from the IMAGENET1K_V1 weights")
+    values = {
+        key: driver.find_element(By.ID, f"load-{key}").get_attribute("value")
+        for key in ("resize", "crop", "mean", "std")
+    }
+    assert values == {
+        "resize": "256",
+        "crop": "224",
+        "mean": "0.485,0.456,0.406",
+        "std": "0.229,0.224,0.225",
+    }

@@ -56,7 +56,16 @@ def _run_info(s: dict) -> list:
         ("test accuracy", fmt(s.get("test_accuracy"), ".1%")),
     ]
     spans = [html.Span([html.B(k), " ", v], className="fact", title=hint(k)) for k, v in facts]
-    return spans + _references(q)
+    return spans + _references(q) + _warnings(s)
+
+
+def _warnings(s: dict) -> list:
+    """What went wrong when the run was made (a loaded model near chance...), in words,
+    one line each beside the figures it puts in doubt."""
+    return [
+        html.Span(text, className="run-warning", role="alert", id=f"explorer-warning-{i}")
+        for i, text in enumerate(s.get("warnings") or [])
+    ]
 
 
 def _references(q: dict) -> list:

@@ -180,3 +180,23 @@ def test_a_model_near_chance_on_the_images_gets_a_warning(tmp_path):
     proc = align(shipped, "trained")
     assert "near chance" not in proc.stderr + proc.stdout
     assert RunStore(home).open("trained").metrics()["warnings"] == []
+
+
+def test_a_checkpoint_of_another_zoo_architecture_names_it_in_the_error(tmp_path, photos):
+    """The public ResNet-56's form (option-A shortcuts, a head called `linear`, DataParallel
+    keys, no BatchNorm counters) aligned as the zoo's `resnet56`: the error names the real
+    differences and `resnet56_a`, whose keys fit it exactly; no run is made."""
+    import model_zoo
+    from tests.backend.runs.test_checkpoint_forms import _as_public_resnet56
+
+    torch.save(_as_public_resnet56(model_zoo.get_model("resnet56_a")), tmp_path / "r56.th")
+    home = tmp_path / "home"
+    args = ("--arch", "resnet56", "--checkpoint", str(tmp_path / "r56.th"))
+    proc = run_semvec(
+        home, "align", *args, *_photos_args(photos, "--image-size", "32"), *SMALL, expect=2
+    )
+    assert "the known architectures whose keys fit best: resnet56_a (100% of keys)" in proc.stderr
+    assert "layer2.0.shortcut.*, layer3.0.shortcut.*, fc" in proc.stderr
+    assert "the checkpoint has 1 module(s) that resnet56 lacks: linear" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list((home / "runs").glob("*"))

@@ -1,10 +1,18 @@
-"""The notebook path: an nn.Module and a folder in, a run that `semvec serve` shows out."""
+"""The notebook path: an nn.Module and a folder or a torch Dataset in, a run that `semvec
+serve` shows out."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 import torchvision
+from PIL import Image
+from sklearn.datasets import load_digits, load_sample_images
 from torch import nn
+from torch.utils.data import Dataset
 
+import model_zoo
 import semvec
 from tests.backend.api.conftest import Server
 
@@ -45,3 +53,64 @@ def test_a_model_semvec_cannot_rebuild_needs_its_arch(tmp_path, photos):
     with pytest.raises(semvec.SemvecError, match=r"arch='path/to/file\.py:function'"):
         semvec.align(model, photos, steps=2, home=tmp_path, progress=False)
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+class PhotoCrops(Dataset):
+    """(PIL image, label) crops of scikit-learn's two photos, with class names."""
+
+    def __init__(self, per_class: int = 14, size: int = 40):
+        self.classes = ["china", "flower"]
+        rng = np.random.default_rng(1)
+        self.items = []
+        for label, photo in enumerate(load_sample_images().images):
+            for _ in range(per_class):
+                top, left = rng.integers(0, photo.shape[0] - size), rng.integers(0, 300)
+                crop = photo[top : top + size, left : left + size]
+                self.items.append((Image.fromarray(crop), label))
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+
+class GreyDigits(Dataset):
+    """Unlabelled (1, 8, 8) float tensors in [0, 1]: scikit-learn's digits."""
+
+    def __init__(self, count: int = 60):
+        self.images = torch.tensor(load_digits().images[:count] / 16, dtype=torch.float32)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.images[index].unsqueeze(0)
+
+
+def test_a_torch_dataset_becomes_an_image_folder_the_run_and_the_page_read(tmp_path):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=2)
+    home = tmp_path / "home"
+    kwargs = {"image_size": 32, "steps": 4, "device": "cpu", "home": home, "progress": False}
+    run = semvec.align(model, PhotoCrops(), name="from-a-dataset", **kwargs)
+    folder = Path(run.meta.dataset["root"])
+    assert folder.parent == (home / "datasets").resolve() and folder.name.startswith("photocrops-")
+    assert sorted(p.name for p in folder.iterdir()) == ["china", "flower"]
+    assert len(list((folder / "flower").glob("*.png"))) == 14
+    opened = semvec.open_run("from-a-dataset", home)
+    assert (
+        opened.meta.dataset["name"] == "imagefolder" and opened.meta.arch == "torchvision:resnet18"
+    )
+    semvec.align(model, PhotoCrops(), name="again", **kwargs, analyze=False)
+    assert [p.name for p in (home / "datasets").iterdir()] == [folder.name]  # written once
+
+    grey = semvec.align(model_zoo.get_model("digits_cnn"), GreyDigits(), name="grey", **kwargs)
+    assert grey.meta.arch == "digits_cnn" and grey.meta.dataset["channels"] == 1
+    assert len(list(Path(grey.meta.dataset["root"]).glob("*.png"))) == 60  # flat: no labels
+    with Server(home) as server, server.client() as client:
+        summary = client.get("/api/runs/from-a-dataset").json()
+        assert summary["classes"] == ["china", "flower"] and summary["labelled"] is True
+        image = client.get("/api/runs/from-a-dataset/neurons/fc:1/images/0.png")
+        assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
+        assert client.get("/api/runs/grey").json()["labelled"] is False
