@@ -163,11 +163,15 @@ async def map_neighbors(run_id: str, neuron_ref: str, method: str, params: dict,
     return (await get(path, k=k, method=method, **params))["data"]
 
 
-async def made_or_started(path: str, query: dict, start: bool = True) -> tuple[int, dict]:
+async def made_or_started(
+    path: str, query: dict, start: bool = True, retry: bool = False
+) -> tuple[int, dict]:
     """(200, what `path` answers) once made; (202, {job_id, detail}) while a job makes it.
     A GET only reads: when no job is making it yet, this POSTs the same URL to start one
     (a write: ApiError 401 for a caller who may not), or with `start` false raises the
-    GET's 409."""
+    GET's 409. It raises that 409 too when the last job failed (its body's `failed` says
+    {job_id, error}; see `failure`), unless `retry`: a failing job is started again only
+    when the user asks, never by a page's polling."""
     query = {k: v for k, v in query.items() if v is not None}
     try:
         return await request("GET", path, params=query)
@@ -176,21 +180,31 @@ async def made_or_started(path: str, query: dict, start: bool = True) -> tuple[i
             raise
         if err.body.get("job_id") is not None:
             return 202, {"job_id": err.body["job_id"], "detail": err.detail}
-        if not start:
+        if not start or (failure(err) and not retry):
             raise
     return await request("POST", path, params=query)
 
 
-async def projection(run_id: str, method: str, params: dict) -> tuple[int, dict]:
+def failure(err: ApiError) -> dict | None:
+    """{job_id, error} of the failed job a GET's 409 names, if it names one."""
+    failed = err.body.get("failed") if err.status == 409 else None
+    return failed if isinstance(failed, dict) else None
+
+
+async def projection(
+    run_id: str, method: str, params: dict, retry: bool = False
+) -> tuple[int, dict]:
     """(200, coordinates) when the map is cached, (202, {job_id, detail}) while computed."""
-    return await made_or_started(run_path(run_id, "projection"), {"method": method, **params})
+    query = {"method": method, **params}
+    return await made_or_started(run_path(run_id, "projection"), query, retry=retry)
 
 
 async def placement(run_id: str, teacher: str, method: str, start: bool) -> tuple[int, dict]:
     """(200, the run's neurons on the teacher's map) or (202, {job_id, detail}); without
-    `start`, ApiError 409 where a job would have to be started."""
+    `start`, ApiError 409 where a job would have to be started (`start` is a click: it
+    tries again after a failure too)."""
     path = run_path(run_id, "placement", teacher)
-    return await made_or_started(path, {"method": method}, start)
+    return await made_or_started(path, {"method": method}, start, retry=start)
 
 
 async def distill_methods() -> list[dict]:
@@ -269,7 +283,8 @@ async def upload_checkpoint(filename: str, content: bytes) -> dict:
 
 
 async def clusters(run_id: str, method: str, params: dict) -> tuple[int, dict]:
-    """(200, the clusters outlined on this map) or (202, {job_id, detail}) while made."""
+    """(200, the clusters outlined on this map) or (202, {job_id, detail}) while made;
+    ApiError 409 with `failure` after the map's job failed (the map's page retries it)."""
     return await made_or_started(run_path(run_id, "clusters"), {"method": method, **params})
 
 

@@ -114,7 +114,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotMadeError)
     async def not_made(request: Request, err: NotMadeError):
-        return _answer(request, 409, str(err), job_id=err.job_id)
+        return _answer(request, 409, str(err), job_id=err.job_id, failed=err.failed)
 
     @app.exception_handler(JobConfigError)
     async def bad_config(request: Request, err: JobConfigError):

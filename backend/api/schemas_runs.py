@@ -158,12 +158,20 @@ class ProjectionPending(BaseModel):
     job_id: int
 
 
+class FailedJob(BaseModel):
+    job_id: int
+    error: str
+    """The last line of the job's error."""
+
+
 class MapNotMade(BaseModel):
     """A GET's 409 for what no job made yet: `detail` names the POST that starts it."""
 
     detail: str
     job_id: int | None
     """The job making it, when one is queued or running (a GET never starts one)."""
+    failed: FailedJob | None = None
+    """While none runs: the last job that tried and failed (a POST tries again)."""
 
 
 class CheckpointPublic(BaseModel):

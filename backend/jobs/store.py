@@ -106,6 +106,14 @@ class Job:
         return cls(**data)
 
 
+def _insert(db: sqlite3.Connection, kind: str, config: dict) -> int:
+    cur = db.execute(
+        "INSERT INTO jobs (kind, config, created) VALUES (?, ?, ?)",
+        (kind, json.dumps(config), time.time()),
+    )
+    return cur.lastrowid
+
+
 class JobStore:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -163,11 +171,20 @@ class JobStore:
 
     def create(self, kind: str, config: dict) -> Job:
         with self._write() as db:
-            cur = db.execute(
-                "INSERT INTO jobs (kind, config, created) VALUES (?, ?, ?)",
-                (kind, json.dumps(config), time.time()),
-            )
-            job_id = cur.lastrowid
+            job_id = _insert(db, kind, config)
+        return self.get(job_id)
+
+    def create_once(self, kind: str, config: dict) -> Job:
+        """The queued or running job of this kind and config, or a new one: looked up and
+        made in one transaction, so that requests at the same moment share one job."""
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT * FROM jobs WHERE kind = ? AND state IN ('queued', 'running') ORDER BY id",
+                (kind,),
+            ).fetchall()
+            found = (job for job in map(Job.from_row, rows) if job and job.config == config)
+            job = next(found, None)
+            job_id = job.id if job is not None else _insert(db, kind, config)
         return self.get(job_id)
 
     def get(self, job_id: int) -> Job | None:

@@ -71,6 +71,20 @@ def active(store: JobStore, kind: str, config: dict) -> Job | None:
     return None
 
 
+def latest(store: JobStore, kind: str, config: dict) -> Job | None:
+    """The newest job of this kind and config (validated first) in any state, if any."""
+    config = validate_config(kind, config)
+    return next((job for job in _all_of(store, kind) if job.config == config), None)
+
+
+def _all_of(store: JobStore, kind: str, page: int = 200):
+    """Every job of `kind`, newest first, a page at a time."""
+    offset = 0
+    while batch := store.list_jobs(kind=kind, limit=page, offset=offset):
+        yield from batch
+        offset += page
+
+
 def submit_once(store: JobStore, kind: str, config: dict) -> Job:
     """Submit, unless the same job is already queued or running (then return that one)."""
-    return active(store, kind, config) or store.create(kind, validate_config(kind, config))
+    return store.create_once(kind, validate_config(kind, config))

@@ -3,7 +3,10 @@ student's placement, found (for a GET, which never starts one) or started (for a
 
 A GET of something not made yet raises NotMadeError, which names the POST that starts it
 and the job already making it, if any: a GET must stay a read, since a page of any site
-can make a browser send one (an `<img src>`) with no `Origin` to refuse it by.
+can make a browser send one (an `<img src>`) with no `Origin` to refuse it by. While none
+runs, it also names the last job that failed to make it, so that a page polling the GET
+shows why instead of starting the same failing job again; a POST always starts one (that
+is the retry, a deliberate write).
 """
 
 from typing import NamedTuple
@@ -23,11 +26,17 @@ class Need(NamedTuple):
 
 
 class NotMadeError(SemvecError):
-    """A map, clustering or placement not made yet (answered 409 with `job_id`)."""
+    """A map, clustering or placement not made yet (answered 409 with `job_id`, and with
+    `failed` {job_id, error} when none runs and the last job that made a part failed)."""
 
-    def __init__(self, what: str, job_id: int | None, start: str):
-        self.job_id = job_id
-        if job_id is None:
+    def __init__(self, what: str, job_id: int | None, start: str, failed: dict | None = None):
+        self.job_id, self.failed = job_id, failed
+        if failed is not None:
+            super().__init__(
+                f"{what} is not made: job {failed['job_id']} failed ({failed['error']}); "
+                f"{start} tries again"
+            )
+        elif job_id is None:
             super().__init__(f"{what} is not made yet: {start} starts it")
         else:
             super().__init__(
@@ -60,10 +69,23 @@ def placement_or_needs(
 
 
 def not_made(job_store: JobStore, needs: list[Need], what: str, start: str) -> NotMadeError:
-    """The error a GET answers for `what`: with the job making one of its parts, if any."""
+    """The error a GET answers for `what`: with the job making one of its parts, if any;
+    else with the failed last job of the first part whose last job failed."""
     found = (jobs.active(job_store, need.kind, need.config) for need in needs)
     job = next((j for j in found if j is not None), None)
-    return NotMadeError(what, None if job is None else job.id, start)
+    if job is not None:
+        return NotMadeError(what, job.id, start)
+    ended = (jobs.latest(job_store, need.kind, need.config) for need in needs)
+    failed = next((j for j in ended if j is not None and j.state == "failed"), None)
+    if failed is None:
+        return NotMadeError(what, None, start)
+    return NotMadeError(what, None, start, {"job_id": failed.id, "error": last_line(failed.error)})
+
+
+def last_line(error: str | None) -> str:
+    """A job's error in one line: its last non-empty one (where a traceback's reason is)."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no reason was recorded"
 
 
 def start(job_store: JobStore, needs: list[Need]) -> tuple[Job, str]:

@@ -69,6 +69,9 @@ async def distill_pair_map(student, _tick, _go, teacher, shown):
         except ApiError as err:
             if err.status != 409:
                 raise
+            if failed := api_client.failure(err):  # the button tries again
+                text = f"Drawing {student} on {teacher}'s map failed: {failed['error']}"
+                return empty_figure("No map"), message(text, "error"), offered
             text = "Not matched yet: the button runs both models on held-out images (a job)."
             return empty_figure("Not drawn yet"), html.Div(text, className="muted"), offered
         if status == 202:

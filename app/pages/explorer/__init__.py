@@ -117,6 +117,9 @@ def layout() -> html.Div:
                 [
                     html.Div(id="explorer-note"),
                     html.Div(id="explorer-status"),
+                    html.Button(
+                        "Try again", id="explorer-map-retry", n_clicks=0, style={"display": "none"}
+                    ),
                     dcc.Loading(graph, type="circle", delay_show=400),
                 ],
                 className="map-area",

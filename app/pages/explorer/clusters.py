@@ -26,11 +26,16 @@ from app.pages.explorer.selection import MAX_LISTED
     Output("explorer-clusters-poll", "disabled"),
     Input("explorer-view", "data"),
     Input("explorer-clusters-poll", "n_intervals"),
+    Input("explorer-map-retry", "n_clicks"),
     State("explorer-clusters-show", "value"),
 )
-async def explorer_clusters(view, _tick, show):
+async def explorer_clusters(view, _tick, _retry, show):
+    """The map's clusters; after a failed `project` job, why, until the map's Try again
+    (which starts the job: the clusters only follow it, so that one click is one job)."""
     if not view:
         return None, None, None, True
+    if ctx.triggered_id == "explorer-map-retry":
+        return no_update, "Finding clusters…", None, False
     run, method, params = view["run"], view["method"], view["params"]
     try:
         try:
@@ -47,6 +52,9 @@ async def explorer_clusters(view, _tick, show):
                 return None, message(text, "error"), None, True
             return no_update, f"Finding clusters (job {job['id']}, {job['state']})…", None, False
     except ApiError as err:
+        if failed := api_client.failure(err):
+            text = f"The clusters could not be found: {failed['error']}"
+            return None, message(text, "error"), None, True
         return None, message(err.detail, "error"), None, True
     shown = "show" in (show or [])
     found = drawing(body, map_revision(run, method, params), shown)

@@ -102,27 +102,34 @@ def _references(q: dict) -> list:
     return out
 
 
+HIDDEN, SHOWN = {"display": "none"}, {}
+
+
 @callback(
     Output("explorer-map", "figure"),
     Output("explorer-status", "children"),
     Output("explorer-poll", "disabled"),
+    Output("explorer-map-retry", "style"),
     Input("explorer-view", "data"),
     Input("explorer-poll", "n_intervals"),
     Input("explorer-color", "value"),
     Input("explorer-layer", "value"),
+    Input("explorer-map-retry", "n_clicks"),
     State("explorer-ablate-mode", "value"),
 )
-async def explorer_map(view, _tick, color, layers, ablate_mode):
+async def explorer_map(view, _tick, color, layers, _retry, ablate_mode):
     """The map for the view; while its projection job runs, a progress bar and a poll.
     Parameters this run cannot take (n_neighbors above its neuron count...) fall back to
-    the method's defaults, with a note saying why."""
+    the method's defaults, with a note saying why. A map whose job failed is not started
+    again until the user presses Try again: the reason stays on screen instead."""
     if not view:
-        return empty_figure("No run to show."), None, True
+        return empty_figure("No run to show."), None, True, HIDDEN
     run, method, params = view["run"], view["method"], view["params"]
+    retry = ctx.triggered_id == "explorer-map-retry"
     note = None
     try:
         try:
-            status, body = await api_client.projection(run, method, params)
+            status, body = await api_client.projection(run, method, params, retry)
         except ApiError as err:
             if err.status != 422 or not params:
                 raise
@@ -133,32 +140,45 @@ async def explorer_map(view, _tick, color, layers, ablate_mode):
                 "warning",
             )
             params = {}
-            status, body = await api_client.projection(run, method, params)
+            status, body = await api_client.projection(run, method, params, retry)
         if status == 202:
             return await _pending(body["job_id"], view, ctx.triggered_id == "explorer-poll")
         columns = await api_client.columns(run)
         if color == "ablation":
             columns = columns | {"ablation": await api_client.ablation_effects(run, ablate_mode)}
     except ApiError as err:
+        if failed := api_client.failure(err):
+            return _failed(view["method"], failed["error"])
         text = await error_text(err, "Computing a new map")
-        return empty_figure("No map"), message(text, "error"), True
+        return empty_figure("No map"), message(text, "error"), True, HIDDEN
     total, shown = len(body["x"]), len(shown_ids(columns, layers))
     count = f"{total:,} neurons" if shown == total else f"{shown:,} of {total:,} neurons shown"
     title = f"{run} · {METHOD_NAMES[method]} · {count}"
     revision = map_revision(run, method, params)
     figure = map_figure(body, columns, color or "layer", layers, title, revision)
-    return figure, note, True
+    return figure, note, True, HIDDEN
+
+
+def _failed(method: str, reason: str) -> tuple:
+    """The map's place says why its job failed, with Try again; the poll stops."""
+    text = (
+        f"The {METHOD_NAMES[method]} map could not be made: {reason.rstrip('.')}. "
+        "Try other parameters, or Try again."
+    )
+    return empty_figure("No map"), message(text, "error"), True, SHOWN
 
 
 async def _pending(job_id: int, view: dict, polling: bool):
     job = await api_client.job(job_id)
     name = METHOD_NAMES[view["method"]]
+    if job["state"] == "failed":  # in one line, as the GET's 409 gives it
+        return _failed(view["method"], (job["error"] or "no reason").strip().splitlines()[-1])
     if job["state"] in FAILED:
         text = f"The {name} map job {job_id} {job['state']}: {job['error'] or ''}"
-        return empty_figure("No map"), message(text, "error"), True
+        return empty_figure("No map"), message(text, "error"), True, SHOWN
     bar = html.Div(
         [html.Span(f"Computing the {name} map (job {job_id}, {job['state']})"), job_progress(job)],
         className="progress",
     )
     figure = no_update if polling else empty_figure("The map is being computed…")
-    return figure, bar, False
+    return figure, bar, False, HIDDEN

@@ -86,3 +86,17 @@ def wait_for_job(client, job_id: int, states, timeout: float = 240) -> dict:
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} is still {job['state']} after {timeout:.0f} s")
         time.sleep(0.2)
+
+
+def block_map(home, method: str, params: dict):
+    """Make a map of `digits-default` that cannot be made: a folder where its cache entry
+    goes, so its job computes the map, then fails in the worker writing it
+    (IsADirectoryError). Returns that folder (remove it to let the map be made)."""
+    from backend.projection import ProjectionCache
+    from backend.runs.store import RunStore
+
+    run = RunStore(home).open("digits-default")
+    cache = ProjectionCache(run.projections_dir)
+    blocker = cache.path_for(run.vectors().numpy(), method, params).with_suffix(".json")
+    (blocker / "in-the-way").mkdir(parents=True)
+    return blocker
