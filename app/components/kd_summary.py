@@ -192,6 +192,9 @@ def paired_summary(jobs: list[dict], metrics: dict[int, list[dict]], infos: dict
             "title": {"text": "method"},
             "categoryorder": "array",
             "categoryarray": labels[::-1],
+            # headroom above the top row, whose value label sits above its marker: without
+            # it that label ran into the CE annotation
+            "range": [-0.5, len(labels) - 0.5 + 0.5],
         },
         legend={"title": {"text": "what it took of the teacher"}, "orientation": "h", "y": -0.3},
         **LAYOUT,
