@@ -4,6 +4,7 @@ Every method has a fixed set of parameters with defaults; `resolve_params` check
 caller's parameters and fills in the rest, giving the canonical form the cache keys on.
 """
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -179,11 +180,25 @@ def _umap(array: np.ndarray, n_neighbors: int, min_dist: float, metric: str, see
         n_jobs=1,  # a seed makes umap single-threaded anyway; saying so silences its warning
         precomputed_knn=knn or (None, None, None),
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _torch_threads_kept():
         warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
         # we never call transform() on new data, so the missing search index is fine
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         return np.asarray(reducer.fit_transform(array), dtype=np.float32)
+
+
+@contextlib.contextmanager
+def _torch_threads_kept():
+    """Numba's parallel layer shares torch's OpenMP runtime and sets its thread count to
+    every core when UMAP first runs; a process that asked torch for one thread (a
+    benchmark, a job on a busy machine) would silently get two from then on."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _exact_cosine_knn(array: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, None]:

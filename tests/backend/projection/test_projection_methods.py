@@ -1,5 +1,8 @@
 """Projection methods: shapes, determinism, PCA against sklearn, parameter checks, tiny N."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
@@ -118,3 +121,20 @@ def test_bad_vectors_are_refused():
         project(np.zeros(5), "pca")
     with pytest.raises(ValueError, match="NaN"):
         project(np.array([[0.0, np.nan], [1.0, 2.0]]), "pca")
+
+
+def test_umap_leaves_torch_on_the_threads_it_was_given():
+    """Numba's parallel layer shares torch's OpenMP runtime; on its first run in a process
+    it used to set torch to every core. A fresh process, so that numba starts here."""
+    script = (
+        "import numpy as np, torch\n"
+        "torch.set_num_threads(1)\n"
+        "from backend.projection import project\n"
+        "rng = np.random.default_rng(0)\n"
+        "project(rng.normal(size=(60, 8)).astype(np.float32), 'umap', n_neighbors=5)\n"
+        "print('threads', torch.get_num_threads())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.split()[-2:] == ["threads", "1"], out.stdout + out.stderr
