@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--lam", type=float, help="weight of the method's term (default: its own)")
     p.add_argument("--temperature", type=float, help="kd, tfkd, static (default 4, 20, 20)")
-    p.add_argument("--beta", type=float, help="static: soft target sharpness β (default 0.9)")
+    p.add_argument("--beta", type=float, help="static: soft target sharpness β (default 4)")
     p.add_argument("--rho", type=float, help="static: feature-relation weight ρ (default 1)")
     p.add_argument("--train-size", type=int, help="a stratified subset of the train split")
     p.add_argument("--hint-layers", help="static, sp: layers to match (path or teacher=student)")

@@ -39,7 +39,7 @@ class DistillConfig(BaseModel):
         ge=BETA_RANGE[0],
         le=BETA_RANGE[1],
         description="static, static_free: sharpness β of the soft target softmax(β S[y] / T) "
-        "(None: 0.9)",
+        "(None: 4)",
     )
     rho: float | None = Field(
         None,

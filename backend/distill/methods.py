@@ -56,7 +56,7 @@ class MethodSetup:
     knowledge: Knowledge | None = None
     teacher: RunMeta | None = None
     beta: float | None = None
-    """static, static_free: the soft target's sharpness (None: 0.9)."""
+    """static, static_free: the soft target's sharpness (None: 4)."""
     rho: float | None = None
     """static, static_free: the relation term's weight (None: 1)."""
 
@@ -200,11 +200,15 @@ class SimilarityPreserving(Method):
         return torch.stack(terms).sum()
 
 
-DEFAULT_BETA, DEFAULT_RHO, DEFAULT_STATIC_T = 0.9, 1.0, 20.0
-"""ρ 1, not the digits trial's 10 (BENCHMARKS.md, issue 14): on CIFAR-10 photos ρ 10 cost
-1.6 points against CE where ρ 1 is level with label smoothing; on digits ρ 1 beats Tf-KD on
-both training sizes (20 seeds on 200 images: +0.60 ± 0.26), ρ 10 is 0.70 better on 200
-images and 0.45 worse on all of them."""
+DEFAULT_BETA, DEFAULT_RHO, DEFAULT_STATIC_T = 4.0, 1.0, 20.0
+"""Chosen on both datasets (BENCHMARKS.md, issue 14). ρ 1, not the digits trial's 10: on
+CIFAR-10 photos ρ 10 cost 1.6 points against CE; on digits ρ 1 still beats Tf-KD on both
+training sizes. β 4, not the trial's 0.9: the soft term is zero when the logits are
+β · S[y] (up to a constant), so β sets the confidence it allows. At 0.9 that is a
+true-class margin near 1 logit (p ≈ 0.2), which an underfitting student pays for; at 4
+the margin is about 4 (with the simplex, p ≈ 0.9 on the true class, Tf-KD's virtual
+teacher). Paired by seed, β 4 against 0.9: +0.34 ± 0.15 on 5,000 CIFAR-10 photos (5 of 5
+seeds), +0.22 ± 0.11 on all 1,079 digits, −0.19 ± 0.18 on 200 digits (20 seeds each)."""
 
 
 class _SoftRelationKD(Method):
