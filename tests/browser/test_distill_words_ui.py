@@ -105,8 +105,10 @@ def test_reload_keeps_the_form_and_the_filter_and_students_are_linked(page, ui_s
 def test_beta_and_rho_go_to_the_methods_that_take_them_and_name_their_series(page, ui_server):
     methods = {m["name"]: m for m in httpx.get(f"{ui_server.url}/api/distill/methods").json()}
     _open(page)
-    placeholder = page.driver.find_element(By.ID, "distill-rho").get_attribute("placeholder")
-    assert placeholder == f"empty: {methods['static']['default_rho']:g}"
+    for field, key in (("distill-rho", "default_rho"), ("distill-beta", "default_beta")):
+        placeholder = page.driver.find_element(By.ID, field).get_attribute("placeholder")
+        assert placeholder == f"empty: {methods['static'][key]:g}"
+    assert methods["static"]["default_beta"] == 4.0  # what the page says is the default
     _tick(page, "static_free", True)
     page.type("distill-seeds", "1")
     page.type("distill-epochs", "2")
