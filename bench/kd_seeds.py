@@ -2,10 +2,10 @@
 
 The same students, data and schedule as `bench.kd` (its `group`, so finished groups are
 cached with the rest); only more seeds and the settings named here. A setting is
-`method` or `method:key=value+key=value` (keys: lam, beta, rho, temperature), as in
-`bench.kd_cifar --methods`.
+`method` or `method:key=value+key=value` (keys: lam, t, beta, rho), read as
+`bench.kd_cifar --methods` reads its labels.
 
-    .venv/bin/python -m bench.kd_seeds --seeds 20 --settings static,static:beta=4
+    .venv/bin/python -m bench.kd_seeds --seeds 20 --settings static:beta=0.9,static:beta=4
 
 prints every setting's mean ± std and each one's paired difference against the others
 that matter (ce, ls, tfkd, its teacher-free twin at the same setting), and writes
@@ -26,21 +26,14 @@ import torch
 from backend.runs.store import RunStore
 from backend.services.default_run import ensure_default_run
 from bench.kd import OUT, SIZES, group, paired
+from bench.kd_cifar import base_label, overrides
 
 BASELINES = ["ce", "ls", "tfkd"]
-KEYS = {"lam", "beta", "rho", "temperature"}
 
 
 def parse(setting: str) -> dict:
     """`static:beta=4+rho=1` -> {"method": "static", "beta": 4.0, "rho": 1.0}."""
-    method, _, rest = setting.partition(":")
-    kw: dict = {"method": method}
-    for item in filter(None, rest.split("+")):
-        key, _, value = item.partition("=")
-        if key not in KEYS:
-            raise SystemExit(f"unknown key {key!r} in {setting!r}; use one of {sorted(KEYS)}")
-        kw[key] = float(value)
-    return kw
+    return {"method": base_label(setting), **overrides(setting)}
 
 
 def twin(setting: str) -> str | None:
@@ -52,13 +45,14 @@ def twin(setting: str) -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--settings", default="static,static:beta=4")
+    parser.add_argument("--settings", default="static:beta=0.9,static:beta=4")
     parser.add_argument("--sizes", default="200,full", help="of: 200, full")
     args = parser.parse_args()
     torch.set_num_threads(1)
     settings = args.settings.split(",")
     labels = list(dict.fromkeys([*BASELINES, *settings, *filter(None, map(twin, settings))]))
-    out: dict = {"seeds": args.seeds, "threads": 1, "torch": torch.__version__}
+    out: dict = {"seeds": args.seeds, "threads": torch.get_num_threads()}
+    out["torch"] = torch.__version__
     with tempfile.TemporaryDirectory() as home:
         ensure_default_run(home=Path(home))
         store = RunStore(Path(home))
