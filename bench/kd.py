@@ -35,12 +35,13 @@ import torch
 
 from backend.distill.config import BETA_RANGE, RHO_RANGE, DistillConfig
 from backend.distill.registry import list_methods
-from backend.distill.relation import profile_similarity, shuffled_similarity
+from backend.distill.relation import profile_similarity
 from backend.distill.trainer import StudentStep, make_optimizer
 from backend.distill.trainer import train_student as train
 from backend.runs.store import RunStore
 from backend.services.default_run import ensure_default_run
 from backend.services.distill import prepare_student
+from bench.kd_cifar import set_control
 from bench.timing import interleaved, median, paired_ratio
 
 OUT = Path(__file__).parent / "out"
@@ -52,18 +53,19 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def student(store: RunStore, plain: bool = False, shuffle: bool = False, s_from=None, **kw):
+def student(store: RunStore, plain: bool = False, control=None, s_from=None, **kw):
     """Train one student; returns its final test accuracy and seconds per epoch.
 
-    plain: static_corr's plain Pearson loss (no variance floor). shuffle: static with S's
-    classes permuted (the same permutation for every seed). s_from: static with S made from
-    that layer's vectors in the teacher's run (`profile_similarity`)."""
+    plain: static_corr's plain Pearson loss (no variance floor). control: static with
+    another S, one of bench.kd_cifar's S_CONTROLS (the shuffle is the same for every
+    seed). s_from: static with S made from that layer's vectors in the teacher's run
+    (`profile_similarity`)."""
     cfg = DistillConfig(teacher=TEACHER, device="cpu", **kw)
     s = prepare_student(cfg, store)
     if plain:
         s.method.targets.eps = 1e-12
-    if shuffle:
-        s.method.targets.set_similarity(shuffled_similarity(s.method.targets.similarity))
+    if control:
+        set_control(s.method.targets, control)
     if s_from:
         run = store.open(TEACHER)
         index, vectors = run.index(), run.vectors()
@@ -150,7 +152,7 @@ def paired(a: dict, b: dict) -> dict:
 
 
 TRIALS = {
-    "static, S shuffled": {"method": "static", "shuffle": True},
+    "static, S shuffled": {"method": "static", "control": "static_shuffled"},
     "static, S from conv3": {"method": "static", "s_from": "conv3"},
     "static + conv3": {"method": "static", "hint_layers": ["conv3"]},
 }

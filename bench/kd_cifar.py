@@ -104,10 +104,18 @@ def base_label(label: str) -> str:
     return label.partition(":")[0]
 
 
+S_CONTROLS = {
+    "static_shuffled": "S's classes permuted (right structure, wrong classes)",
+    "static_softonly": "the teacher's S in the soft target only; the simplex in the relation term",
+    "static_relonly": "the teacher's S in the relation term only; the simplex in the soft target",
+}
+"""Labels that train static with another S: the controls and the split trial (issue 14)."""
+
+
 def method_of(label: str) -> str:
-    """The registered method a label trains (static_shuffled is static with another S)."""
+    """The registered method a label trains (the S_CONTROLS are static with another S)."""
     base = base_label(label)
-    return "static" if base == "static_shuffled" else base
+    return "static" if base in S_CONTROLS else base
 
 
 def overrides(label: str) -> dict:
@@ -124,7 +132,7 @@ def runnable(labels: list[str]) -> list[str]:
     for label in labels:
         if method_of(label) not in known:
             continue
-        if label == "static_shuffled" and not _has_relation():
+        if base_label(label) in S_CONTROLS and not _has_relation():
             continue
         out.append(label)
     return out
@@ -193,12 +201,23 @@ def build_method(label: str, student, data: Data, knowledge, meta, sample):
         teacher=meta if info.needs_teacher else None,
     )
     method = info.cls(dataclasses.replace(setup, **overrides(label)))
-    if base_label(label) == "static_shuffled":
-        from backend.distill.relation import shuffled_similarity
-
-        s = knowledge.layer(knowledge.logit_layer).similarity()
-        method.targets.set_similarity(shuffled_similarity(s, seed=0))
+    if base_label(label) in S_CONTROLS:
+        set_control(method.targets, base_label(label))
     return method, info.needs_teacher
+
+
+def set_control(targets, control: str) -> None:
+    """Give a static method's SoftRelation the S of an S_CONTROLS label."""
+    from backend.distill.relation import shuffled_similarity, simplex_similarity
+
+    s = targets.similarity
+    free = simplex_similarity(len(s))
+    if control == "static_shuffled":
+        targets.set_similarity(shuffled_similarity(s, seed=0))
+    elif control == "static_softonly":
+        targets.set_similarity(free, soft_similarity=s)
+    else:
+        targets.set_similarity(s, soft_similarity=free)
 
 
 def train_one(label: str, seed: int, data: Data, ctx: dict) -> dict:

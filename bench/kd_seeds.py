@@ -26,20 +26,23 @@ import torch
 from backend.runs.store import RunStore
 from backend.services.default_run import ensure_default_run
 from bench.kd import OUT, SIZES, group, paired
-from bench.kd_cifar import base_label, overrides
+from bench.kd_cifar import S_CONTROLS, base_label, method_of, overrides
 
 BASELINES = ["ce", "ls", "tfkd"]
 
 
 def parse(setting: str) -> dict:
-    """`static:beta=4+rho=1` -> {"method": "static", "beta": 4.0, "rho": 1.0}."""
-    return {"method": base_label(setting), **overrides(setting)}
+    """`static:beta=4+rho=1` -> {"method": "static", "beta": 4.0, "rho": 1.0}; an S
+    control (`static_softonly`) is static with `control` set."""
+    base = base_label(setting)
+    control = {"control": base} if base in S_CONTROLS else {}
+    return {"method": method_of(setting), **control, **overrides(setting)}
 
 
 def twin(setting: str) -> str | None:
     """static's teacher-free twin at the same setting."""
-    method, sep, rest = setting.partition(":")
-    return f"static_free{sep}{rest}" if method == "static" else None
+    _, sep, rest = setting.partition(":")
+    return f"static_free{sep}{rest}" if method_of(setting) == "static" else None
 
 
 def main() -> None:

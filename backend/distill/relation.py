@@ -152,11 +152,15 @@ class SoftRelation(nn.Module):
             self.register_buffer(name, torch.empty(0), persistent=False)
         self.set_similarity(similarity)
 
-    def set_similarity(self, similarity: torch.Tensor) -> None:
-        """Replace S (and q with it): the bench's shuffled-S control."""
+    def set_similarity(
+        self, similarity: torch.Tensor, soft_similarity: torch.Tensor | None = None
+    ) -> None:
+        """Replace S, and q with it or with `soft_similarity`'s: the bench's controls (S
+        shuffled; the teacher's S in one term only)."""
         device = self.similarity.device
         self.similarity = similarity.float().to(device)
-        self.soft = class_soft_targets(self.similarity, self.beta, self.t)
+        soft = self.similarity if soft_similarity is None else soft_similarity.float().to(device)
+        self.soft = class_soft_targets(soft, self.beta, self.t)
         self.entropy = (self.soft * self.soft.log()).sum(dim=1)
 
     def loss(
