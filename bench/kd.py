@@ -153,14 +153,20 @@ def paired(a: dict, b: dict) -> dict:
 
 TRIALS = {
     "static, S shuffled": {"method": "static", "control": "static_shuffled"},
+    "static, S in both terms": {"method": "static", "control": "static_both"},
     "static, S from conv3": {"method": "static", "s_from": "conv3"},
     "static + conv3": {"method": "static", "hint_layers": ["conv3"]},
 }
-"""Static's control (S with its classes permuted) and trials of more knowledge: S from the
-penultimate layer's vectors, and conv3 as a hint layer (static_corr's term, weighted by ρ)."""
+"""Static's control (S with its classes permuted), its form until issue 14's split (the
+teacher's S in the soft target too), and trials of more knowledge: the relation term's S
+from the penultimate layer's vectors, and conv3 as a hint layer (static_corr's term,
+weighted by ρ)."""
 FIRST = ["ce", "ls", "tfkd", "static", "static_free", "static, S shuffled", "rkd", "sp"]
 """The groups that answer the issue's question run first (the bench resumes)."""
-RIVALS = ["ce", "ls", "tfkd", "kd", "rkd", "sp", "static_free", "static_corr", "static, S shuffled"]
+RIVALS = [
+    *["ce", "ls", "tfkd", "kd", "rkd", "sp", "static_free", "static_corr"],
+    *["static, S shuffled", "static, S in both terms"],
+]
 
 
 def accuracy_tables(store: RunStore, seeds: int, quick: bool) -> dict:

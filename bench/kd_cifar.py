@@ -15,12 +15,13 @@ Protocol (the same for every method; only the method differs):
 - why resnet8 and 30 epochs: on one core (OMP_NUM_THREADS=1) a resnet8_a step trains
   ~830 images/s, resnet20_a ~420, and a ResNet-56 forward runs ~350 images/s. With the
   teacher replayed, every method costs about a resnet8 epoch (measured: 4.2-4.8 s of CPU),
-  so 10 methods x 30 epochs is ~25 minutes of one core per seed (plus the teacher's
+  so 11 methods x 30 epochs is ~27 minutes of one core per seed (plus the teacher's
   outputs, once: ~6 minutes); resnet20 would fit half the epochs. A live teacher would
   add ~12 s an epoch (3.5x) to kd, rkd and sp: the table's `live teacher` column.
 - methods: ce, ls, tfkd, kd, rkd, sp, static (logit layer only), static_corr (issue 5's
   loss), static_free (the same loss, teacher-free S), static_shuffled (static with S's
-  classes permuted: right structure, wrong classes); those the code has.
+  classes permuted: right structure, wrong classes), static_both (the teacher's S in the
+  soft target as well, static's form before issue 14's split trial); those the code has.
 
 Seeds run in order (seed 0 of every method, then seed 1, ...), so a partial run is a
 complete paired table for fewer seeds. Every finished (method, seed) is written at once to
@@ -47,7 +48,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 import model_zoo
-from backend.distill import losses, trainer
+from backend.distill import losses, relation, trainer
 from backend.distill.methods import MethodSetup
 from backend.distill.registry import get_method, list_methods
 from backend.distill.trainer import StudentStep, cosine, make_optimizer
@@ -68,6 +69,7 @@ LABELS = [
     "static_corr",
     "static_free",
     "static_shuffled",
+    "static_both",
 ]
 """Run order within a seed; a label runs when the code has its method."""
 TEACHER_FREE_RIVALS = ["ls", "tfkd", "static_free"]
@@ -106,8 +108,8 @@ def base_label(label: str) -> str:
 
 S_CONTROLS = {
     "static_shuffled": "S's classes permuted (right structure, wrong classes)",
+    "static_both": "the teacher's S in the soft target as well (static until issue 14's split)",
     "static_softonly": "the teacher's S in the soft target only; the simplex in the relation term",
-    "static_relonly": "the teacher's S in the relation term only; the simplex in the soft target",
 }
 """Labels that train static with another S: the controls and the split trial (issue 14)."""
 
@@ -149,7 +151,8 @@ def _has_relation() -> bool:
 def code_stamp(label: str, protocol: Protocol, device: torch.device) -> str:
     """What decides a result: the protocol, the device type, torch, and the source of the
     method's class (with its bases), the values of its registered defaults (a source names
-    DEFAULT_RHO, not its value), the losses, the student step and LOOP_VERSION."""
+    DEFAULT_RHO, not its value), the losses (relation.py too for the methods with a β: it
+    holds their loss), the student step and LOOP_VERSION."""
     info = get_method(method_of(label))
     parts = [json.dumps(dataclasses.asdict(protocol), sort_keys=True), label, device.type]
     parts += [torch.__version__, str(LOOP_VERSION)]
@@ -162,6 +165,8 @@ def code_stamp(label: str, protocol: Protocol, device: torch.device) -> str:
         if cls.__module__.startswith("backend."):
             parts.append(inspect.getsource(cls))
     parts += [inspect.getsource(losses), inspect.getsource(StudentStep)]
+    if info.default_beta is not None:
+        parts.append(inspect.getsource(relation))
     parts.append(inspect.getsource(trainer.cosine))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
@@ -210,14 +215,13 @@ def set_control(targets, control: str) -> None:
     """Give a static method's SoftRelation the S of an S_CONTROLS label."""
     from backend.distill.relation import shuffled_similarity, simplex_similarity
 
-    s = targets.similarity
-    free = simplex_similarity(len(s))
+    s = targets.similarity  # the teacher's: static's relation term
     if control == "static_shuffled":
         targets.set_similarity(shuffled_similarity(s, seed=0))
-    elif control == "static_softonly":
-        targets.set_similarity(free, soft_similarity=s)
+    elif control == "static_both":
+        targets.set_similarity(s, soft_similarity=s)
     else:
-        targets.set_similarity(s, soft_similarity=free)
+        targets.set_similarity(simplex_similarity(len(s)), soft_similarity=s)
 
 
 def train_one(label: str, seed: int, data: Data, ctx: dict) -> dict:

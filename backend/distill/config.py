@@ -38,8 +38,8 @@ class DistillConfig(BaseModel):
         None,
         ge=BETA_RANGE[0],
         le=BETA_RANGE[1],
-        description="static, static_free: sharpness β of the soft target softmax(β S[y] / T) "
-        "(None: 4)",
+        description="static, static_free: sharpness β of the soft target softmax(β P[y] / T), "
+        "P the equiangular simplex: a true-class margin of about β (None: 4)",
     )
     rho: float | None = Field(
         None,

@@ -6,10 +6,11 @@
     kd      Hinton KD on the live teacher's logits (T = 4)
     rkd     relational KD: distances + angles of the embeddings (live teacher)
     sp      similarity-preserving: batch Gram matrices of a feature layer (live teacher)
-    static       ours: soft targets and feature relations from the teacher's class
-                 similarity S (knowledge file only; relation.py)
-    static_free  the same loss with a teacher-free S (the equiangular simplex): the baseline
-                 that says what the teacher's knowledge adds beyond the loss's form
+    static       ours: a soft-target template and feature relations, the relations
+                 pulled to the teacher's class similarity S (knowledge file only; relation.py)
+    static_free  the same loss with a teacher-free S (the equiangular simplex) in the
+                 relations too: the baseline that says what the teacher's knowledge adds
+                 beyond the loss's form
     static_corr  issue 5's static: batch correlations pulled to S (knowledge file only)
 
 A method is an nn.Module, so the parameters it trains beside the student (static's
@@ -203,19 +204,21 @@ class SimilarityPreserving(Method):
 DEFAULT_BETA, DEFAULT_RHO, DEFAULT_STATIC_T = 4.0, 1.0, 20.0
 """Chosen on both datasets (BENCHMARKS.md, issue 14). ρ 1, not the digits trial's 10: on
 CIFAR-10 photos ρ 10 cost 1.6 points against CE; on digits ρ 1 still beats Tf-KD on both
-training sizes. β 4, not the trial's 0.9: the soft term is zero when the logits are
-β · S[y] (up to a constant), so β sets the confidence it allows. At 0.9 that is a
-true-class margin near 1 logit (p ≈ 0.2), which an underfitting student pays for; at 4
-the margin is about 4 (with the simplex, p ≈ 0.9 on the true class, Tf-KD's virtual
-teacher). Paired by seed, β 4 against 0.9: +0.34 ± 0.15 on 5,000 CIFAR-10 photos (5 of 5
-seeds), +0.22 ± 0.11 on all 1,079 digits, −0.19 ± 0.18 on 200 digits (20 seeds each)."""
+training sizes. β 4, not the trial's 0.9: the soft term is zero when the logits are β
+times the simplex's row of the label (up to a constant), a true-class margin of
+β · C / (C − 1), so β sets the confidence it allows. At 0.9 that is about 1 logit
+(p ≈ 0.2), which an underfitting student pays for; at 4 it is 4.4 (p ≈ 0.9 on the true
+class of 10, Tf-KD's virtual teacher). Paired by seed, β 4 against 0.9 (measured with the
+teacher's S in the soft target too): +0.34 ± 0.15 on 5,000 CIFAR-10 photos (5 of 5 seeds),
++0.22 ± 0.11 on all 1,079 digits, −0.19 ± 0.18 on 200 digits (20 seeds each)."""
 
 
 class _SoftRelationKD(Method):
-    """CE + λ · T² KL(q_y ‖ softmax(z / T)) + ρ · relation term, from one S (relation.py).
+    """CE + λ · T² KL(q_y ‖ softmax(z / T)) + ρ · relation term (relation.py).
 
-    Subclasses give S. Hint layers (static only) add the correlation term of static_corr on
-    those layers, weighted by ρ too: both are mean squared differences of cosines."""
+    Subclasses give the relation term's S; the soft targets come from the simplex. Hint
+    layers (static only) add the correlation term of static_corr on those layers, weighted
+    by ρ too: both are mean squared differences of cosines."""
 
     student_embedding = True
 
@@ -223,7 +226,9 @@ class _SoftRelationKD(Method):
         super().__init__(setup)
         self.rho = DEFAULT_RHO if setup.rho is None else float(setup.rho)
         beta = DEFAULT_BETA if setup.beta is None else float(setup.beta)
-        self.targets = SoftRelation(similarity, beta, setup.temperature or DEFAULT_STATIC_T)
+        t = setup.temperature or DEFAULT_STATIC_T
+        simplex = simplex_similarity(len(similarity))
+        self.targets = SoftRelation(similarity, beta, t, soft_similarity=simplex)
         self.hints: StaticTargets | None = None
 
     def forward(self, s, y, t=None):
@@ -249,7 +254,13 @@ def _classes(student: nn.Module, sample: torch.Tensor) -> int:
     default_rho=DEFAULT_RHO,
 )
 class StaticKD(_SoftRelationKD):
-    """Static KD (ours): soft targets and feature relations from the teacher's class vectors."""
+    """Static KD (ours): feature relations pulled to the teacher's class similarities.
+
+    S comes from the teacher's logit-layer vectors (the knowledge file); the soft target is
+    the teacher-free template of static_free. The teacher's S is kept out of the soft
+    target: there it lowers the margin between the classes the teacher finds alike, which
+    cost 0.9 points on 5,000 CIFAR-10 photos (BENCHMARKS.md, "Where the teacher's S
+    helps")."""
 
     def __init__(self, setup: MethodSetup):
         knowledge = setup.knowledge
@@ -268,7 +279,7 @@ class StaticKD(_SoftRelationKD):
 
 @register_method("static_free", default_lam=1.0, default_beta=DEFAULT_BETA, default_rho=DEFAULT_RHO)
 class TeacherFreeStaticKD(_SoftRelationKD):
-    """The static loss with the equiangular simplex for S: no teacher, no knowledge file."""
+    """The static loss with the equiangular simplex in the relations too: no teacher at all."""
 
     def __init__(self, setup: MethodSetup):
         super().__init__(setup, simplex_similarity(_classes(setup.student, setup.sample)))

@@ -1,22 +1,27 @@
-"""The static loss (docs/design.md §1): a class-similarity matrix S (C × C) used twice.
+"""The static loss (docs/design.md §1): a soft-target template and a class-similarity matrix
+S (C × C) for the features.
 
     L = CE + λ · T² · KL(q_y ‖ softmax(z / T)) + ρ · mean_{i≠j} (cos(e_i, e_j) − S[y_i, y_j])²
 
-    q_y = softmax(β · S[y] / T)   a soft target per class, read off S's row of the label
+    q_y = softmax(β · P[y] / T)   a soft target per class, read off the row of the label of
+                                  P, the equiangular simplex (1 on the diagonal, −1/(C−1)
+                                  off it): zero loss at a true-class margin of β·C/(C−1)
     e                             the student's penultimate features (the logit layer's
                                   input), centred over the batch
 
 `static` takes S from the teacher's semantic vectors of its logit layer (the knowledge
-file); `static_free` takes the equiangular simplex (1 on the diagonal, −1/(C−1) off it),
-the same loss with no teacher at all, so that the difference between the two is what the
-teacher's knowledge adds beyond the form of the loss.
+file); `static_free` takes the simplex for S as well, the same loss with no teacher at all,
+so that the difference between the two is what the teacher's knowledge adds beyond the
+form of the loss.
 
 Why this form: the soft target softens the student's confidence like label smoothing and
-Tf-KD do, but unevenly, towards the classes the teacher confuses; the relation term shapes
-the geometry of the features (samples of classes the teacher finds alike point alike),
-which a correlation of 10 logits cannot. The relation term is on cosines, so it does not
-depend on the features' scale and cannot blow up the way a Pearson correlation with small
-variance does (static.py).
+Tf-KD do; the relation term shapes the geometry of the features (samples of classes the
+teacher finds alike point alike), which a correlation of 10 logits cannot. The teacher's S
+went into the soft target too until issue 14's split trial: there it lowers the margin
+between the classes the teacher finds alike, which those classes' photos cannot afford (on
+5,000 CIFAR-10 photos it cost 0.9 points; on digits it was worth 0.3, BENCHMARKS.md). The
+relation term is on cosines, so it does not depend on the features' scale and cannot blow
+up the way a Pearson correlation with small variance does (static.py).
 """
 
 import torch
@@ -143,25 +148,34 @@ class _StaticLoss(torch.autograd.Function):
 
 
 class SoftRelation(nn.Module):
-    """The two targets made from one S: the soft-target table q and S itself (buffers)."""
+    """The two targets: the soft-target table q, from `soft_similarity` (default: S), and S
+    itself for the relation term (buffers)."""
 
-    def __init__(self, similarity: torch.Tensor, beta: float, t: float):
+    def __init__(
+        self,
+        similarity: torch.Tensor,
+        beta: float,
+        t: float,
+        soft_similarity: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.beta, self.t = float(beta), float(t)
         for name in ("similarity", "soft", "entropy"):
             self.register_buffer(name, torch.empty(0), persistent=False)
-        self.set_similarity(similarity)
+        soft = similarity if soft_similarity is None else soft_similarity
+        self.set_similarity(similarity, soft_similarity=soft)
 
     def set_similarity(
         self, similarity: torch.Tensor, soft_similarity: torch.Tensor | None = None
     ) -> None:
-        """Replace S, and q with it or with `soft_similarity`'s: the bench's controls (S
-        shuffled; the teacher's S in one term only)."""
+        """Replace the relation term's S, and the soft targets if `soft_similarity` is given:
+        the bench's controls (S shuffled; the teacher's S in the other term)."""
         device = self.similarity.device
         self.similarity = similarity.float().to(device)
-        soft = self.similarity if soft_similarity is None else soft_similarity.float().to(device)
-        self.soft = class_soft_targets(soft, self.beta, self.t)
-        self.entropy = (self.soft * self.soft.log()).sum(dim=1)
+        if soft_similarity is not None:
+            soft = soft_similarity.float().to(device)
+            self.soft = class_soft_targets(soft, self.beta, self.t)
+            self.entropy = (self.soft * self.soft.log()).sum(dim=1)
 
     def loss(
         self, logits: torch.Tensor, embedding: torch.Tensor | None, y: torch.Tensor, lam, rho

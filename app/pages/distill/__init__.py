@@ -40,7 +40,8 @@ def layout() -> html.Div:
             number_field("distill-lam", "λ for the knowledge-file methods", LAMBDA),
             html.Div(
                 number_field("distill-beta", "β, sharpness of the soft target", BETA),
-                title="static and static_free: the soft target of class y is softmax(β S[y] / T)",
+                title="static and static_free: the soft target of class y is softmax(β P[y] / T), "
+                "P the equiangular simplex: it allows a true-class margin of about β logits",
             ),
             html.Div(
                 number_field("distill-rho", "ρ, weight of the relation term", RHO),

@@ -93,9 +93,12 @@ def test_static_reads_s_from_the_knowledge_file_and_its_twin_the_simplex(teacher
     _, static = _method("static", teacher_run, beta=0.9)
     teacher_s = knowledge_of(teacher_run).layer("fc").similarity()
     assert torch.allclose(static.targets.similarity, teacher_s)
-    assert torch.allclose(static.targets.soft, class_soft_targets(teacher_s, 0.9, 20.0))
-    _, twin = _method("static_free", teacher_run)
+    template = class_soft_targets(simplex_similarity(10), 0.9, 20.0)
+    assert torch.allclose(static.targets.soft, template)  # the soft target: no teacher
+    assert not torch.allclose(template, class_soft_targets(teacher_s, 0.9, 20.0))
+    _, twin = _method("static_free", teacher_run, beta=0.9)
     assert torch.allclose(twin.targets.similarity, simplex_similarity(10))
+    assert torch.allclose(twin.targets.soft, template)
     assert (static.lam, static.rho, twin.targets.t) == (1.0, 1.0, 20.0)
 
 
@@ -106,7 +109,7 @@ def test_the_static_loss_is_ce_plus_its_two_terms_on_a_digits_batch(teacher_run)
     with Taps(student, [], student.logit_layer) as taps:
         feats = taps.features(student(x))
     loss, term = method(feats, y)
-    logits, q = feats.logits, class_soft_targets(method.targets.similarity, 2.0, 5.0)[y]
+    logits, q = feats.logits, class_soft_targets(simplex_similarity(10), 2.0, 5.0)[y]
     kl = (q * (q.log() - torch.log_softmax(logits / 5.0, dim=1))).sum(1).mean() * 25.0
     rel = relation_term(feats.embedding, y, method.targets.similarity)
     ce = torch.nn.functional.cross_entropy(logits, y)
