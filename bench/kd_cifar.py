@@ -213,15 +213,13 @@ def build_method(label: str, student, data: Data, knowledge, meta, sample):
 
 def set_control(targets, control: str) -> None:
     """Give a static method's SoftRelation the S of an S_CONTROLS label."""
-    from backend.distill.relation import shuffled_similarity, simplex_similarity
-
     s = targets.similarity  # the teacher's: static's relation term
     if control == "static_shuffled":
-        targets.set_similarity(shuffled_similarity(s, seed=0))
+        targets.set_similarity(relation.shuffled_similarity(s, seed=0))
     elif control == "static_both":
         targets.set_similarity(s, soft_similarity=s)
     else:
-        targets.set_similarity(simplex_similarity(len(s)), soft_similarity=s)
+        targets.set_similarity(relation.simplex_similarity(len(s)), soft_similarity=s)
 
 
 def train_one(label: str, seed: int, data: Data, ctx: dict) -> dict:

@@ -112,3 +112,30 @@ def test_a_changed_default_of_a_method_changes_its_stamp(monkeypatch):
     monkeypatch.setitem(registry._METHODS, "static", dataclasses.replace(info, default_rho=99.0))
     assert code_stamp("static", Protocol(), cpu) != before[0]
     assert code_stamp("ce", Protocol(), cpu) == before[1]
+
+
+def test_the_s_controls_put_the_teachers_s_where_their_names_say():
+    from backend.distill.relation import SoftRelation, class_soft_targets, simplex_similarity
+    from bench.kd_cifar import S_CONTROLS, method_of, set_control
+
+    torch.manual_seed(0)
+    v = torch.nn.functional.normalize(torch.randn(5, 4), dim=1)
+    teacher = v @ v.T
+    simplex = simplex_similarity(5)
+    template, from_teacher = (class_soft_targets(s, 4.0, 20.0) for s in (simplex, teacher))
+    soft = {}
+    for control in S_CONTROLS:
+        assert method_of(control) == "static"
+        targets = SoftRelation(teacher, 4.0, 20.0, soft_similarity=simplex)  # as static builds it
+        set_control(targets, control)
+        soft[control] = targets.soft
+        relation = targets.similarity
+        if control == "static_shuffled":
+            assert not torch.allclose(relation, teacher) and torch.allclose(
+                relation.diag(), teacher.diag()
+            )
+        else:
+            assert torch.allclose(relation, simplex if control == "static_softonly" else teacher)
+    assert torch.allclose(soft["static_shuffled"], template)  # static's soft target, kept
+    assert torch.allclose(soft["static_both"], from_teacher)
+    assert torch.allclose(soft["static_softonly"], from_teacher)
