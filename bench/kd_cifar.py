@@ -128,24 +128,9 @@ def overrides(label: str) -> dict:
 
 
 def runnable(labels: list[str]) -> list[str]:
-    """The labels whose method this code has (static_shuffled: static with a swappable S)."""
+    """The labels whose method this code has (an S control trains static)."""
     known = set(list_methods())
-    out = []
-    for label in labels:
-        if method_of(label) not in known:
-            continue
-        if base_label(label) in S_CONTROLS and not _has_relation():
-            continue
-        out.append(label)
-    return out
-
-
-def _has_relation() -> bool:
-    try:
-        from backend.distill.relation import shuffled_similarity  # noqa: F401
-    except ImportError:
-        return False
-    return "static_corr" in list_methods()  # the new static (relation.py) is `static`
+    return [label for label in labels if method_of(label) in known]
 
 
 def code_stamp(label: str, protocol: Protocol, device: torch.device) -> str:

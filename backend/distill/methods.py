@@ -226,9 +226,7 @@ class _SoftRelationKD(Method):
         super().__init__(setup)
         self.rho = DEFAULT_RHO if setup.rho is None else float(setup.rho)
         beta = DEFAULT_BETA if setup.beta is None else float(setup.beta)
-        t = setup.temperature or DEFAULT_STATIC_T
-        simplex = simplex_similarity(len(similarity))
-        self.targets = SoftRelation(similarity, beta, t, soft_similarity=simplex)
+        self.targets = SoftRelation(similarity, beta, setup.temperature or DEFAULT_STATIC_T)
         self.hints: StaticTargets | None = None
 
     def forward(self, s, y, t=None):

@@ -148,8 +148,8 @@ class _StaticLoss(torch.autograd.Function):
 
 
 class SoftRelation(nn.Module):
-    """The two targets: the soft-target table q, from `soft_similarity` (default: S), and S
-    itself for the relation term (buffers)."""
+    """The two targets: the soft-target table q, from `soft_similarity` (default: the
+    simplex of S's size, static's template), and S itself for the relation term (buffers)."""
 
     def __init__(
         self,
@@ -162,7 +162,7 @@ class SoftRelation(nn.Module):
         self.beta, self.t = float(beta), float(t)
         for name in ("similarity", "soft", "entropy"):
             self.register_buffer(name, torch.empty(0), persistent=False)
-        soft = similarity if soft_similarity is None else soft_similarity
+        soft = simplex_similarity(len(similarity)) if soft_similarity is None else soft_similarity
         self.set_similarity(similarity, soft_similarity=soft)
 
     def set_similarity(

@@ -126,7 +126,8 @@ def test_the_s_controls_put_the_teachers_s_where_their_names_say():
     soft = {}
     for control in S_CONTROLS:
         assert method_of(control) == "static"
-        targets = SoftRelation(teacher, 4.0, 20.0, soft_similarity=simplex)  # as static builds it
+        targets = SoftRelation(teacher, 4.0, 20.0)  # as static builds it: soft from the simplex
+        assert torch.allclose(targets.soft, template)
         set_control(targets, control)
         soft[control] = targets.soft
         relation = targets.similarity
