@@ -110,6 +110,8 @@ S_CONTROLS = {
     "static_shuffled": "S's classes permuted (right structure, wrong classes)",
     "static_both": "the teacher's S in the soft target as well (static until issue 14's split)",
     "static_softonly": "the teacher's S in the soft target only; the simplex in the relation term",
+    "static_amplified": "the teacher's departures from the simplex doubled (does more help more?)",
+    "static_profile": "S from the penultimate layer's vectors: each class's profile over them",
 }
 """Labels that train static with another S: the controls and the split trial (issue 14)."""
 
@@ -192,15 +194,37 @@ def build_method(label: str, student, data: Data, knowledge, meta, sample):
     )
     method = info.cls(dataclasses.replace(setup, **overrides(label)))
     if base_label(label) in S_CONTROLS:
-        set_control(method.targets, base_label(label))
+        set_control(method.targets, base_label(label), knowledge)
     return method, info.needs_teacher
 
 
-def set_control(targets, control: str) -> None:
-    """Give a static method's SoftRelation the S of an S_CONTROLS label."""
+AMPLIFY = 2.0
+"""static_amplified's γ: cat–dog 0.37 becomes 0.85, automobile–truck 0.42 becomes 0.95."""
+
+
+def amplified_similarity(s: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The simplex plus γ times S's departures from it, clipped to [−1, 1]: the teacher's
+    structure made γ times stronger."""
+    simplex = relation.simplex_similarity(len(s)).to(s)
+    return (simplex + gamma * (s - simplex)).clamp_(-1.0, 1.0).fill_diagonal_(1.0)
+
+
+def set_control(targets, control: str, knowledge=None) -> None:
+    """Give a static method's SoftRelation the S of an S_CONTROLS label (static_profile
+    reads the penultimate layer, the last hint layer, of the teacher's `knowledge`)."""
     s = targets.similarity  # the teacher's: static's relation term
     if control == "static_shuffled":
         targets.set_similarity(relation.shuffled_similarity(s, seed=0))
+    elif control == "static_amplified":
+        targets.set_similarity(amplified_similarity(s, AMPLIFY))
+    elif control == "static_profile":
+        if knowledge is None or not knowledge.hint_layers():
+            raise ValueError("static_profile needs a knowledge file with a hint layer")
+        logit, layer = (
+            knowledge.layer(path).vectors
+            for path in (knowledge.logit_layer, knowledge.hint_layers()[-1])
+        )
+        targets.set_similarity(relation.profile_similarity(logit, layer).to(s))
     elif control == "static_both":
         targets.set_similarity(s, soft_similarity=s)
     else:

@@ -2,6 +2,7 @@
 flip, the replayed teacher's rows, and the paired table (small data of their own)."""
 
 import numpy as np
+import pytest
 import torch
 
 from bench import cifar_data
@@ -115,12 +116,31 @@ def test_a_changed_default_of_a_method_changes_its_stamp(monkeypatch):
 
 
 def test_the_s_controls_put_the_teachers_s_where_their_names_say():
-    from backend.distill.relation import SoftRelation, class_soft_targets, simplex_similarity
+    from backend.distill.knowledge import Knowledge, KnowledgeLayer
+    from backend.distill.relation import (
+        SoftRelation,
+        class_soft_targets,
+        profile_similarity,
+        simplex_similarity,
+    )
     from bench.kd_cifar import S_CONTROLS, method_of, set_control
 
     torch.manual_seed(0)
-    v = torch.nn.functional.normalize(torch.randn(5, 4), dim=1)
+    v, hidden = (torch.nn.functional.normalize(torch.randn(n, 4), dim=1) for n in (5, 7))
     teacher = v @ v.T
+    knowledge = Knowledge(
+        "t",
+        "a",
+        {},
+        {},
+        list("abcde"),
+        "fc",
+        4,
+        [
+            KnowledgeLayer("h", hidden, list("hijklmn"), False),
+            KnowledgeLayer("fc", v, list("abcde"), False),
+        ],
+    )
     simplex = simplex_similarity(5)
     template, from_teacher = (class_soft_targets(s, 4.0, 20.0) for s in (simplex, teacher))
     soft = {}
@@ -128,15 +148,25 @@ def test_the_s_controls_put_the_teachers_s_where_their_names_say():
         assert method_of(control) == "static"
         targets = SoftRelation(teacher, 4.0, 20.0)  # as static builds it: soft from the simplex
         assert torch.allclose(targets.soft, template)
-        set_control(targets, control)
+        set_control(targets, control, knowledge)
         soft[control] = targets.soft
         relation = targets.similarity
+        assert torch.allclose(relation.diag(), torch.ones(5)) and torch.allclose(
+            relation, relation.T
+        )
         if control == "static_shuffled":
-            assert not torch.allclose(relation, teacher) and torch.allclose(
-                relation.diag(), teacher.diag()
-            )
+            assert not torch.allclose(relation, teacher)
+        elif control == "static_amplified":  # twice as far from the simplex, within [-1, 1]
+            inside = (2 * teacher - simplex).abs() <= 1
+            assert torch.allclose(relation[inside], (2 * teacher - simplex)[inside])
+            assert torch.equal(relation[~inside].abs(), torch.ones(int((~inside).sum())))
+        elif control == "static_profile":
+            assert torch.allclose(relation, profile_similarity(v, hidden))
         else:
             assert torch.allclose(relation, simplex if control == "static_softonly" else teacher)
-    assert torch.allclose(soft["static_shuffled"], template)  # static's soft target, kept
+    for control in ("static_shuffled", "static_amplified", "static_profile"):
+        assert torch.allclose(soft[control], template)  # static's soft target, kept
     assert torch.allclose(soft["static_both"], from_teacher)
     assert torch.allclose(soft["static_softonly"], from_teacher)
+    with pytest.raises(ValueError, match="hint layer"):
+        set_control(SoftRelation(teacher, 4.0, 20.0), "static_profile")
