@@ -47,6 +47,8 @@ from bench.timing import interleaved, median, paired_ratio
 OUT = Path(__file__).parent / "out"
 TEACHER = "digits-default"
 SIZES = {"200": (200, 160), "full": (None, 30)}  # train_size, epochs: 480 steps each
+PENULTIMATE = "conv3"
+"""The teacher's last layer before its logits (digits_cnn: conv3, 128 channels)."""
 
 
 def _log(text: str) -> None:
@@ -60,6 +62,8 @@ def student(store: RunStore, plain: bool = False, control=None, s_from=None, **k
     another S, one of bench.kd_cifar's S_CONTROLS (the shuffle is the same for every
     seed). s_from: static with S made from that layer's vectors in the teacher's run
     (`profile_similarity`)."""
+    if control == "static_profile":  # kd_cifar reads it off the knowledge file; here, the run
+        control, s_from = None, s_from or PENULTIMATE
     cfg = DistillConfig(teacher=TEACHER, device="cpu", **kw)
     s = prepare_student(cfg, store)
     if plain:
@@ -154,7 +158,7 @@ def paired(a: dict, b: dict) -> dict:
 TRIALS = {
     "static, S shuffled": {"method": "static", "control": "static_shuffled"},
     "static, S in both terms": {"method": "static", "control": "static_both"},
-    "static, S from conv3": {"method": "static", "s_from": "conv3"},
+    "static, S from conv3": {"method": "static", "s_from": PENULTIMATE},
     "static + conv3": {"method": "static", "hint_layers": ["conv3"]},
 }
 """Static's control (S with its classes permuted), its form until issue 14's split (the

@@ -50,10 +50,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--settings", default="static:beta=0.9,static:beta=4")
     parser.add_argument("--sizes", default="200,full", help="of: 200, full")
+    parser.add_argument("--baselines", default=",".join(BASELINES), help="of: ce, ls, tfkd")
     args = parser.parse_args()
     torch.set_num_threads(1)
     settings = args.settings.split(",")
-    labels = list(dict.fromkeys([*BASELINES, *settings, *filter(None, map(twin, settings))]))
+    baselines = args.baselines.split(",")
+    labels = list(dict.fromkeys([*baselines, *settings, *filter(None, map(twin, settings))]))
     out: dict = {"seeds": args.seeds, "threads": torch.get_num_threads()}
     out["torch"] = torch.__version__
     with tempfile.TemporaryDirectory() as home:
@@ -65,7 +67,7 @@ def main() -> None:
             groups = {lab: group(store, args.seeds, size, lab, **parse(lab)) for lab in labels}
             rows = {}
             for setting in settings:
-                others = [*BASELINES, *[s for s in settings if s != setting]]
+                others = [*baselines, *[s for s in settings if s != setting]]
                 if twin(setting):
                     others.append(twin(setting))
                 rows[setting] = {o: paired(groups[setting], groups[o]) for o in others}
