@@ -207,11 +207,10 @@ def stability(store: RunStore, seeds: int, quick: bool) -> dict:
     return out
 
 
-def speed_ratios(store: RunStore, steps: int, rounds: int) -> dict:
-    """Steps of every method (and static + conv3) on the same batches, round by round."""
-    contenders, batches = {}, None
-    setups = {m: {"method": m} for m in list_methods()}
-    setups["static + conv3"] = TRIALS["static + conv3"]
+def timed_steps(store: RunStore, setups: dict[str, dict]) -> tuple[dict[str, StudentStep], list]:
+    """A fresh student's StudentStep for every setup (DistillConfig fields), and 16
+    augmented batches of the digits that all of them take, for timing side by side."""
+    steps, batches = {}, None
     for label, kw in setups.items():
         cfg = DistillConfig(teacher=TEACHER, device="cpu", **kw)
         s = prepare_student(cfg, store)
@@ -219,7 +218,17 @@ def speed_ratios(store: RunStore, steps: int, rounds: int) -> dict:
             batches = list(s.train.batches(cfg.batch_size, shuffle=True, augment=True))[:16]
         s.model.train()
         optimizer = make_optimizer(s.model, s.method, cfg)
-        step = StudentStep(s.model, s.method, optimizer, s.device, cfg.amp, s.teacher)
+        steps[label] = StudentStep(s.model, s.method, optimizer, s.device, cfg.amp, s.teacher)
+    return steps, batches
+
+
+def speed_ratios(store: RunStore, steps: int, rounds: int) -> dict:
+    """Steps of every method (and static + conv3) on the same batches, round by round."""
+    contenders = {}
+    setups = {m: {"method": m} for m in list_methods()}
+    setups["static + conv3"] = TRIALS["static + conv3"]
+    made, batches = timed_steps(store, setups)
+    for label, step in made.items():
 
         def run(step=step, batches=batches):
             with step.taps:

@@ -23,12 +23,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
-from backend.distill.config import DistillConfig
-from backend.distill.trainer import StudentStep, make_optimizer
+from backend.distill.trainer import StudentStep
 from backend.runs.store import RunStore
 from backend.services.default_run import ensure_default_run
-from backend.services.distill import prepare_student
-from bench.kd import OUT, TEACHER
+from bench.kd import OUT, timed_steps
 from bench.timing import paired_ratio
 
 PARTS = ("forward", "loss", "backward", "update")
@@ -58,16 +56,8 @@ def measure(methods: list[str], rounds: int, steps: int) -> dict:
     with tempfile.TemporaryDirectory() as home:
         ensure_default_run(home=Path(home))
         store = RunStore(Path(home))
-        contenders, batches = {}, None
-        for name in methods:
-            cfg = DistillConfig(teacher=TEACHER, device="cpu", method=name)
-            s = prepare_student(cfg, store)
-            if batches is None:
-                batches = list(s.train.batches(cfg.batch_size, shuffle=True, augment=True))[:16]
-            s.model.train()
-            optimizer = make_optimizer(s.model, s.method, cfg)
-            step = StudentStep(s.model, s.method, optimizer, s.device, cfg.amp, s.teacher)
-            contenders[name] = (step, PartClock(step))
+        steps_of, batches = timed_steps(store, {name: {"method": name} for name in methods})
+        contenders = {name: (step, PartClock(step)) for name, step in steps_of.items()}
         sums = {name: [] for name in methods}  # per round: the parts summed over its steps
         for r in range(rounds + 2):  # 2 warm-up rounds
             for name, (step, clock) in contenders.items():
