@@ -92,8 +92,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    result = measure(args.methods.split(","), args.rounds, args.steps)
-    base = args.methods.split(",")[0]
+    methods = args.methods.split(",")
+    result = measure(methods, args.rounds, args.steps)
+    base = methods[0]
     print(f"| method | {' | '.join(PARTS)} | step / {base} |")
     print("|---|" + "---|" * (len(PARTS) + 1))
     for name, parts in result["ms_per_step"].items():
