@@ -1,7 +1,7 @@
-"""Save the README's screenshots at 1280x800: the map, the map with a neuron's panel open,
+"""Save the manual's screenshots at 1280x800: the map, the map with a neuron's panel open,
 the Runs tab and the Distillation tab.
 
-    .venv/bin/python scripts/screenshot.py [--out-dir assets] [--home HOME]
+    .venv/bin/python scripts/screenshot.py [--out-dir docs/images] [--home HOME]
 
 Without `--home`, runs `semvec quickstart` into a temporary data home; a home given with
 `--home` (e.g. one with finished distillation jobs) is served as it is. Drives headless
@@ -52,7 +52,7 @@ def shoot(page: MapPage, neuron: str, out_dir: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "assets")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--neuron", default="conv3:5")
     parser.add_argument("--home", type=Path, help="serve this data home instead of a new one")
     args = parser.parse_args()
