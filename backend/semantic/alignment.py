@@ -1,4 +1,4 @@
-"""Semantic alignment (docs/design.md §1): fit the cosine similarity of per-neuron vectors E to
+"""Semantic alignment (docs/method.md): fit the cosine similarity of per-neuron vectors E to
 the Pearson correlation of the neurons' pooled activations over a batch.
 
 L_align = mean over off-diagonal live pairs (i, j) of (A_ij - S_ij)^2, with

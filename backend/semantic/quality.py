@@ -1,4 +1,4 @@
-"""How well the semantic vectors describe the network, on held-out data (docs/design.md §1).
+"""How well the semantic vectors describe the network, on held-out data (docs/method.md).
 
 Two measures, per run and per neuron, over live neurons (non-zero variance held out):
 - r: Pearson correlation between S_ij and the held-out activation correlation C_ij over
@@ -9,7 +9,7 @@ Everything is computed in row chunks, so memory stays O(chunk × N) for large N.
 
 Any source of similarity rows can be measured the same way: the vectors, the training
 correlation itself (the ceiling) and its best rank-d fit (the bound); see
-backend/semantic/reference.py and docs/quality.md.
+backend/semantic/reference.py and docs/method.md.
 """
 
 from collections.abc import Callable, Iterable

@@ -1,4 +1,4 @@
-"""What the training split itself says about the neurons' correlation (docs/quality.md).
+"""What the training split itself says about the neurons' correlation (docs/method.md).
 
 From passes over a (class-balanced) sample of training images:
 - the training correlation C_train, whose match with the held-out correlation is the

@@ -1,5 +1,5 @@
 """A run's quality figures: the vectors on a class-balanced held-out sample, beside the
-ceiling and the rank-d bound of the training correlation (docs/quality.md)."""
+ceiling and the rank-d bound of the training correlation (docs/method.md)."""
 
 from collections.abc import Callable
 

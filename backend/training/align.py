@@ -1,7 +1,7 @@
-"""Align a frozen model: only the semantic vectors learn (docs/design.md §1).
+"""Align a frozen model: only the semantic vectors learn (docs/method.md).
 
 By default the vectors start from the eigen-solution of the training correlation
-(docs/quality.md): the best rank-d fit, which the steps then refine; `init="random"`
+(docs/method.md): the best rank-d fit, which the steps then refine; `init="random"`
 starts from random directions instead.
 """
 

@@ -25,7 +25,7 @@ class DataConfig(BaseModel):
 
 
 class AlignConfig(BaseModel):
-    """How semantic vectors are fitted (docs/design.md §1)."""
+    """How semantic vectors are fitted (docs/method.md)."""
 
     dim: int = Field(64, ge=2, le=1024, description="length d of each semantic vector")
     subset: int = Field(
