@@ -20,6 +20,7 @@ from backend.api.routes import (
     features,
     health,
     jobs,
+    manual,
     runs,
     uploads,
 )
@@ -32,6 +33,7 @@ from backend.runs.tensor_budget import ExpandsTooFarError
 from backend.services.ablation import AblationNotFoundError
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
+from backend.services.manual import ManualPageNotFoundError
 from backend.services.maps import NotMadeError
 from backend.services.uploads import UploadTooLargeError
 
@@ -59,7 +61,8 @@ def create_app(slots: int | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc loads from a CDN only
         description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
     )
-    routers = (health, access, jobs, runs, ablation, clusters, features, catalog, distill, uploads)
+    routers = (health, access, jobs, runs, ablation, clusters, features, catalog, distill)
+    routers += (uploads, manual)
     for router in (module.router for module in routers):
         app.include_router(router, responses=ERRORS)
     add_offline_docs(app)
@@ -99,6 +102,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         (RunNotFoundError, 404),
         (NeuronNotFoundError, 404),
         (AblationNotFoundError, 404),
+        (ManualPageNotFoundError, 404),
         (CrossSiteError, 403),
         (UploadTooLargeError, 413),
         (ExpandsTooFarError, 413),
