@@ -53,7 +53,7 @@ def layout() -> html.Div:
     )
 
 
-def _tab_of(pathname: str | None) -> str | None:
+def tab_of(pathname: str | None) -> str | None:
     """The tab of a path; None for a path the page does not have."""
     path = (pathname or "/").rstrip("/") or "/"
     return next((tab for tab, p in TABS.items() if p == path), None)
@@ -86,7 +86,7 @@ PAGE_NAMES = (("Map", "/"), ("Runs", "/runs"), ("Distillation", "/distill"), ("A
 def shell_tab(pathname, tab):
     shown, hidden = {}, {"display": "none"}
     if ctx.triggered_id != "shell-tabs":
-        tab = _tab_of(pathname)
+        tab = tab_of(pathname)
         if tab is None:  # an unknown path: say so, keep the path, show no tab's page
             page = html.Div(_not_found(pathname), className="not-found", id="shell-not-found")
             return no_update, None, hidden, hidden, hidden, True, True, shown, page

@@ -13,7 +13,8 @@
   upload through them); a declared `Content-Length` over it is refused at once, a body
   that streams past it is cut off. Both answer 413.
 - **Headers**: no framing by other sites, no MIME sniffing, no referrer to other sites;
-  errors outside the API (the page's callbacks) are JSON with a `detail` too.
+  errors outside the API (the page's callbacks) are JSON with a `detail` too; a page
+  answered with an error status (the page's "Page not found", 404) stays a page.
 """
 
 import hmac
@@ -112,7 +113,7 @@ class RequestGuard:
             return message
 
         api = scope["path"].startswith(("/api/", "/auth"))
-        errors = _ErrorBodies(send) if not api else None
+        errors = _ErrorBodies(send, pages=scope["method"] == "GET") if not api else None
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -211,14 +212,15 @@ async def _json(send: Send, status: int, detail: str, close: bool = False) -> No
 
 class _ErrorBodies:
     """Makes error answers outside the API JSON with a `detail` (Dash answers its failed
-    callbacks with HTML or `{"error", "message"}`); other answers pass unchanged."""
+    callbacks with HTML or `{"error", "message"}`); other answers pass unchanged, and so
+    does an HTML page answering a GET when `pages` (a browser shows it, not a callback)."""
 
-    def __init__(self, send: Send):
-        self._send, self._start, self._chunks = send, None, []
+    def __init__(self, send: Send, pages: bool = False):
+        self._send, self._start, self._chunks, self._pages = send, None, [], pages
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            if message["status"] < 400:
+            if message["status"] < 400 or (self._pages and _is_html(message)):
                 return await self._send(message)
             self._start = message
             return None
@@ -249,3 +251,9 @@ class _ErrorBodies:
         ]
         await self._send({**self._start, "headers": kept})
         await self._send({"type": "http.response.body", "body": body})
+
+
+def _is_html(start: Message) -> bool:
+    """Whether a response's start message declares an HTML body."""
+    headers = Headers(raw=start.get("headers", []))
+    return headers.get("content-type", "").startswith("text/html")

@@ -1,6 +1,7 @@
 """A fresh data home (as after `pip install`): the page offers the digits demo run and
 opens its map; an unknown path says it is not found."""
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -26,7 +27,13 @@ def test_an_empty_home_offers_the_demo_run_and_opens_its_map(driver, empty_serve
     assert not page.driver.find_elements(By.ID, "explorer-demo")
 
 
-def test_an_unknown_path_says_not_found(page):
+def test_an_unknown_path_says_not_found(page, ui_server):
+    for path in ("/no/such/page", "/redoc"):  # answered as not found, with the page itself
+        answer = httpx.get(ui_server.url + path)
+        assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
+    assert httpx.get(ui_server.url + "/runs/").status_code == 200
+    page.open("/redoc")
+    assert "/redoc" in page.wait_text("shell-not-found", "Page not found")
     page.open("/no/such/page")
     text = page.wait_text("shell-not-found", "Page not found")
     assert "/no/such/page" in text and "Distillation (/distill)" in text
