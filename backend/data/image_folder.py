@@ -4,7 +4,9 @@ Layouts understood:
   root/<class>/<image>                      split 80 / 10 / 10 by the spec's seed;
   root/<image>                              the same, unlabelled (no classes, labels -1);
   root/train/<class>/..., root/val/... and/or root/test/...   used as given. When only
-  one of val/ and test/ exists, it serves as both.
+  one of val/ and test/ exists, it serves as both;
+  root/test/<class>/... alone (or val/ or train/ alone)   that folder is the data, split
+  80 / 10 / 10 as root/<class>/ would be (not one class named `test`).
 Photos of any size and format PIL reads (JPEG, PNG, WebP, ...) are resized (shorter side)
 then centre-cropped to a square per batch. Symbolic links that lead outside the root are
 skipped (a link to the root itself may be given).
@@ -42,8 +44,9 @@ MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 LAYOUT = (
     "class subfolders of images (root/<class>/<image>.jpg), images directly in root "
-    "(unlabelled), or train/ and val/ or test/ of those"
+    "(unlabelled), train/ and val/ or test/ of those, or one of train/, val/, test/ alone"
 )
+SPLIT_FOLDERS = ("train", "val", "test")
 
 Sample = tuple[str, int]
 
@@ -180,30 +183,67 @@ def _read_folder(folder: Path, root: Path, classes: list[str] | None = None):
     return [], [(path, UNLABELLED) for path in flat]
 
 
-def _split_samples(root: Path, seed: int, split: str) -> tuple[list[str], dict[str, list]]:
-    """Class names and the samples of the splits (only "all" unless another is asked:
-    the partition needs scikit-learn, which the server need not import for a photo)."""
+def split_folders(root: Path) -> list[str]:
+    """The split folders (train/, val/, test/) of `root` when they are its only
+    subfolders, else [] (a class may be named `test` among others)."""
+    names = [e.name for e in _entries(root, root) if e.is_dir()]
+    return names if names and set(names) <= set(SPLIT_FOLDERS) else []
+
+
+def lone_split(root: Path) -> str | None:
+    """The one split folder that `root` holds and nothing else (root/test/<class>/...)."""
+    found = split_folders(root)
+    return found[0] if len(found) == 1 else None
+
+
+def _top(root: Path) -> tuple[Path, str | None]:
+    """The folder whose class subfolders are the training images, and a note for a person
+    when that is not `root` itself in an obvious way (a lone split folder)."""
     given = [name for name in ("val", "test") if (root / name).is_dir()]
-    top = root / "train" if (root / "train").is_dir() and given else root
+    if (root / "train").is_dir() and given:
+        return root / "train", None
+    found = split_folders(root)
+    if len(found) == 1:
+        note = (
+            f"{root} holds only {found[0]}/: its images are the data, split 80/10/10 "
+            "(train, val, test) as a folder of class folders would be"
+        )
+        return root / found[0], note
+    if found:  # val/ and test/, no train/
+        raise DatasetMissingError(
+            f"{root} holds val/ and test/ but no train/: rename the one to learn from to "
+            "train/ (the other is then held out), or give one of them as the folder"
+        )
+    return root, None
+
+
+def _split_samples(
+    root: Path, seed: int, split: str
+) -> tuple[list[str], dict[str, list], str | None]:
+    """Class names, the samples of the splits (only "all" unless another is asked: the
+    partition needs scikit-learn, which the server need not import for a photo) and the
+    note on how the folder was read (see `_top`)."""
+    top, note = _top(root)
     classes, train = _read_folder(top, root)
     if not train:
         raise DatasetMissingError(
             f"no images in {top} or its subfolders ({', '.join(EXTENSIONS)}; links to files "
             f"outside {root} are skipped); expected {LAYOUT}"
         )
-    if top == root:
+    if top == root or note is not None:
         if split == "all":
-            return classes, {"all": train}
+            return classes, {"all": train}, note
         from backend.data.partition import three_way
 
         parts = three_way([label for _, label in train], seed, val_frac=0.1, test_frac=0.1)
         splits = {name: [train[i] for i in parts[name]] for name in ("train", "val", "test")}
-        return classes, {**splits, "all": train}
+        return classes, {**splits, "all": train}, note
+    given = [name for name in ("val", "test") if (root / name).is_dir()]
     held_out = {name: _read_folder(root / name, root, classes)[1] for name in given}
     val = held_out.get("val", held_out.get("test"))
     test = held_out.get("test", val)
     everything = train + [s for name in given for s in held_out[name]]
-    return classes, {"train": train, "val": val, "test": test, "all": everything}
+    return classes, {"train": train, "val": val, "test": test, "all": everything}, None
 
 
 def native_size(samples: list[Sample], probe: int = 32) -> int:
@@ -232,7 +272,7 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
     root = Path(spec.root).expanduser().resolve()
     if not root.is_dir():
         raise DatasetMissingError(f"image folder {root} does not exist; expected {LAYOUT}")
-    classes, splits = _split_samples(root, spec.seed, split)
+    classes, splits, note = _split_samples(root, spec.seed, split)
     size = spec.image_size or native_size(splits["all"])
     split_data = FolderSplit(
         name="imagefolder",
@@ -245,6 +285,7 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
         std=STD,
         augment=ShiftFlip(max(1, size // 8), flip=True),
     )
+    split_data.note = note
     if spec.image_size is None and spec.crop is None and size == PHOTO_RESIZE:
         split_data.adapt(crop=PHOTO_CROP)
     return split_data

@@ -30,7 +30,11 @@ class DataSplit(ABC):
         in_channels: 1 (greyscale) or 3 (RGB).
         image_size: H == W of the tensors `batches()` yields.
         mean, std: per-channel normalisation applied to those tensors.
+        note: how the files were read, for a person, when the layout could be taken
+            another way (an image folder that holds only test/); None otherwise.
     """
+
+    note: str | None = None
 
     def __init__(
         self,

@@ -43,10 +43,12 @@ def _has_images(folder: Path, limit: int = 64) -> bool:
 def present_in(root: Path) -> list[str]:
     """The registered datasets whose files lie in `root`, in the registry's order."""
     from backend.data import list_datasets
+    from backend.data.image_folder import lone_split
     from backend.data.torchvision_sets import SETS
 
     found = [name for name, ds in SETS.items() if not ds.missing_files(root)]
-    split_root = root / "train" if (root / "train").is_dir() else root
+    lone = lone_split(root)  # root/test/<class>/... alone is an image folder too
+    split_root = root / "train" if (root / "train").is_dir() else root / lone if lone else root
     if _has_class_images(split_root) or _has_images(root):
         found.append("imagefolder")
     return [name for name in list_datasets() if name in found]
@@ -96,6 +98,6 @@ def check_present(name: str, root: str | None, home: Path) -> None:
             f"dataset's files there, or choose another folder"
         )
     raise DatasetMissingError(
-        f"the folder {folder} holds no images in class subfolders (folder/<class>/<image>, or "
-        "train/ and val/ of those); choose another folder"
+        f"the folder {folder} holds no images in class subfolders (folder/<class>/<image>, "
+        "train/ and val/ of those, or one of train/, val/, test/ alone); choose another folder"
     )

@@ -133,6 +133,8 @@ def train_run(
     world = world or World()
     device = start_distributed(world, resolve_device(cfg.device))
     train, val, test = _splits(cfg.data)
+    if train.note:
+        reporter.message(train.note)
     if not train.labelled:
         raise SemvecError(
             f"{cfg.data.name} at {cfg.data.root} has no class labels (a flat folder of "
@@ -190,6 +192,8 @@ def align_run(
         store.ensure_free(name)
     loaded = load_for_align(cfg, store, state)
     record, train, test = loaded.record, loaded.train, loaded.test
+    if train.note:
+        reporter.message(train.note)
     model = record.model.to(device).eval()
     check_fits(loaded, device)
     layers = probed_layers(model, cfg.layers or (record.probed_layers if cfg.run else None))

@@ -93,3 +93,22 @@ def test_a_folder_of_only_outside_links_says_so(tmp_path, make_image_folder):
     (root / "cat" / "a.png").symlink_to(elsewhere / "cat" / "0.png")
     with pytest.raises(DatasetMissingError, match="links to files outside"):
         load_split(DataSpec("imagefolder", root=str(root)), "all")
+
+
+@pytest.mark.parametrize("lone", ["test", "val", "train"])
+def test_a_lone_split_folder_is_the_data(tmp_path, make_image_folder, lone):
+    """root/test/<class>/... alone is a folder of class folders, split as one would be,
+    not one class named `test`; the split says how it was read."""
+    make_image_folder(tmp_path / lone)  # 3 classes x 10 images
+    spec = DataSpec("imagefolder", root=str(tmp_path), seed=0)
+    splits = {name: load_split(spec, name) for name in SPLITS}
+    assert {k: len(v) for k, v in splits.items()} == {"train": 24, "val": 3, "test": 3, "all": 30}
+    assert splits["train"].classes == ["cat", "dog", "fox"]
+    assert f"only {lone}/" in splits["train"].note and "80/10/10" in splits["train"].note
+
+
+def test_val_and_test_without_train_say_what_is_missing(tmp_path, make_image_folder):
+    make_image_folder(tmp_path / "val", per_class=2)
+    make_image_folder(tmp_path / "test", per_class=2)
+    with pytest.raises(DatasetMissingError, match=r"val/ and test/ but no train/"):
+        load_split(DataSpec("imagefolder", root=str(tmp_path)), "train")

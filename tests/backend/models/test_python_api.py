@@ -114,3 +114,26 @@ def test_a_torch_dataset_becomes_an_image_folder_the_run_and_the_page_read(tmp_p
         image = client.get("/api/runs/from-a-dataset/neurons/fc:1/images/0.png")
         assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
         assert client.get("/api/runs/grey").json()["labelled"] is False
+
+
+def test_a_folder_holding_only_test_is_read_as_its_classes(tmp_path, capsys):
+    """root/test/<class>/... is ten classes, not one named `test` (which a model with ten
+    outputs refused), and the log says how the folder was read."""
+    digits = load_digits()
+    for k, (image, label) in enumerate(zip(digits.images[:100], digits.target[:100], strict=True)):
+        folder = tmp_path / "digits" / "test" / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image * 16).astype(np.uint8)).save(folder / f"{k:03d}.png")
+    model = model_zoo.get_model("digits_cnn")
+    run = semvec.align(
+        model,
+        tmp_path / "digits",
+        arch="digits_cnn",
+        channels=1,
+        steps=2,
+        home=tmp_path,
+        analyze=False,
+        device="cpu",
+    )
+    assert run.meta.arch == "digits_cnn" and run.metrics()["quality"]["held_out"]["classes"] == 10
+    assert "holds only test/: its images are the data" in capsys.readouterr().err
