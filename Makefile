@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-first-run bench-serve-start bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
+.PHONY: run test docs bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-first-run bench-serve-start bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -25,7 +25,7 @@ run: $(RUNTIME)  ## the app on http://127.0.0.1:8000 with the digits default (sh
 	$(VENV)/bin/semvec quickstart
 	$(VENV)/bin/semvec serve --port $(PORT)
 
-test: $(READY)  ## lint, then the whole test suite
+test: $(READY)  ## lint, then the whole test suite (the manual's strict build included)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
@@ -33,6 +33,10 @@ test: $(READY)  ## lint, then the whole test suite
 bench: $(READY)  ## performance ratios and explorer latencies; writes bench/out/{core,explorer}.json
 	$(PY) -m bench.core
 	$(PY) -m bench.explorer
+
+docs: $(READY)  ## the manual as a site in site/ (offline; the test suite builds it too, with --strict)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+	@echo "the manual: open site/index.html"
 
 lint: $(READY)
 	$(PY) -m ruff check .
@@ -45,7 +49,7 @@ checkpoint: $(READY)  ## re-make the shipped digits teacher in model_zoo/checkpo
 	$(VENV)/bin/semvec default-checkpoint --epochs 40 --device cpu
 
 clean:
-	rm -rf $(VENV) semvec-data bench/out
+	rm -rf $(VENV) semvec-data bench/out site
 
 bench-load: $(READY)  ## 50 clients for 60 s on the explorer API while a job trains; writes bench/out/load.json
 	$(PY) -m bench.load

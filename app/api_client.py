@@ -291,3 +291,13 @@ async def clusters(run_id: str, method: str, params: dict) -> tuple[int, dict]:
 async def feature(run_id: str, neuron_ref: str) -> dict:
     """The neuron's optimised images: {made: false} until a `visualize` job made them."""
     return await get(run_path(run_id, "neurons", neuron_ref, "feature"))
+
+
+async def manual_contents() -> list[dict]:
+    """The manual's pages in reading order: {name, title, section}."""
+    return (await get("/api/manual"))["data"]
+
+
+async def manual_page(name: str) -> dict:
+    """{name, title, section, markdown} of one page of the manual."""
+    return await get("/api/manual/pages/" + quote(name, safe="/"))
