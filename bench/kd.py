@@ -188,7 +188,8 @@ def accuracy_tables(store: RunStore, seeds: int, quick: bool) -> dict:
 
 
 ENDS = {
-    "lam": (0.01, 30.0),  # the Distillation tab's λ range (100 collapsed: BENCHMARKS.md)
+    # the Distillation tab's λ range (100 collapsed: docs/research/static-distillation.md)
+    "lam": (0.01, 30.0),
     "rho": RHO_RANGE,
     "beta": BETA_RANGE,
     "temperature": (1.0, 50.0),

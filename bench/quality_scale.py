@@ -8,7 +8,7 @@ neurons on CIFAR-10 JPEGs (docs/quality.md). Reads ../shared/data (see its READM
 For each: the reference (ceiling and bound, from REFERENCE_IMAGES class-balanced training
 images) once, then each start aligns until its held-out P@10 is >= 0.97 of the bound's,
 checked every CHECK steps, at most MAX_STEPS. Times exclude the checks. About 100k
-neurons is not measured: see BENCHMARKS.md.
+neurons is not measured: see docs/benchmarks.md.
 
 Run with `make bench-quality-scale` (about 25 minutes on 2 shared CPU cores);
 writes bench/out/quality_scale.json.

@@ -6,7 +6,8 @@ from backend.training.config import AlignConfig
 
 BETA_RANGE = (0.1, 10.0)
 RHO_RANGE = (0.0, 100.0)
-"""Validated on digits (BENCHMARKS.md, stability): nothing collapses at either end."""
+"""Validated on digits (docs/research/static-distillation.md, stability): nothing collapses at
+either end."""
 
 
 class DistillConfig(BaseModel):

@@ -202,10 +202,10 @@ class SimilarityPreserving(Method):
 
 
 DEFAULT_BETA, DEFAULT_RHO, DEFAULT_STATIC_T = 4.0, 1.0, 20.0
-"""Chosen on both datasets (BENCHMARKS.md, issue 14). ρ 1, not the digits trial's 10: on
-CIFAR-10 photos ρ 10 cost 1.6 points against CE; on digits ρ 1 still beats Tf-KD on both
-training sizes. β 4, not the trial's 0.9: the soft term is zero when the logits are β
-times the simplex's row of the label (up to a constant), a true-class margin of
+"""Chosen on both datasets (docs/research/static-distillation.md). ρ 1, not the digits
+trial's 10: on CIFAR-10 photos ρ 10 cost 1.6 points against CE; on digits ρ 1 still beats
+Tf-KD on both training sizes. β 4, not the trial's 0.9: the soft term is zero when the
+logits are β times the simplex's row of the label (up to a constant), a true-class margin of
 β · C / (C − 1), so β sets the confidence it allows. At 0.9 that is about 1 logit
 (p ≈ 0.2), which an underfitting student pays for; at 4 it is 4.4 (p ≈ 0.9 on the true
 class of 10, Tf-KD's virtual teacher). Paired by seed, β 4 against 0.9 (measured with the
@@ -257,8 +257,8 @@ class StaticKD(_SoftRelationKD):
     S comes from the teacher's logit-layer vectors (the knowledge file); the soft target is
     the teacher-free template of static_free. The teacher's S is kept out of the soft
     target: there it lowers the margin between the classes the teacher finds alike, which
-    cost 0.9 points on 5,000 CIFAR-10 photos (BENCHMARKS.md, "Where the teacher's S
-    helps")."""
+    cost 0.9 points on 5,000 CIFAR-10 photos (docs/research/static-distillation.md, "Where
+    S enters")."""
 
     def __init__(self, setup: MethodSetup):
         knowledge = setup.knowledge

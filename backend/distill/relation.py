@@ -17,9 +17,9 @@ form of the loss.
 Why this form: the soft target softens the student's confidence like label smoothing and
 Tf-KD do; the relation term shapes the geometry of the features (samples of classes the
 teacher finds alike point alike), which a correlation of 10 logits cannot. The teacher's S
-went into the soft target too until issue 14's split trial: there it lowers the margin
-between the classes the teacher finds alike, which those classes' photos cannot afford (on
-5,000 CIFAR-10 photos it cost 0.9 points; on digits it was worth 0.3, BENCHMARKS.md). The
+stays out of the soft target: there it lowers the margin between the classes the teacher
+finds alike, which those classes' photos cannot afford (on 5,000 CIFAR-10 photos it cost
+0.9 points; on digits it was worth 0.3: docs/research/static-distillation.md). The
 relation term is on cosines, so it does not depend on the features' scale and cannot blow
 up the way a Pearson correlation with small variance does (static.py).
 """
@@ -55,7 +55,7 @@ def profile_similarity(logit_vectors: torch.Tensor, layer_vectors: torch.Tensor)
     """A class similarity from a hint layer's vectors: each class's profile over the layer's
     neurons (the cosine of its logit vector with each neuron's vector, the neuron's mean over
     classes removed), compared by cosine. The knowledge-file route for the penultimate layer
-    (bench trial; BENCHMARKS.md)."""
+    (a bench control; docs/research/static-distillation.md)."""
     logits, layer = (F.normalize(v.float(), dim=1) for v in (logit_vectors, layer_vectors))
     profile = logits @ layer.T
     unit = F.normalize(profile - profile.mean(dim=0, keepdim=True), dim=1)
