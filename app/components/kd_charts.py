@@ -5,6 +5,8 @@ import statistics
 
 import plotly.graph_objects as go
 
+from app.components.words import count
+
 METHODS = {
     "ce": ("CE", "#7f7f7f"),
     "ls": ("label smoothing", "#BAB0AC"),
@@ -140,9 +142,8 @@ def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figur
             y=means,
             error_y={"type": "data", "array": stds, "visible": True},
             marker_color=[_color(m) for m in methods],
-            customdata=[[len(finals[m]), s] for m, s in zip(methods, stds, strict=True)],
-            hovertemplate="%{x}: %{y:.2f}% ± %{customdata[1]:.2f} (%{customdata[0]} seeds)"
-            "<extra></extra>",
+            customdata=[_seeds_note(finals[m]) for m in methods],
+            hovertemplate="%{x}: %{y:.2f}%%{customdata}<extra></extra>",
         )
     )
     low = min((m - s for m, s in zip(means, stds, strict=True)), default=0)
@@ -162,6 +163,13 @@ def final_accuracy(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figur
         **LAYOUT,
     )
     return empty_note(fig, bool(methods), "No finished jobs yet")
+
+
+def _seeds_note(finals: list[float]) -> str:
+    """` ± std (n seeds)`, or ` (1 seed: no spread)`."""
+    if len(finals) == 1:
+        return " (1 seed: no spread)"
+    return f" ± {statistics.stdev(finals):.2f} ({count(len(finals), 'seed')})"
 
 
 def epoch_seconds(jobs: list[dict], metrics: dict[int, list[dict]]) -> go.Figure:

@@ -1,6 +1,7 @@
 """The Distillation tab's summary: each method's test accuracy minus CE's on the same seed,
-with its spread over seeds, marked by what the method took of the teacher, and greyed where
-the difference lies within that spread (a tie with CE)."""
+with its spread over seeds, marked by what the method took of the teacher, greyed where
+the difference lies within that spread (a tie with CE), and open where one seed gives no
+spread at all (not a result yet)."""
 
 import math
 import statistics
@@ -16,6 +17,7 @@ from app.components.kd_charts import (
     method_label,
     ordered,
 )
+from app.components.words import count
 
 ROLES = {
     "teacher": ("ran the teacher", "circle", "#4C78A8"),
@@ -66,6 +68,11 @@ class Paired:
         return sum(d > 0 for d in self.diffs)
 
     @property
+    def single(self) -> bool:
+        """One seed: a difference with no spread to judge it by, so not a result yet."""
+        return len(self.diffs) == 1
+
+    @property
     def tie(self) -> bool:
         """Within the seed spread of CE: |mean difference| ≤ its std over seeds."""
         return self.std is not None and abs(self.mean) <= self.std
@@ -95,25 +102,27 @@ def _hover(p: Paired, infos: dict[str, dict]) -> str:
     spread = (
         f" (± {p.std:.2f} std, standard error {p.se:.2f}, over {n} seeds)"
         if p.std is not None
-        else " (1 seed: no spread yet)"
+        else "<br><b>1 seed: no spread, so not a result yet</b> (run more seeds)"
     )
     verdict = "<br><b>within the seed spread of CE: a tie</b>" if p.tie else ""
     what = (infos.get(base_method(p.method)) or {}).get("description", "")
     return (
         f"<b>{method_label(p.method)}</b> · {ROLES[role(infos.get(base_method(p.method)))][0]}"
         f"<br>test accuracy − CE's on the same seed: {p.mean:+.2f} points{spread}"
-        f"<br>better than CE on {p.wins} of {n} seeds"
+        f"<br>better than CE on {p.wins} of {count(n, 'seed')}"
         f"<br>its test accuracy {_spread(p.own)}; CE's {_spread(p.ce)}"
         f"{verdict}<br><i>{what}</i><extra></extra>"
     )
 
 
 def _label(p: Paired) -> str:
-    return f"{p.mean:+.2f}" if p.std is None else f"{p.mean:+.2f} ± {p.std:.2f}"
+    return f"{p.mean:+.2f} (1 seed)" if p.std is None else f"{p.mean:+.2f} ± {p.std:.2f}"
 
 
-def _trace(rows: list[Paired], infos: dict, kind: str, tie: bool, legend: bool) -> go.Scatter:
+def _trace(rows: list[Paired], infos: dict, kind: str, look: str, legend: bool) -> go.Scatter:
+    """`look`: "plain", "tie" (grey, open) or "single" (open: one seed, no spread)."""
     name, symbol, color = ROLES[kind]
+    tie = look == "tie"
     return go.Scatter(
         x=[p.mean for p in rows],
         y=[method_label(p.method) for p in rows],
@@ -128,7 +137,7 @@ def _trace(rows: list[Paired], infos: dict, kind: str, tie: bool, legend: bool) 
         textposition="top center",
         textfont={"size": 11, "color": TIE_COLOR if tie else "#344054"},
         marker={
-            "symbol": f"{symbol}-open" if tie else symbol,
+            "symbol": symbol if look == "plain" else f"{symbol}-open",
             "size": 11,
             "color": TIE_COLOR if tie else color,
             "line": {"width": 2},
@@ -140,14 +149,25 @@ def _trace(rows: list[Paired], infos: dict, kind: str, tie: bool, legend: bool) 
     )
 
 
-def _tie_key() -> go.Scatter:
-    """A legend entry only: what grey, open markers mean."""
+KEYS = {
+    "tie": ("grey, open: within the seed spread of CE (a tie)", TIE_COLOR),
+    "single": ("open: 1 seed, no spread (not a result yet)", "#475467"),
+}
+"""Legend entries only: what the open markers mean (text, marker colour)."""
+
+
+def _look(p: Paired) -> str:
+    return "single" if p.single else "tie" if p.tie else "plain"
+
+
+def _key(look: str) -> go.Scatter:
+    name, color = KEYS[look]
     return go.Scatter(
         x=[None],
         y=[None],
         mode="markers",
-        marker={"symbol": "circle-open", "size": 11, "color": TIE_COLOR, "line": {"width": 2}},
-        name="grey, open: within the seed spread of CE (a tie)",
+        marker={"symbol": "circle-open", "size": 11, "color": color, "line": {"width": 2}},
+        name=name,
         hoverinfo="skip",
     )
 
@@ -160,19 +180,22 @@ def paired_summary(jobs: list[dict], metrics: dict[int, list[dict]], infos: dict
     fig = go.Figure()
     for kind in ROLES:
         mine = [p for p in rows if role(infos.get(base_method(p.method))) == kind]
-        plain, ties = [p for p in mine if not p.tie], [p for p in mine if p.tie]
-        if plain:
-            fig.add_trace(_trace(plain, infos, kind, False, True))
-        if ties:
-            fig.add_trace(_trace(ties, infos, kind, True, not plain))
-    if any(p.tie for p in rows):
-        fig.add_trace(_tie_key())
+        legend = True  # the role's legend entry once, on its first trace
+        for look in ("plain", "single", "tie"):
+            drawn = [p for p in mine if _look(p) == look]
+            if drawn:
+                fig.add_trace(_trace(drawn, infos, kind, look, legend))
+                legend = False
+    for look in KEYS:
+        if any(_look(p) == look for p in rows):
+            fig.add_trace(_key(look))
     ce = list(by_seed.get("ce", {}).values())
     if ce:
         fig.add_vline(x=0, line={"color": "#7f7f7f", "dash": "dot"})
         fig.add_annotation(
             x=0, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
-            text=f"CE: {_spread(ce)} ({len(ce)} seeds)", font={"size": 11, "color": "#667085"},
+            text=f"CE: {_spread(ce)} ({count(len(ce), 'seed')})",
+            font={"size": 11, "color": "#667085"},
         )  # fmt: skip
     labels = [method_label(p.method) for p in rows]
     fig.update_layout(

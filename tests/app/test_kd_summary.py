@@ -81,3 +81,16 @@ def test_a_method_whose_first_job_has_no_epochs_yet_keeps_its_legend_entry():
     ]
     fig = accuracy_curves(jobs, {2: [{"epoch": 1, "test_accuracy": 0.5}]})
     assert [(t.name, t.showlegend) for t in fig.data if len(t.x)] == [("static (ours)", True)]
+
+
+def test_one_seed_is_drawn_open_and_said_to_be_no_result():
+    jobs, metrics = _jobs_and_metrics()
+    kept = [j for j in jobs if j["config"]["seed"] == 0]  # one seed of each method
+    fig = paired_summary(kept, metrics, INFOS)
+    (static,) = [t for t in fig.data if t.name == "knowledge file only"]
+    assert static.marker.symbol == "diamond-open" and list(static.text) == ["+1.00 (1 seed)"]
+    assert "1 seed: no spread, so not a result yet" in static.hovertemplate[0]
+    assert "on 1 of 1 seed<br>" in static.hovertemplate[0]
+    assert any(t.name == "open: 1 seed, no spread (not a result yet)" for t in fig.data)
+    assert "CE: 90.00 % (1 seed)" in fig.layout.annotations[0].text
+    assert all(t.marker.symbol.endswith("-open") for t in fig.data if t.x[0] is not None)

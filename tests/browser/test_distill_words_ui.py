@@ -72,7 +72,7 @@ def test_reload_keeps_the_form_and_the_filter_and_students_are_linked(page, ui_s
         By.CSS_SELECTOR, "#distill-methods input[value='static']"
     ).is_selected()
     note = page.wait_text("distill-filter", "on 200 training images")
-    assert "digits-default → student digits_cnn_small" in note
+    assert "Showing the 1 job of teacher digits-default → student digits_cnn_small" in note
     page.wait_text(f"distill-job-{job_id}", "CE")
     with httpx.Client(base_url=ui_server.url) as client:
         wait_for_job(client, job_id, {"succeeded"})

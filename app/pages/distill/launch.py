@@ -13,6 +13,7 @@ from app.components.kd_charts import method_label, ordered
 from app.components.kd_summary import OFFERS, role
 from app.components.ranges import problems
 from app.components.ui import message
+from app.components.words import count
 from app.pages.distill import BETA, EPOCHS, LAMBDA, RHO, SEEDS
 from app.pages.distill.plan import duration, needs_confirm, plan
 
@@ -222,4 +223,4 @@ async def distill_start(
             done = f" ({len(started)} started before)" if started else ""
             text = await error_text(err, "Starting jobs", LABELS)
             return message(f"Not started{done}: {text}", "error"), None
-    return message(f"Started {len(started)} jobs: {', '.join(map(str, started))}."), None
+    return message(f"Started {count(len(started), 'job')}: {', '.join(map(str, started))}."), None

@@ -20,6 +20,7 @@ from app.components.kd_charts import (
 )
 from app.components.kd_summary import paired_summary
 from app.components.ui import fmt, message, table
+from app.components.words import count
 
 
 def _row(job: dict, rows: list[dict]) -> html.Tr:
@@ -55,11 +56,13 @@ def _outcome(job: dict):
 def _filter_note(jobs: list, every: list, teacher, student, train_size) -> str:
     images = f"{train_size} training images" if train_size else "the whole training split"
     hidden = len(every) - len(jobs)
-    others = f"; {hidden} other distillation jobs are hidden (change the form to see them)"
+    others = (
+        f"; {count(hidden, 'other distillation job')} {'is' if hidden == 1 else 'are'} hidden "
+        "(change the form to see them)"
+    )
     return (
-        f"Showing the {len(jobs)} jobs of teacher {teacher} → student {student} on {images}"
-        + (others if hidden else "")
-        + "."
+        f"Showing the {count(len(jobs), 'job')} of teacher {teacher} → student {student} "
+        f"on {images}" + (others if hidden else "") + "."
     )
 
 
