@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from backend.core.errors import SemvecError
+from backend.training.config import ALIGN_STEPS
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--arch", help=_ARCH_HELP)
     _add_data(p)
-    _add_align(p, steps=200)  # from the eigen-start; --align-init random needs ~1500
+    _add_align(p, steps=ALIGN_STEPS)
 
     p = sub.add_parser("analyze", help="top-k images, class selectivity, histograms per neuron")
     p.add_argument("run")

@@ -25,6 +25,7 @@ from torch import nn
 
 from backend.core.errors import SemvecError
 from backend.runs.store import Run
+from backend.training.config import ALIGN_STEPS
 
 __all__ = ["SemvecError", "align", "open_run"]
 
@@ -77,7 +78,7 @@ def align(
     name: str | None = None,
     root: str | None = None,
     layers: list[str] | None = None,
-    steps: int = 1500,
+    steps: int = ALIGN_STEPS,
     dim: int = 64,
     image_size: int | None = None,
     crop: int | None = None,

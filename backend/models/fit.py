@@ -1,6 +1,8 @@
 """Which known architectures a checkpoint's keys fit best (for the error that says it
 does not fit the one the user named)."""
 
+import warnings
+
 import torch
 
 from backend.runs.key_diff import is_counter
@@ -20,7 +22,11 @@ def _candidates(num_classes: int | None):
         for name in source.names():
             ref = f"{source.PREFIX}:{name}" if source.PREFIX else name
             try:
-                with torch.device("meta"):
+                # These models are only compared, never shown: their builders' warnings
+                # (GoogLeNet's and Inception's FutureWarning on init_weights) are not the
+                # user's concern.
+                with torch.device("meta"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
                     record = source.build(name, {}, dict(hints), load_weights=False)
             except Exception:
                 continue

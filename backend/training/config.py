@@ -4,6 +4,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+ALIGN_STEPS = 200
+"""Frozen alignment steps after the eigen-start (a random start needs about 1500): the
+default of `semvec align`, the Python API's `semvec.align` and an align job."""
+
 
 class DataConfig(BaseModel):
     """Which data: mirrors backend.data.DataSpec."""
@@ -37,7 +41,7 @@ class AlignConfig(BaseModel):
         False, description="let the alignment gradient reach the network (default: detached)"
     )
     steps: int = Field(
-        200,  # from the eigen-start; a random start needs about 1500
+        ALIGN_STEPS,
         ge=0,
         le=1_000_000,
         description="frozen alignment steps (post hoc; after training: settling steps)",

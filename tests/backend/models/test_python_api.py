@@ -1,6 +1,7 @@
 """The notebook path: an nn.Module and a folder or a torch Dataset in, a run that `semvec
 serve` shows out."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +22,23 @@ def test_a_module_and_a_folder_make_a_run_the_server_shows(tmp_path, photos):
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=2)
     home = tmp_path / "home"
-    run = semvec.align(
-        model,
-        photos,
-        image_size=48,
-        steps=4,
-        device="cpu",
-        home=home,
-        name="notebook",
-        progress=False,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filters = list(warnings.filters)
+        run = semvec.align(
+            model,
+            photos,
+            image_size=48,
+            steps=4,
+            device="cpu",
+            home=home,
+            name="notebook",
+            progress=False,
+        )
+        assert warnings.filters == filters  # nothing silenced for the caller
     assert run.meta.arch == "torchvision:resnet18"  # found by its keys and shapes
+    # Building the candidates it was compared with (GoogLeNet, Inception...) warns nothing.
+    assert [str(w.message) for w in caught if w.category is FutureWarning] == []
     assert run.meta.source == "python" and run.meta.dataset["image_size"] == 48
     x = torch.randn(2, 3, 48, 48)
     assert torch.allclose(
@@ -137,3 +144,14 @@ def test_a_folder_holding_only_test_is_read_as_its_classes(tmp_path, capsys):
     )
     assert run.meta.arch == "digits_cnn" and run.metrics()["quality"]["held_out"]["classes"] == 10
     assert "holds only test/: its images are the data" in capsys.readouterr().err
+
+
+def test_the_python_api_aligns_as_many_steps_as_the_command_line():
+    import inspect
+
+    from backend.cli import build_parser
+    from backend.training.config import AlignConfig
+
+    align = build_parser().parse_args(["align"])
+    steps = inspect.signature(semvec.align).parameters["steps"].default
+    assert steps == align.align_steps == AlignConfig().steps
