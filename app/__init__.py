@@ -12,13 +12,13 @@ def mount(server):
 
     from app import api_client, auth
     from app.not_found import UnknownPages
-    from app.shell import layout, tab_of
+    from app.shell import is_page, layout
 
     logging.getLogger("uvicorn.access").addFilter(auth.HIDE_TOKENS)  # the sign-in link's token
     api_client.connect(asgi_app=server)
     server.include_router(auth.router)  # before Dash's catch-all page route
     server.add_middleware(auth.CallerMiddleware)
-    server.add_middleware(UnknownPages, is_page=lambda path: tab_of(path) is not None)
+    server.add_middleware(UnknownPages, is_page=is_page)
     dash_app = Dash(
         __name__,
         server=server,

@@ -1,12 +1,12 @@
 """The page around the tabs: header, tab bar, and which tab the URL's path shows
-(`/` the map, `/runs` the runs)."""
+(`/` the map, `/runs` the runs, `/distill` the distillation; `/manual/...` the manual)."""
 
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
 from app.components.access import badge
-from app.pages import distill, explorer, runs
+from app.pages import distill, explorer, manual, runs
 
 TABS = {"map": "/", "runs": "/runs", "distill": "/distill"}
 TAB_STYLE = {"padding": "6px 14px", "lineHeight": "22px", "background": "#fff"}
@@ -23,6 +23,14 @@ def layout() -> html.Div:
                     html.H1("semvec"),
                     html.Div(id="shell-run-info", className="run-info"),
                     html.Div(id="shell-access", className="access"),
+                    html.A(
+                        "Help",
+                        id="shell-help",
+                        href=manual.help_href("map", "/"),
+                        target="_blank",
+                        title="The manual's page for this tab (opens in a new tab)",
+                        className="docs-link",
+                    ),
                     html.A("API docs", href="/docs", target="_blank", className="docs-link"),
                 ],
                 className="header",
@@ -46,6 +54,7 @@ def layout() -> html.Div:
                     html.Div(runs.layout(), id="shell-page-runs", style={"display": "none"}),
                     html.Div(distill.layout(), id="shell-page-distill", style={"display": "none"}),
                     html.Div(id="shell-page-missing", style={"display": "none"}),
+                    html.Div(manual.layout(), id="shell-page-manual", style={"display": "none"}),
                 ]
             ),
         ],
@@ -59,6 +68,11 @@ def tab_of(pathname: str | None) -> str | None:
     return next((tab for tab, p in TABS.items() if p == path), None)
 
 
+def is_page(pathname: str | None) -> bool:
+    """Whether the page has this path: a tab's, or one of the manual's."""
+    return tab_of(pathname) is not None or manual.is_manual(pathname)
+
+
 def _not_found(pathname: str) -> list:
     return [
         html.H2("Page not found"),
@@ -67,7 +81,13 @@ def _not_found(pathname: str) -> list:
     ]
 
 
-PAGE_NAMES = (("Map", "/"), ("Runs", "/runs"), ("Distillation", "/distill"), ("API docs", "/docs"))
+PAGE_NAMES = (
+    ("Map", "/"),
+    ("Runs", "/runs"),
+    ("Distillation", "/distill"),
+    ("Manual", manual.PREFIX + "/index"),
+    ("API docs", "/docs"),
+)
 
 
 @callback(
@@ -80,16 +100,19 @@ PAGE_NAMES = (("Map", "/"), ("Runs", "/runs"), ("Distillation", "/distill"), ("A
     Output("distill-poll", "disabled"),
     Output("shell-page-missing", "style"),
     Output("shell-page-missing", "children"),
+    Output("shell-page-manual", "style"),
     Input("shell-url", "pathname"),
     Input("shell-tabs", "value"),
 )
 def shell_tab(pathname, tab):
     shown, hidden = {}, {"display": "none"}
     if ctx.triggered_id != "shell-tabs":
+        if manual.is_manual(pathname):  # the manual: no tab is selected
+            return no_update, None, hidden, hidden, hidden, True, True, hidden, None, shown
         tab = tab_of(pathname)
         if tab is None:  # an unknown path: say so, keep the path, show no tab's page
             page = html.Div(_not_found(pathname), className="not-found", id="shell-not-found")
-            return no_update, None, hidden, hidden, hidden, True, True, shown, page
+            return no_update, None, hidden, hidden, hidden, True, True, shown, page, hidden
     return (
         TABS[tab],
         tab,
@@ -100,7 +123,17 @@ def shell_tab(pathname, tab):
         tab != "distill",
         hidden,
         None,
+        hidden,
     )
+
+
+@callback(
+    Output("shell-help", "href"),
+    Input("shell-tabs", "value"),
+    Input("shell-url", "pathname"),
+)
+def shell_help(tab, pathname):
+    return manual.help_href(tab, pathname)
 
 
 @callback(

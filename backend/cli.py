@@ -53,7 +53,7 @@ def _add_align(p: argparse.ArgumentParser, steps: int) -> None:
     )
     g.add_argument("--align-lr", type=float, default=0.03, help="Adam learning rate of the vectors")
     g.add_argument("--align-steps", type=int, default=steps, help="frozen alignment steps")
-    g.add_argument("--align-batch-size", type=int, default=128)
+    g.add_argument("--align-batch-size", type=int, default=128, help="images per alignment step")
     g.add_argument(
         "--align-init",
         choices=("eigen", "random"),
@@ -86,11 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model with semantic alignment")
     p.add_argument("--arch", default="digits_cnn", help=_ARCH_HELP)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--augment", action="store_true")
+    p.add_argument("--epochs", type=int, default=30, help="passes over the training split")
+    p.add_argument("--batch-size", type=int, default=128, help="images per training step")
+    p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (cosine schedule)")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        help="random shifts (and mirror flips where the classes allow) while training",
+    )
     p.add_argument("--align-weight", type=float, default=1.0, help="lambda_align")
     p.add_argument(
         "--align-grad",
@@ -110,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_align(p, steps=ALIGN_STEPS)
 
     p = sub.add_parser("analyze", help="top-k images, class selectivity, histograms per neuron")
-    p.add_argument("run")
+    p.add_argument("run", help="the run to analyse")
     p.add_argument("--split", default="all", choices=["train", "val", "test", "all"])
     p.add_argument("--k", type=int, default=9, help="top images kept per neuron")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
 
     p = sub.add_parser("project", help="2-D map of a run's vectors (cached)")
     p.add_argument("run")
@@ -145,45 +149,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="ce | ls | tfkd | kd | rkd | sp | static | static_free | static_corr",
     )
     p.add_argument("--seeds", type=int, default=1, help="students with seeds 0..N-1")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=30, help="passes over the training set")
     p.add_argument("--lam", type=float, help="weight of the method's term (default: its own)")
     p.add_argument("--temperature", type=float, help="kd, tfkd, static (default 4, 20, 20)")
     p.add_argument("--beta", type=float, help="static: soft target sharpness β (default 4)")
     p.add_argument("--rho", type=float, help="static: feature-relation weight ρ (default 1)")
     p.add_argument("--train-size", type=int, help="a stratified subset of the train split")
     p.add_argument("--hint-layers", help="static, sp: layers to match (path or teacher=student)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=64, help="images per training step")
+    p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (cosine schedule)")
     p.add_argument(
         "--align-steps",
         type=int,
         default=200,  # AlignConfig's: the CLI imports no config at start
         help="the students' vectors: steps after the eigen-start",
     )
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--name", help="run name prefix (runs are NAME-s<seed>)")
     p.add_argument("--no-analyze", action="store_true", help="skip analysis and the PCA map")
 
     sub.add_parser("runs", help="list runs in the data home")
 
     p = sub.add_parser("serve", help="the API server (with its job runner)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (beyond loopback: needs a token)"
+    )
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--slots", type=int, default=0, help="jobs at once (0: 1 per GPU, or 1)")
 
     p = sub.add_parser("jobs", help="list, submit, follow, cancel and resume jobs")
     jobs = p.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
     q = jobs.add_parser("list", help="jobs, newest first")
-    q.add_argument("--state")
-    q.add_argument("--kind")
+    q.add_argument(
+        "--state", help="queued | running | succeeded | failed | cancelled | interrupted"
+    )
+    q.add_argument("--kind", help="train | align | distill | ... (GET /api/jobs/kinds)")
     q = jobs.add_parser("submit", help="queue a job: semvec jobs submit train '{\"epochs\": 5}'")
-    q.add_argument("kind")
+    q.add_argument("kind", help="the job kind: train, align, analyze, project, distill, ...")
     q.add_argument("config", nargs="?", default="{}", help="the kind's settings as JSON")
     q.add_argument("--follow", action="store_true", help="then follow it")
     for action in ("show", "follow", "cancel", "resume"):
-        jobs.add_parser(action).add_argument("job_id", type=int)
+        jobs.add_parser(action, help=f"{action} a job").add_argument("job_id", type=int)
     q = jobs.add_parser("work", help="run queued jobs here until the queue is empty")
-    q.add_argument("--slots", type=int, default=0)
+    q.add_argument("--slots", type=int, default=0, help="jobs at once (0: 1 per GPU, or 1)")
     p = sub.add_parser("models", help="list architectures, by source")
     p.add_argument("--all", action="store_true", help="every name (timm has over a thousand)")
 
@@ -201,8 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild the default run")
 
     p = sub.add_parser("default-checkpoint", help="re-make the shipped digits teacher checkpoint")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--epochs", type=int, default=40, help="passes over the digits")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     return parser
 
 
