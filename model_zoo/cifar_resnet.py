@@ -88,6 +88,12 @@ def _depth_to_blocks(depth: int) -> int:
     return (depth - 2) // 6
 
 
+@register_model("resnet8", probed_layers=_probed)
+def resnet8(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+    """CIFAR ResNet-8: 1 block per stage, 16/32/64 channels (~0.08M parameters), a student."""
+    return CifarResNet(_depth_to_blocks(8), (16, 16, 32, 64), num_classes, in_channels)
+
+
 @register_model("resnet20", probed_layers=_probed)
 def resnet20(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
     """CIFAR ResNet-20: 3 blocks per stage, 16/32/64 channels (~0.28M parameters)."""

@@ -1,6 +1,6 @@
 """What the Distillation tab shows before anything starts: the methods (from the registry,
-so a new method appears by itself) and, for a teacher run, the images its students train on
-and the knowledge file that static methods read."""
+so a new method appears by itself) and, for a teacher run, the images its students train on,
+the student it proposes for them, and the knowledge file that static methods read."""
 
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from backend.distill.knowledge import (
     knowledge_path,
     load_knowledge,
 )
+from backend.distill.students import proposed_student
 from backend.runs.store import Run, RunStore
 
 
@@ -66,14 +67,14 @@ def _holds(knowledge: Knowledge) -> dict:
     }
 
 
-def _train_images(run: Run, home: Path) -> tuple[int | None, str | None]:
-    """(images in the teacher's training split, or None with the reason they cannot be read,
-    the data home's path written `$SEMVEC_HOME`)."""
+def _train_split(run: Run, home: Path):
+    """(the teacher's training split, or None with the reason it cannot be read, the data
+    home's path written `$SEMVEC_HOME`)."""
     from backend.data import load_split
     from backend.training.config import DataConfig
 
     try:
-        return len(load_split(DataConfig.model_validate(run.meta.dataset).spec(), "train")), None
+        return load_split(DataConfig.model_validate(run.meta.dataset).spec(), "train"), None
     except DatasetMissingError as err:
         text = str(err)
         for spelled in sorted({str(home.resolve()), str(home.absolute())}, key=len, reverse=True):
@@ -81,10 +82,22 @@ def _train_images(run: Run, home: Path) -> tuple[int | None, str | None]:
         return None, text
 
 
+def _input_facts(split) -> dict:
+    """Its images as the model sees them, and the student proposed for them (None for a
+    split that cannot be read)."""
+    if split is None:
+        return {"input": None, "student": None}
+    channels, size = split.in_channels, split.image_size
+    return {
+        "input": {"channels": channels, "size": size},
+        "student": proposed_student(channels, size),
+    }
+
+
 def teacher_facts(store: RunStore, run_id: str) -> dict:
     """A teacher as the Distillation tab describes it."""
     run = store.open(run_id)
-    images, problem = _train_images(run, store.runs_dir.parent)
+    split, problem = _train_split(run, store.runs_dir.parent)
     knowledge = _knowledge_facts(run)
     logits = run.index().layer(run.meta.logit_layer).width
     source = Path(run.meta.source).name if run.meta.source else None
@@ -94,8 +107,9 @@ def teacher_facts(store: RunStore, run_id: str) -> dict:
         "arch": run.meta.arch,
         "source": source,
         "dataset": run.meta.dataset.get("name"),
-        "train_images": images,
+        "train_images": None if split is None else len(split),
         "data_problem": problem,
+        **_input_facts(split),
         "logits": logits,
         "logits_are_classes": not run.meta.model_classes and logits == len(knowledge["classes"]),
         "knowledge": knowledge,

@@ -1,7 +1,8 @@
 """The Distillation tab with a loaded model as the teacher, in headless Chromium: the test's
 own model file uploaded and aligned on real photos; beside the teacher, what it is and its
-knowledge file; the methods from the registry; students trained on the photo folder; the
-summary chart of each method against CE, marked by what it took of the teacher."""
+knowledge file; a student proposed for its colour 32-px photos; the methods from the
+registry; students trained on the photo folder; the summary chart of each method against CE,
+marked by what it took of the teacher."""
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -49,8 +50,21 @@ def _legend(page) -> list[str]:
 def test_a_loaded_teacher_its_knowledge_file_and_the_summary_against_ce(driver, petal):
     from tests.browser.pages import MapPage
 
-    page = MapPage(driver, petal.url).open("/distill#teacher=petal&student=digits_cnn_small")
+    page = MapPage(driver, petal.url).open("/distill#teacher=petal")
     what = page.wait_text("distill-teacher-what", "Loaded model", 60)
+    note = "proposed for this teacher's colour 32-px images"
+    assert "resnet8" in page.wait_text("distill-student", "resnet8")
+    assert page.wait_text("distill-student-note", note.capitalize()) == note.capitalize()
+    # the students trained below (searched for: the list opens scrolled to resnet8)
+    driver.find_element(By.ID, "distill-student").click()
+    search = page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".dash-dropdown-search"))
+    search[0].send_keys("digits_cnn_small")
+    option = (
+        "//label[contains(@class, 'dash-dropdown-option')][.//input[@value='digits_cnn_small']]"
+    )
+    page.wait(lambda d: d.find_elements(By.XPATH, option), message="the option").pop().click()
+    page.wait_text("distill-student-note", f"resnet8 is {note}")
+    page.wait(lambda d: "student=digits_cnn_small" in d.current_url, message="the student kept")
     assert "petal_net.py:make_petalnet, weights from petal-" in what
     assert "imagefolder" in what and "training images" in what
     knowledge = page.text_of("distill-knowledge")

@@ -29,7 +29,15 @@ def _params(model: nn.Module) -> int:
 
 
 def test_families_are_registered():
-    expected = {"resnet20", "resnet56", "resnet8x4", "resnet32x4", "wrn_16_2", "wrn_40_2"}
+    expected = {
+        "resnet8",
+        "resnet20",
+        "resnet56",
+        "resnet8x4",
+        "resnet32x4",
+        "wrn_16_2",
+        "wrn_40_2",
+    }
     expected |= {"resnet18", "resnet50", "mobilenet_v2", "digits_cnn", "digits_cnn_small"}
     assert expected <= set(ALL)
 

@@ -5,7 +5,7 @@ methods that run the teacher. The callbacks live in the submodules."""
 from dash import dcc, html
 
 from app.components.ranges import Range, number_field
-from app.components.ui import CHART_CONFIG, choice, field, message
+from app.components.ui import CHART_CONFIG, field, message
 
 LAMBDA = Range("λ for the knowledge-file methods", 0.01, 30.0, integer=False)
 """What the form offers: static is stable over it (bench-kd's stability part, 5 seeds at
@@ -29,7 +29,13 @@ def layout() -> html.Div:
             html.Legend("Distill a student"),
             field("Teacher run", dcc.Dropdown(id="distill-teacher", clearable=False)),
             html.Div(id="distill-teacher-facts", className="teacher-facts"),
-            field("Student architecture", choice("distill-student", "digits_cnn_small")),
+            field(
+                "Student architecture",
+                # The server proposes one that fits the teacher's images (student.py).
+                dcc.Dropdown(id="distill-student", clearable=False, placeholder="…"),
+            ),
+            html.Div(id="distill-student-note", className="muted"),
+            dcc.Store(id="distill-student-proposed"),
             field(
                 "Methods",
                 # The options come from the server's method registry (launch.py).
@@ -107,4 +113,4 @@ def layout() -> html.Div:
     )
 
 
-from app.pages.distill import launch, pairing, plan, progress, teacher  # noqa: E402, F401
+from app.pages.distill import launch, pairing, plan, progress, student, teacher  # noqa: E402, F401

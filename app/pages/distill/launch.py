@@ -190,6 +190,8 @@ async def distill_start(
 ):
     if not teacher:
         return message("Choose a teacher run (make one in the Runs tab).", "error"), None
+    if not student:
+        return message("Choose a student architecture.", "error"), None
     if not methods:
         return message("Choose at least one method.", "error"), None
     knowledge = [m for m in methods if (infos or {}).get(m, {}).get("reads_knowledge")]

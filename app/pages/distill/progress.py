@@ -90,7 +90,7 @@ def _table(jobs: list[dict], metrics: dict[int, list[dict]]):
 async def distill_progress(_tick, disabled, teacher, student, train_size, infos):
     """Jobs of the experiment the form shows (teacher, student, training set): only like is
     compared with like."""
-    if disabled or not teacher:
+    if disabled or not teacher or not student:  # the student comes once the teacher is read
         return (no_update,) * 6
     try:
         every = await api_client.jobs(kind="distill", limit=200)

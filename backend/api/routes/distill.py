@@ -39,6 +39,11 @@ class KnowledgePublic(BaseModel):
     layers: list[KnowledgeLayerPublic] = Field(description="in file order, the logit layer last")
 
 
+class InputPublic(BaseModel):
+    channels: int = Field(description="1 (greyscale) or 3 (colour)")
+    size: int = Field(description="side in pixels of the images the model sees")
+
+
 class TeacherPublic(BaseModel):
     run: str
     kind: str = Field(description="train (trained with alignment) or align (a loaded model)")
@@ -47,6 +52,10 @@ class TeacherPublic(BaseModel):
     dataset: str | None
     train_images: int | None = Field(description="images in its training split: the students'")
     data_problem: str | None = Field(description="why the training split cannot be read")
+    input: InputPublic | None = Field(description="its images as the model sees them")
+    student: str | None = Field(
+        description="the zoo architecture proposed as its student, for that input"
+    )
     logits: int = Field(description="width of its logit layer")
     logits_are_classes: bool = Field(description="its logits are its dataset's classes")
     knowledge: KnowledgePublic

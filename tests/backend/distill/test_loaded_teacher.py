@@ -89,6 +89,7 @@ def test_a_loaded_model_teaches_static_and_kd_students_on_its_photos(loaded):
         before = client.get("/api/distill/teachers/petal").json()
         assert (before["kind"], before["dataset"], before["logits"]) == ("align", "imagefolder", 2)
         assert before["logits_are_classes"] and before["data_problem"] is None
+        assert before["input"] == {"channels": 3, "size": 32} and before["student"] == "resnet8"
         knowledge = before["knowledge"]
         assert knowledge["file"] == "knowledge.safetensors" and not knowledge["exists"]
         assert knowledge["classes"] == ["china", "flower"] and knowledge["vector_dim"] == 64
