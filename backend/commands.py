@@ -120,6 +120,7 @@ def train(args) -> None:
 
 @command("align")
 def align(args) -> None:
+    from backend.services.loading import WrongArchitectureError
     from backend.services.vectors import align_run
     from backend.training.config import PostHocConfig
 
@@ -134,7 +135,10 @@ def align(args) -> None:
         amp=not args.no_amp,
         align=_align_config(args),
     )
-    _make_run(align_run, cfg, args)
+    try:
+        _make_run(align_run, cfg, args)
+    except WrongArchitectureError as err:  # the CLI's own way to name another architecture
+        raise SemvecError(f"{err} (or bring your own: --arch path/to/file.py:build)") from err
 
 
 @command("analyze")

@@ -159,6 +159,8 @@ class AlignJob(PostHocConfig):
             _weights_present(self.arch, self.download_weights)
         if self.arch is not None and (self.arch_kwargs or self.layers):
             checks.builds(self.arch, self.arch_kwargs, self.layers)
+        if self.checkpoint is not None:
+            checks.checkpoint_fits(self.arch, self.arch_kwargs, self.checkpoint)
         return self
 
 

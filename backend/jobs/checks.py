@@ -1,6 +1,7 @@
 """Checks at submit for what would otherwise fail only in the worker: processes the
 machine cannot run, devices it does not have, architecture arguments and layers that do
-not build, map parameters past the run's size."""
+not build, a checkpoint saved from another architecture, map parameters past the run's
+size."""
 
 import os
 
@@ -52,6 +53,36 @@ def builds(arch: str, kwargs: dict, layers: list[str] | None) -> None:
         probed_layers(model, layers)
     except Exception as err:
         raise ValueError(str(err)) from err
+
+
+def checkpoint_fits(arch: str, kwargs: dict, checkpoint: str) -> None:
+    """The checkpoint's keys (from its header: no weights read) against `arch` built on the
+    meta device; ValueError naming the differences and the closest known architectures.
+    Shapes are left to the worker: they follow the data's classes and channels."""
+    import torch
+
+    from backend.models.fit import choose_instead
+    from backend.runs.checkpoint import header_shapes
+    from backend.runs.key_diff import differences
+    from backend.services.models import build_model
+
+    shapes = header_shapes(checkpoint)
+    if shapes is None:  # not safetensors: the worker reads it and says what is wrong
+        return
+    try:
+        with torch.device("meta"):
+            model = build_model(arch, kwargs)
+    except Exception:  # builders that cannot run on meta: the worker checks with real weights
+        return
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    problems = differences(shapes, expected, arch, shapes=False)
+    if problems:
+        with torch.device("meta"):
+            state = {k: torch.empty(s) for k, s in shapes.items()}
+        raise ValueError(
+            f"these weights do not fit {arch}: {choose_instead(state)}. "
+            f"How they differ: {'; '.join(problems)}"
+        )
 
 
 def projection_fits(run: str, method: str, params: dict) -> None:

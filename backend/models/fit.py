@@ -2,6 +2,7 @@
 does not fit the one the user named)."""
 
 import warnings
+from functools import lru_cache
 
 import torch
 
@@ -12,9 +13,15 @@ def _shapes(model: torch.nn.Module) -> dict[str, tuple]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items() if not is_counter(k)}
 
 
-def _candidates(num_classes: int | None):
+@lru_cache(maxsize=8)
+def _candidates(num_classes: int | None) -> tuple:
     """(reference, key -> shape) of every zoo and torchvision model, built on the meta
-    device (no memory, no init cost); the few that cannot be built there are skipped."""
+    device (no memory, no init cost); the few that cannot be built there are skipped.
+    Kept per head width: building the catalogue takes seconds, a server asks again."""
+    return tuple(_build_candidates(num_classes))
+
+
+def _build_candidates(num_classes: int | None):
     from backend.models.sources import torchvision_source, zoo
 
     hints = {"num_classes": num_classes} if num_classes else {}
@@ -31,6 +38,14 @@ def _candidates(num_classes: int | None):
             except Exception:
                 continue
             yield ref, _shapes(record.model)
+
+
+def choose_instead(state: dict[str, torch.Tensor]) -> str:
+    """What to do about weights that do not fit the architecture named, in words a page
+    user and a caller of the API both act on: the closest known architectures."""
+    best = [f"{ref} ({share:.0%} of keys)" for ref, share in closest_architectures(state)]
+    closest = f"; closest: {', '.join(best)}" if best else ""
+    return f"choose the architecture the weights were saved from{closest}"
 
 
 def closest_architectures(

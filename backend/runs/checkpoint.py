@@ -9,7 +9,7 @@ import pickle
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -71,6 +71,20 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         # (IndexError, KeyError, struct.error, ... on random bytes): all mean "not a checkpoint".
         raise CheckpointError(f"{path.name} is not a readable checkpoint: {err!r}") from err
     return _tensors_only(loaded, path.name)
+
+
+def header_shapes(path: Path) -> dict[str, tuple[int, ...]] | None:
+    """Key -> shape of a safetensors file, read from its header alone (no tensor is read);
+    None for a file of another kind or one whose header does not read."""
+    path = Path(path)
+    if not path.is_file() or not _is_safetensors(path):
+        return None
+    try:
+        with safe_open(str(path), "pt") as f:
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError):
+        return None
+    return strip_prefixes(shapes)
 
 
 def _tensors_only(loaded: object, label: str) -> dict[str, torch.Tensor]:

@@ -45,14 +45,20 @@ def _listed(items: list[str], limit: int = 6) -> str:
     return ", ".join(items[:limit]) + more
 
 
-def differences(checkpoint: Shapes, model: Shapes, arch: str) -> list[str]:
-    """Readable differences, most telling first; empty when the checkpoint fits."""
+def _count(n: int, noun: str, plural: str) -> str:
+    return f"{n} {noun if n == 1 else plural}"
+
+
+def differences(checkpoint: Shapes, model: Shapes, arch: str, shapes: bool = True) -> list[str]:
+    """Readable differences, most telling first; empty when the checkpoint fits. Without
+    `shapes`, only the keys are compared (a model built before the data says its classes
+    and channels)."""
     missing = [k for k in model if k not in checkpoint and not is_counter(k)]
     extra = [k for k in checkpoint if k not in model and not is_counter(k)]
-    shapes = [
+    mismatches = [
         f"{k}: checkpoint {tuple(checkpoint[k])} vs {arch} {tuple(v)}"
         for k, v in model.items()
-        if k in checkpoint and tuple(checkpoint[k]) != tuple(v)
+        if shapes and k in checkpoint and tuple(checkpoint[k]) != tuple(v)
     ]
     gone, new = _modules(missing, model), _modules(extra, checkpoint)
     renames = []
@@ -70,10 +76,15 @@ def differences(checkpoint: Shapes, model: Shapes, arch: str) -> list[str]:
     out = list(renames)
     if gone:
         shown = _listed(_outermost(list(gone)))
-        out.append(f"the checkpoint lacks {len(gone)} module(s) of {arch}: {shown}")
+        out.append(
+            f"the checkpoint lacks {_count(len(gone), 'module', 'modules')} of {arch}: {shown}"
+        )
     if new:
         shown = _listed(_outermost(list(new)))
-        out.append(f"the checkpoint has {len(new)} module(s) that {arch} lacks: {shown}")
-    if shapes:
-        out.append(f"{len(shapes)} shape mismatch(es): {_listed(shapes, 4)}")
+        out.append(
+            f"the checkpoint has {_count(len(new), 'module', 'modules')} that {arch} lacks: {shown}"
+        )
+    if mismatches:
+        many = _count(len(mismatches), "shape mismatch", "shape mismatches")
+        out.append(f"{many}: {_listed(mismatches, 4)}")
     return out

@@ -59,13 +59,15 @@ def _logit_width(state: dict[str, torch.Tensor], logit_layer: str) -> int | None
     return int(weight.shape[0]) if weight is not None and weight.dim() >= 2 else None
 
 
-def _fits_message(err: CheckpointError, state: dict[str, torch.Tensor], arch: str) -> str:
-    from backend.models.fit import closest_architectures
+class WrongArchitectureError(CheckpointError):
+    """Weights that do not fit the architecture named; the message says the closest known
+    ones (the CLI adds how to name an architecture of one's own)."""
 
-    best = [f"{ref} ({share:.0%} of keys)" for ref, share in closest_architectures(state)]
-    tail = f"; the known architectures whose keys fit best: {', '.join(best)}" if best else ""
-    hint = " (or bring your own: --arch path/to/file.py:build)"
-    return f"{err}{tail}{hint}"
+
+def _fits_message(err: CheckpointError, state: dict[str, torch.Tensor]) -> str:
+    from backend.models.fit import choose_instead
+
+    return f"{err}; {choose_instead(state)}"
 
 
 def from_state(cfg: PostHocConfig, state: dict[str, torch.Tensor], train) -> ModelRecord:
@@ -79,7 +81,7 @@ def from_state(cfg: PostHocConfig, state: dict[str, torch.Tensor], train) -> Mod
     try:
         load_into(record.model, state, cfg.arch)
     except CheckpointError as err:
-        raise CheckpointError(_fits_message(err, state, cfg.arch)) from err
+        raise WrongArchitectureError(_fits_message(err, state)) from err
     return record
 
 

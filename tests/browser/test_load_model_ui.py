@@ -4,6 +4,7 @@ folder of real photographs inside the data home, the layer picker, the align job
 the run's neurons on the map; a model near chance, warned about where its figures are
 read; published weights in the server's cache, which prefill the preprocessing."""
 
+import httpx
 import pytest
 import torch
 import torchvision
@@ -103,16 +104,32 @@ def test_an_installed_packages_architecture_is_offered(driver, own_model_server)
 def test_a_loaded_model_near_chance_is_warned_about_in_the_header_and_the_runs_tab(
     driver, own_model_server, tmp_path
 ):
-    """A random digits CNN, uploaded as a weights-only torch file named `.th`, aligned on
-    the digits: its map's header and its Runs-tab row say in words that it scores near
-    chance (with the quality references beside); the healthy default run has no warning."""
+    """Weights of another architecture are refused at the click, in the page's words, with
+    the closest architecture named. Then a random digits CNN, uploaded as a weights-only
+    torch file named `.th`, aligned on the digits: its map's header and its Runs-tab row say
+    in words that it scores near chance (with the quality references beside); the healthy
+    default run has no warning."""
     import model_zoo
+
+    wrong = tmp_path / "resnet8.safetensors"
+    save_file(model_zoo.get_model("resnet8").state_dict(), str(wrong))
+    page = _form_with(driver, own_model_server, "zoo", "digits_cnn")
+    upload = driver.find_element(By.CSS_SELECTOR, "#runs-upload input[type=file]")
+    upload.send_keys(str(wrong))
+    page.wait_text("runs-upload-name", "ready: resnet8.safetensors")
+    jobs = httpx.get(own_model_server.url + "/api/jobs").json()["count"]
+    driver.find_element(By.ID, "runs-align-go").click()
+    refused = page.wait_text("runs-message", "Not started", timeout=60)
+    assert "these weights do not fit digits_cnn: choose the architecture the weights were " in (
+        refused
+    )
+    assert "saved from; closest: resnet8 (100% of keys)" in refused and "--" not in refused
+    assert httpx.get(own_model_server.url + "/api/jobs").json()["count"] == jobs
 
     torch.manual_seed(0)
     checkpoint = tmp_path / "random-digits.th"
     torch.save(model_zoo.get_model("digits_cnn").state_dict(), checkpoint)
-    page = _form_with(driver, own_model_server, "zoo", "digits_cnn")
-    driver.find_element(By.CSS_SELECTOR, "#runs-upload input[type=file]").send_keys(str(checkpoint))
+    upload.send_keys(str(checkpoint))
     page.wait_text("runs-upload-name", "ready: random-digits.th")
     page.type("load-steps", "10")
     driver.find_element(By.ID, "runs-align-go").click()

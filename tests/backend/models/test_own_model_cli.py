@@ -195,8 +195,9 @@ def test_a_checkpoint_of_another_zoo_architecture_names_it_in_the_error(tmp_path
     proc = run_semvec(
         home, "align", *args, *_photos_args(photos, "--image-size", "32"), *SMALL, expect=2
     )
-    assert "the known architectures whose keys fit best: resnet56_a (100% of keys)" in proc.stderr
+    assert "closest: resnet56_a (100% of keys)" in proc.stderr
+    assert "(or bring your own: --arch path/to/file.py:build)" in proc.stderr  # the CLI's advice
     assert "layer2.0.shortcut.*, layer3.0.shortcut.*, fc" in proc.stderr
-    assert "the checkpoint has 1 module(s) that resnet56 lacks: linear" in proc.stderr
+    assert "the checkpoint has 1 module that resnet56 lacks: linear" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not list((home / "runs").glob("*"))
