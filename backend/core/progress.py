@@ -19,23 +19,35 @@ class Reporter:
         """A line for the user."""
 
 
-class TqdmReporter(Reporter):
-    """Progress bars on stderr, one per stage."""
+def _redraws(stream) -> bool:
+    """Whether `stream` shows a bar redrawn in place: a terminal, or a notebook's output."""
+    return stream.isatty() or type(stream).__module__.startswith("ipykernel")
 
-    def __init__(self):
+
+class TqdmReporter(Reporter):
+    """Progress on stderr. On a terminal, one live bar per stage, cleared when the stage
+    ends, so what stays on screen is the result lines; written to a file or a pipe (a log,
+    `make run`'s output), a line per stage and no bars (their redraws would fill the log)."""
+
+    def __init__(self, stream=None):
         self._bar = None
+        self._stream = stream or sys.stderr
+        self._live = _redraws(self._stream)
 
     def stage(self, name: str, total: int) -> None:
         from tqdm import tqdm
 
         self.close()
+        if not self._live:
+            print(f"{name}…", file=self._stream, flush=True)
+            return
         self._bar = tqdm(
             total=total or None,
             desc=name,
             unit="step",
-            file=sys.stderr,
+            file=self._stream,
             dynamic_ncols=True,
-            leave=True,
+            leave=False,
         )
 
     def advance(self, n: int = 1, text: str = "") -> None:
@@ -52,9 +64,9 @@ class TqdmReporter(Reporter):
 
     def message(self, text: str) -> None:
         if self._bar is not None:
-            self._bar.write(text, file=sys.stderr)
+            self._bar.write(text, file=self._stream)  # above the live bar
         else:
-            print(text, file=sys.stderr)
+            print(text, file=self._stream, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:

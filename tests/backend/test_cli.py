@@ -78,7 +78,7 @@ class _Payload:
 
 
 def test_train_analyze_project_export_align_end_to_end(semvec, tmp_path):
-    semvec(
+    trained = semvec(
         "train",
         "--epochs",
         "2",
@@ -90,6 +90,11 @@ def test_train_analyze_project_export_align_end_to_end(semvec, tmp_path):
         "cpu",
         "--no-analyze",
     )
+    # Not a terminal: a line per stage and the results, no progress bars redrawn with \r.
+    assert "\r" not in trained.stderr and "%|" not in trained.stderr
+    assert "train…" in trained.stderr.splitlines()
+    assert "quality on held-out data: r " in trained.stderr
+    assert trained.stdout.splitlines() == [f"run e2e: {tmp_path / 'home' / 'runs' / 'e2e'}"]
     listing = semvec("runs").stdout
     assert "e2e" in listing and "digits_cnn" in listing
     header, row = (
