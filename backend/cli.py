@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--slots", type=int, default=0, help="jobs at once (0: 1 per GPU, or 1)")
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log a line per request (off by default: the page makes many, which would bury "
+        "the warnings)",
+    )
 
     p = sub.add_parser("jobs", help="list, submit, follow, cancel and resume jobs")
     jobs = p.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")

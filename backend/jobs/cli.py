@@ -138,7 +138,12 @@ def serve(args) -> int:
 
     # The page (app/) is composed with the API by name, so backend never imports the front end.
     config = uvicorn.Config(
-        "app.server:create_server", factory=True, host=args.host, port=args.port, log_level="info"
+        "app.server:create_server",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=args.access_log,
     )
     AnnouncingServer(config).run()
     return 0

@@ -1,5 +1,6 @@
 """`semvec serve` as `make run` ends with it: its last start-up line says where the page
-is, and the page's WebSocket is served (no "No supported WebSocket library detected")."""
+is, it logs no line per request (unless `--access-log`), and the page's WebSocket is served
+(no "No supported WebSocket library detected")."""
 
 import re
 import time
@@ -24,6 +25,10 @@ def test_the_last_start_up_line_says_where_the_page_is(tmp_path):
             f"semvec is ready: open {server.url}/ (API docs: {server.url}/docs)"
         ), start_up[-3:]
         assert httpx.get(server.url + "/").status_code == 200
+        httpx.get(server.url + "/api/health")
+        time.sleep(0.5)  # a line it would log is written by now
+        log = server.log_path.read_text()
+        assert "GET /" not in log  # no access log unless asked for (--access-log)
 
 
 def test_the_runtime_requirements_hold_a_websocket_library_uvicorn_uses():

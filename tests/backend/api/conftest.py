@@ -19,17 +19,18 @@ def _free_port() -> int:
 
 class Server:
     """`semvec serve` on a free port; `host` other than loopback is passed as `--host`
-    (the tests still reach it at 127.0.0.1). `env`: extra environment, e.g. SEMVEC_TOKEN."""
+    (the tests still reach it at 127.0.0.1). `options`: more of serve's options, e.g.
+    `("--access-log",)`. `env`: extra environment, e.g. SEMVEC_TOKEN."""
 
-    def __init__(self, home, host: str = "127.0.0.1", **env):
+    def __init__(self, home, host: str = "127.0.0.1", options: tuple[str, ...] = (), **env):
         self.home, self.host, self.port, self.proc = home, host, _free_port(), None
-        self.env = env
+        self.env, self.options = env, options
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
         env = {**os.environ, "SEMVEC_HOME": str(self.home), "OMP_NUM_THREADS": "1", **self.env}
         self.log_path = self.home / f"server-{time.time():.0f}.log"
-        args = ["serve", "--host", self.host, "--port", str(self.port)]
+        args = ["serve", "--host", self.host, "--port", str(self.port), *self.options]
         with self.log_path.open("ab") as log:  # the server has its own descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "backend.cli", *args],

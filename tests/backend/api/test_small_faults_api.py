@@ -13,7 +13,11 @@ TOKEN = "small-faults-token-5a1e"
 
 
 def test_the_sign_in_links_token_stays_out_of_the_access_log(tmp_path):
-    with Server(tmp_path, "0.0.0.0", SEMVEC_TOKEN=TOKEN) as server, server.client() as client:
+    options = ("--access-log",)  # off by default
+    with (
+        Server(tmp_path, "0.0.0.0", options, SEMVEC_TOKEN=TOKEN) as server,
+        server.client() as client,
+    ):
         signed = client.get("/auth", params={"token": TOKEN, "next": "/runs"})
         assert signed.status_code == 303 and "semvec-token" in signed.headers["set-cookie"]
         client.get("/auth", params={"token": TOKEN + "-wrong"})
