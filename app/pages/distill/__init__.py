@@ -34,7 +34,7 @@ def layout() -> html.Div:
                 # The server proposes one that fits the teacher's images (student.py).
                 dcc.Dropdown(id="distill-student", clearable=False, placeholder="…"),
             ),
-            html.Div(id="distill-student-note", className="muted"),
+            html.Div(id="distill-student-note", className="muted", style={"marginBottom": "8px"}),
             dcc.Store(id="distill-student-proposed"),
             field(
                 "Methods",

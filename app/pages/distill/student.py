@@ -34,4 +34,6 @@ def distill_student_note(student, facts):
     shape = facts["input"]
     colour = "greyscale" if shape["channels"] == 1 else "colour"
     why = f"proposed for this teacher's {colour} {shape['size']}-px images"
-    return why.capitalize() if student == facts["student"] else f"{facts['student']} is {why}"
+    # None: the proposal is on its way into the list (distill_student)
+    proposed = student in (None, facts["student"])
+    return why.capitalize() if proposed else f"{facts['student']} is {why}"
