@@ -47,10 +47,29 @@ window.semvec = {
     });
     return Object.assign({}, fig, { data: data });
   },
+
+  // Scroll the column that holds the element `id` so that the element's top shows, once
+  // the page has drawn it (a result added at the top of a column scrolled down is out of
+  // view). Only that column scrolls, not the page.
+  reveal: function (id) {
+    window.requestAnimationFrame(function () {
+      const el = document.getElementById(id);
+      let column = el && el.parentElement;
+      while (column && column !== document.body) {
+        const overflow = window.getComputedStyle(column).overflowY;
+        if (overflow === 'auto' || overflow === 'scroll') { break; }
+        column = column.parentElement;
+      }
+      if (!el || !column || column === document.body) { return; }
+      const gap = el.getBoundingClientRect().top - column.getBoundingClientRect().top;
+      column.scrollTop += gap - 8;
+    });
+  },
 };
 
-// Keys for the neuron panel: Esc closes it; n / p move to the next / previous neighbour
-// button (Enter opens it). Ignored while typing in a field.
+// Keys for the neuron panel: Esc closes an enlarged image if one is open, else the panel;
+// n / p move to the next / previous neighbour button (Enter opens it). Ignored while typing
+// in a field.
 document.addEventListener('keydown', function (event) {
   const target = event.target;
   if (event.ctrlKey || event.metaKey || event.altKey) { return; }

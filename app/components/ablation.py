@@ -106,10 +106,12 @@ def delta_chart(result: dict) -> go.Figure:
         barmode="group",
         title={"text": "Change of accuracy per class", "font": {"size": 13}},
         xaxis={"title": {"text": "class"}, "type": "category"},
-        yaxis={"title": {"text": "Δ accuracy (percentage points)"}, "zeroline": True},
-        legend={"orientation": "h", "y": -0.3},
-        margin={"l": 55, "r": 10, "t": 35, "b": 40},
-        height=290,
+        yaxis={"title": {"text": "Δ accuracy (points)"}, "zeroline": True},
+        # The legend at the figure's foot, under the axis title (at a share of the plot's
+        # height below it, the two overlapped).
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        margin={"l": 55, "r": 10, "t": 35, "b": 80},
+        height=320,
     )
     return fig
 

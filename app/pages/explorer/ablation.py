@@ -5,7 +5,7 @@ restores it. Sweep: every neuron of a layer alone, then the map coloured by it."
 
 from urllib.parse import parse_qs
 
-from dash import ALL, Input, Output, State, callback, ctx, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
@@ -14,6 +14,7 @@ from app.components.access import error_text
 from app.components.job_controls import FAILED, job_progress
 from app.components.ui import message
 
+DONE = "Done: the result is at the top of the right-hand column."
 NOTHING = {
     "lasso": "Nothing to ablate: draw a lasso around neurons on the map first.",
     "found": "Nothing to ablate: search for neurons first (Find a neuron).",
@@ -108,7 +109,7 @@ async def explorer_ablate(
     if status == 202:
         job = {"job_id": answer["job_id"], "key": answer["key"]}
         return no_update, job, False, _progress(answer["job_id"], None), no_update
-    return answer, None, True, IDLE, f"#ablation={answer['key']}"
+    return answer, None, True, DONE, f"#ablation={answer['key']}"
 
 
 def _progress(job_id: int, job: dict | None) -> html.Div:
@@ -130,12 +131,23 @@ async def _follow(view, job):
         found = await api_client.get(path)
     except ApiError as err:
         return no_update, None, True, message(err.detail, "error"), no_update
-    return found, None, True, IDLE, f"#ablation={job['key']}"
+    return found, None, True, DONE, f"#ablation={job['key']}"
 
 
 @callback(Output("explorer-ablation", "children"), Input("explorer-ablation-result", "data"))
 def explorer_ablation_view(result):
     return ablation_results(result) if result else None
+
+
+clientside_callback(
+    """function(children) {
+        if (children) { window.semvec.reveal('explorer-ablation'); }
+        return window.dash_clientside.no_update;
+    }""",  # the column may be scrolled down to a neuron's neighbours: show the result
+    Output("explorer-ablation", "title"),
+    Input("explorer-ablation", "children"),
+    prevent_initial_call=True,
+)
 
 
 @callback(Output("explorer-sweep-layer", "options"), Input("explorer-layer", "options"))
