@@ -23,9 +23,11 @@ window.semvecClusters = {
       let at = data.findIndex(function (t) { return t.meta && t.meta !== 'filtered'; });
       if (at < 0) { at = data.length; }
       data.splice.apply(data, [at, 0].concat(traces));
+      // The picked cluster's tag shows its whole label (the others, only their number).
       clusters.notes.forEach(function (n) {
         const mine = n.name === 'cluster-' + chosen;
-        notes.push(mine ? Object.assign({}, n, { bordercolor: '#d62728', borderwidth: 2 }) : n);
+        const full = { text: clusters.titles[chosen], bordercolor: '#d62728', borderwidth: 2 };
+        notes.push(mine ? Object.assign({}, n, full) : n);
       });
     }
     const layout = Object.assign({}, fig.layout, { annotations: notes });

@@ -3,8 +3,11 @@ the toggle and the list, and what a picked cluster puts in the selection.
 
 Outlines are SVG line traces marked `meta: "cluster"` (the map's point lookups skip
 traces with a `meta`) and carry no `customdata`, so a click on one never opens a neuron;
-each point's `text` is the cluster's label, which starts with `#<number>`. Labels are
-annotations named `cluster-<id>` that take clicks (`captureevents`).
+each point's `text` is the cluster's label, which starts with `#<number>`. On the map a
+cluster is tagged by its number alone (its full label is in the list, in the outline's
+hover, and on the tag of the picked cluster): full labels overlapped one another and hid
+much of a small map. Tags are annotations named `cluster-<id>` that never take the mouse
+(no `captureevents`, no `hovertext`), so a click on a point under one opens that point.
 """
 
 import re
@@ -17,8 +20,9 @@ OUTLINE = "#495057"
 HELP = (
     "HDBSCAN groups neurons whose semantic vectors (the full 64-d ones, not the map) are "
     "dense together; neurons in no group are left out. A label names the dominant classes "
-    "of its neurons (weighted by selectivity) and their layers. Click a label or an outline "
-    "to select its neurons (for the list, the CSV and Ablate)."
+    "of its neurons (weighted by selectivity) and their layers; the map tags each cluster with "
+    "its number. Click an outline (hover one for its label) or a row of the list to select "
+    "its neurons (for the list, the CSV and Ablate)."
 )
 _NUMBER = re.compile(r"^#(\d+) ")
 
@@ -69,21 +73,22 @@ def _trace(cluster: dict, first: bool) -> dict:
 
 
 def _note(cluster: dict) -> dict:
+    """The cluster's tag (`#3`) at the top of its outline."""
     x, y = cluster["anchor"]
     return {
         "x": x,
         "y": y,
         "xref": "x",
         "yref": "y",
-        "text": plain(cluster["label"]),
+        "text": f"#{cluster['id'] + 1}",
         "showarrow": False,
         "yanchor": "bottom",
-        "font": {"size": 11, "color": "#212529"},
-        "bgcolor": "rgba(255,255,255,0.8)",
+        "font": {"size": 10, "color": "#212529"},
+        "bgcolor": "rgba(255,255,255,0.6)",
         "bordercolor": OUTLINE,
         "borderwidth": 1,
-        "captureevents": True,
-        "hovertext": f"{cluster['size']} neurons · click to select",
+        "borderpad": 1,
+        "captureevents": False,
         "name": f"cluster-{cluster['id']}",
     }
 
@@ -98,6 +103,7 @@ def drawing(body: dict, revision: str, shown: bool) -> dict:
         "notes": [_note(c) for c in found],
         "members": {str(c["id"]): c["members"] for c in found},
         "labels": {str(c["id"]): c["label"] for c in found},
+        "titles": {str(c["id"]): plain(c["label"]) for c in found},  # the picked one's tag
     }
 
 

@@ -1,5 +1,5 @@
 """The map's clusters: fetched for the view (a `project` job makes them when missing),
-shown or hidden, and a click on one (its label, its outline, or its row in the list) puts
+shown or hidden, and a click on one (its outline, or its row in the list) puts
 its neurons in the page's selection, the one the lasso fills (list, CSV, Ablate)."""
 
 from dash import ALL, Input, Output, Patch, State, callback, ctx, no_update
@@ -80,21 +80,18 @@ def explorer_clusters_show(show, found):
     Output("explorer-lasso-ids", "data", allow_duplicate=True),
     Output("explorer-lasso-csv", "disabled", allow_duplicate=True),
     Output("explorer-cluster-picked", "data"),
-    Input("explorer-map", "clickAnnotationData"),
     Input("explorer-map", "clickData"),
     Input({"type": "explorer-cluster", "cluster": ALL}, "n_clicks"),
     State("explorer-clusters", "data"),
     State("explorer-view", "data"),
     prevent_initial_call=True,
 )
-async def explorer_cluster_pick(note_click, map_click, _list_clicks, found, view):
-    """A cluster's neurons become the selection; a click on a neuron leaves it as it is."""
+async def explorer_cluster_pick(map_click, _list_clicks, found, view):
+    """A cluster's neurons become the selection (a click on its outline or its row); a click
+    on a neuron leaves it as it is. Its tag on the map takes no clicks: see clusters.py."""
     trigger = ctx.triggered_id
     picked = None
-    if "explorer-map.clickAnnotationData" in ctx.triggered_prop_ids:
-        name = ((note_click or {}).get("annotation") or {}).get("name") or ""
-        picked = int(name.removeprefix("cluster-")) if name.startswith("cluster-") else None
-    elif trigger == "explorer-map":
+    if trigger == "explorer-map":
         points = (map_click or {}).get("points") or []
         if points and points[0].get("customdata") is None:
             picked = cluster_number(points[0].get("text"))
