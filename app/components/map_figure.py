@@ -11,6 +11,7 @@ than drawing them. Hover text is kept short (`conv3:5 · class 7`) for the same 
 """
 
 import math
+import re
 
 from app.components.ui import plain
 
@@ -28,7 +29,7 @@ COLOR_HINTS = {
     "images (Pearson r, 1 is perfect)",
     "dead": "dead: the neuron's activation never varies over the images, so it carries no signal",
     "ablation": "the change of held-out accuracy (percentage points) when this neuron alone "
-    "is knocked out; grey until its layer is swept (Ablate, Sweep layer)",
+    "is knocked out; grey (not swept) until its layer is swept (Ablate, Sweep layer)",
 }
 CONTINUOUS = {
     # mode: (colour scale, colour bar title, hover line)
@@ -51,8 +52,13 @@ OVERLAYS = {
     "selected": ("selected", {"symbol": "star", "size": 18, "color": "#d62728"}),
 }
 FILTERED = "other layers (filtered out)"
+NOT_SWEPT = "not swept"
+NEUTRAL = "#98a2b3"
+"""Neurons with no value to colour by (not swept yet): a grey no colour scale uses."""
 LEGEND_PX = 160
 """Width of the map's right margin, where its legend or colour bar sits."""
+LEGEND_CHARS = 17
+"""Characters of a legend line that fit in that margin; longer names wrap."""
 
 
 def cached_method(summary: dict, default: str) -> str:
@@ -93,7 +99,7 @@ def _points(coords: dict, columns: dict, ids: list[int], name: str, marker: dict
     return {
         "type": "scattergl",
         "mode": "markers",
-        "name": plain(name),
+        "name": legend_name(name),
         "x": [round(x[i], 4) for i in ids],
         "y": [round(y[i], 4) for i in ids],
         "customdata": ids,
@@ -122,7 +128,7 @@ def _filtered(coords: dict, ids: list[int], size: float) -> dict:
     return {
         "type": "scattergl",
         "mode": "markers",
-        "name": FILTERED,
+        "name": legend_name(FILTERED),
         "meta": "filtered",
         "x": [round(x[i], 4) for i in ids],
         "y": [round(y[i], 4) for i in ids],
@@ -144,7 +150,7 @@ def shown_ids(columns: dict, layers: list[str] | None) -> list[int]:
 
 
 def map_figure(
-    coords: dict, columns: dict, mode: str, layers: list[str] | None, title: str, revision: str
+    coords: dict, columns: dict, mode: str, layers: list[str] | None, revision: str
 ) -> dict:
     """The map coloured by `mode`; neurons outside `layers` (when given) greyed in place.
     `revision` names the map (run, method, parameters): zoom is kept while it is the same."""
@@ -154,18 +160,7 @@ def map_figure(
     hidden = [i for i in range(len(coords["x"])) if i not in kept] if layers else []
     traces = [_filtered(coords, hidden, size)] if hidden else []
     if mode in CONTINUOUS:
-        scale, bar, hover = CONTINUOUS[mode]
-        marker = {
-            "size": size,
-            "color": [columns[mode][i] for i in ids],  # None where unknown: no colour
-            "colorscale": scale,
-            "colorbar": {"title": {"text": bar}},
-        }
-        if mode == "ablation":  # white at no effect, red where accuracy falls
-            marker["cmid"] = 0
-        trace = _points(coords, columns, ids, "neurons", marker)
-        trace["hovertemplate"] = f"<b>%{{text}}</b><br>{hover}<extra></extra>"
-        traces.append(trace | {"showlegend": False})
+        traces += _continuous(coords, columns, ids, mode, size)
     else:
         groups = _groups(columns, ids, mode)
         traces += [
@@ -184,13 +179,14 @@ def map_figure(
         for meta, (label, marker) in OVERLAYS.items()
     ]
     layout = {
-        "title": {"text": plain(title), "x": 0.01, "font": {"size": 14}},
         "xaxis": {"visible": False},
         "yaxis": {"visible": False, "scaleanchor": "x"},
         # The legend (or colour bar) beside the plot in a margin of fixed width: over the
         # plot it hid points and took their clicks; in a margin that grows with it, a
         # filter or another colouring would resize the plot and move every point.
-        "margin": {"l": 10, "r": LEGEND_PX, "t": 40, "b": 10, "autoexpand": False},
+        # The title is the page's, above the figure: in it, a long run name ran under the
+        # tool bar; the top margin keeps the tool bar off the points.
+        "margin": {"l": 10, "r": LEGEND_PX, "t": 30, "b": 10, "autoexpand": False},
         "legend": {
             "title": {"text": _legend_title(columns, mode)},
             "itemsizing": "constant",
@@ -205,6 +201,55 @@ def map_figure(
         "uirevision": revision,  # keep zoom while colours, filters or highlights change
     }
     return {"data": traces, "layout": layout}
+
+
+def _continuous(coords: dict, columns: dict, ids: list[int], mode: str, size: float) -> list:
+    """The neurons coloured on a scale, beside those with no value (their layer is not swept
+    yet), which are grey with a legend entry: a missing colour would draw them near-black."""
+    scale, bar, hover = CONTINUOUS[mode]
+    valued = [i for i in ids if columns[mode][i] is not None]
+    missing = [i for i in ids if columns[mode][i] is None]
+    traces = []
+    if missing:
+        name = f"{NOT_SWEPT if mode == 'ablation' else UNKNOWN} ({len(missing):,})"
+        traces.append(
+            _points(coords, columns, missing, name, {"size": size, "color": NEUTRAL})
+            | {"showlegend": True}
+        )
+    if valued:
+        marker = {
+            "size": size,
+            "color": [columns[mode][i] for i in valued],
+            "colorscale": scale,
+            # Below the legend in the right margin (over it, the two hid each other).
+            "colorbar": {
+                "title": {"text": bar, "side": "top"},
+                "len": 0.45,
+                "y": 0,
+                "yanchor": "bottom",
+                "thickness": 14,
+            },
+        }
+        if mode == "ablation":  # white at no effect, red where accuracy falls
+            marker["cmid"] = 0
+        trace = _points(coords, columns, valued, "neurons", marker)
+        trace["hovertemplate"] = f"<b>%{{text}}</b><br>{hover}<extra></extra>"
+        traces.append(trace | {"showlegend": False})
+    return traces
+
+
+def legend_name(text: str) -> str:
+    """`text` as a legend entry: escaped, and wrapped onto lines that fit the legend's
+    margin (at spaces, else after a dot or an underscore), so that no entry is cut off."""
+    lines, line = [], ""
+    for piece in re.split(r"(?<=[ ._])", str(text)):  # each piece ends with its separator
+        if line.strip() and len(line + piece.rstrip()) > LEGEND_CHARS:
+            lines.append(line.rstrip())
+            line = piece
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return "<br>".join(plain(part) for part in lines)
 
 
 def _legend_title(columns: dict, mode: str) -> str:

@@ -90,3 +90,20 @@ def test_lasso_a_group_ablate_it_and_see_the_bars_and_the_control(page, tmp_path
     page.wait(lambda _d: len(_bars(page)) == 2, 60, "the link did not restore the bars")
     assert _bars(page)[0]["y"] == selection["y"]
     assert "Ablating (job" not in page.body_text()
+
+
+def test_colour_by_own_ablation_effect_before_any_sweep_says_how_to_make_one(page):
+    """Before, every point was near-black under a colour bar, with nothing said."""
+    page.open("/?run=digits-default&method=pca")
+    page.wait_for_map(NEURONS)
+    page.driver.find_element(By.CSS_SELECTOR, "#explorer-color input[value='ablation']").click()
+    hint = page.wait_text("explorer-status", "No layer has been swept")
+    assert "Sweep layer" in hint
+    legend = page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .legend").text
+    assert f"not swept ({NEURONS})" in legend
+    colours = page.driver.execute_script(
+        "const gd = document.querySelector('#explorer-map .js-plotly-plot');"
+        "return gd.data.filter(t => !t.meta).map(t => [t.marker.color, !!t.marker.colorbar]);"
+    )
+    assert len(colours) == 1 and isinstance(colours[0][0], str)  # one grey for all
+    assert not colours[0][1]  # and no colour bar

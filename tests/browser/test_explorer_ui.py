@@ -39,8 +39,8 @@ def test_deep_link_restores_run_map_and_neuron(page):
     page.open("/?run=digits-default&method=pca&neuron=conv3:5")
     page.wait_for_map(NEURONS)
     assert page.panel_name("conv3:5") == "conv3:5"
-    assert "PCA" in page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .gtitle").text
-    assert page.highlighted() == [101]
+    assert "PCA" in page.text_of("explorer-map-title")
+    page.wait(lambda _: page.highlighted() == [101], 5, "the star on conv3:5")
 
 
 def test_bad_neuron_in_the_url_shows_a_message_not_a_traceback(page):
@@ -80,8 +80,10 @@ def test_layer_filter_greys_the_others_in_place_and_colour_by_quality(page):
     # The other 224 stay where they were, grey and not clickable; the map does not re-zoom.
     page.wait(lambda _: len(page.overlay("filtered")) == NEURONS - 10, message="greyed")
     assert all(abs(before[nid][0] - x) < 1 and abs(before[nid][1] - y) < 1 for nid, x, y in shown)
-    title = page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .gtitle").text
-    assert "10 of 234 neurons shown" in title
+    assert "10 of 234 neurons shown" in page.text_of("explorer-map-title")
+    # Each legend entry fits beside the map (a long one was cut off at the figure's edge).
+    legend_right, figure_right = page.driver.execute_script(_LEGEND_AND_FIGURE_RIGHT)
+    assert 0 < legend_right <= figure_right
     quality = "#explorer-color input[value='quality_r']"
     page.driver.find_element(By.CSS_SELECTOR, quality).find_element(By.XPATH, "../..").click()
     page.wait(
@@ -93,6 +95,14 @@ def test_layer_filter_greys_the_others_in_place_and_colour_by_quality(page):
         message="a colour scale",
     )
     assert len(page.points()) == 10
+
+
+_LEGEND_AND_FIGURE_RIGHT = """
+const gd = document.querySelector('#explorer-map .js-plotly-plot');
+const texts = Array.from(gd.querySelectorAll('.legend .legendtext, .legend .legendtitletext'));
+return [Math.max(...texts.map(t => t.getBoundingClientRect().right)),
+        gd.getBoundingClientRect().right];
+"""
 
 
 def test_lasso_lists_the_selection_for_download(page):

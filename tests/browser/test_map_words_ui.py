@@ -8,11 +8,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 NEURONS = 234
-TITLE = "#explorer-map .gtitle"
 
 
 def _title(page) -> str:
-    return page.driver.find_element(By.CSS_SELECTOR, TITLE).text
+    return page.text_of("explorer-map-title")
 
 
 def _class_of(ui_server, label: str) -> list[str]:

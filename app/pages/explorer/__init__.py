@@ -120,6 +120,7 @@ def layout() -> html.Div:
                     html.Button(
                         "Try again", id="explorer-map-retry", n_clicks=0, style={"display": "none"}
                     ),
+                    html.Div(id="explorer-map-title", className="map-title"),
                     dcc.Loading(graph, type="circle", delay_show=400),
                 ],
                 className="map-area",

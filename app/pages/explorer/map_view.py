@@ -10,6 +10,7 @@ from app.components.glossary import hint
 from app.components.job_controls import FAILED, job_progress
 from app.components.map_figure import empty_figure, map_figure, map_revision, shown_ids
 from app.components.ui import fmt, message
+from app.components.words import count
 from app.pages.explorer.params import METHOD_NAMES, METHOD_PARAMS, PARAM_INPUTS
 
 
@@ -107,6 +108,7 @@ HIDDEN, SHOWN = {"display": "none"}, {}
 
 @callback(
     Output("explorer-map", "figure"),
+    Output("explorer-map-title", "children"),
     Output("explorer-status", "children"),
     Output("explorer-poll", "disabled"),
     Output("explorer-map-retry", "style"),
@@ -123,7 +125,7 @@ async def explorer_map(view, _tick, color, layers, _retry, ablate_mode):
     the method's defaults, with a note saying why. A map whose job failed is not started
     again until the user presses Try again: the reason stays on screen instead."""
     if not view:
-        return empty_figure("No run to show."), None, True, HIDDEN
+        return empty_figure("No run to show."), "", None, True, HIDDEN
     run, method, params = view["run"], view["method"], view["params"]
     retry = ctx.triggered_id == "explorer-map-retry"
     note = None
@@ -146,17 +148,28 @@ async def explorer_map(view, _tick, color, layers, _retry, ablate_mode):
         columns = await api_client.columns(run)
         if color == "ablation":
             columns = columns | {"ablation": await api_client.ablation_effects(run, ablate_mode)}
+            if all(v is None for v in columns["ablation"]):
+                note = [note, message(NO_SWEEP, "info")]
     except ApiError as err:
         if failed := api_client.failure(err):
             return _failed(view["method"], failed["error"])
         text = await error_text(err, "Computing a new map")
-        return empty_figure("No map"), message(text, "error"), True, HIDDEN
+        return empty_figure("No map"), "", message(text, "error"), True, HIDDEN
     total, shown = len(body["x"]), len(shown_ids(columns, layers))
-    count = f"{total:,} neurons" if shown == total else f"{shown:,} of {total:,} neurons shown"
-    title = f"{run} · {METHOD_NAMES[method]} · {count}"
+    what = (
+        count(total, "neuron") if shown == total else f"{shown:,} of {count(total, 'neuron')} shown"
+    )
+    title = f"{run} · {METHOD_NAMES[method]} · {what}"
     revision = map_revision(run, method, params)
-    figure = map_figure(body, columns, color or "layer", layers, title, revision)
-    return figure, note, True, HIDDEN
+    figure = map_figure(body, columns, color or "layer", layers, revision)
+    return figure, title, note, True, HIDDEN
+
+
+NO_SWEEP = (
+    "No layer has been swept yet, so no neuron has an ablation effect to colour by (all are "
+    "grey). To make one: under Ablate, choose a layer in “Sweep a layer” and press Sweep "
+    "layer; each of its neurons is then knocked out alone."
+)
 
 
 def _failed(method: str, reason: str) -> tuple:
@@ -165,7 +178,7 @@ def _failed(method: str, reason: str) -> tuple:
         f"The {METHOD_NAMES[method]} map could not be made: {reason.rstrip('.')}. "
         "Try other parameters, or Try again."
     )
-    return empty_figure("No map"), message(text, "error"), True, SHOWN
+    return empty_figure("No map"), "", message(text, "error"), True, SHOWN
 
 
 async def _pending(job_id: int, view: dict, polling: bool):
@@ -175,10 +188,11 @@ async def _pending(job_id: int, view: dict, polling: bool):
         return _failed(view["method"], (job["error"] or "no reason").strip().splitlines()[-1])
     if job["state"] in FAILED:
         text = f"The {name} map job {job_id} {job['state']}: {job['error'] or ''}"
-        return empty_figure("No map"), message(text, "error"), True, SHOWN
+        return empty_figure("No map"), "", message(text, "error"), True, SHOWN
     bar = html.Div(
         [html.Span(f"Computing the {name} map (job {job_id}, {job['state']})"), job_progress(job)],
         className="progress",
     )
-    figure = no_update if polling else empty_figure("The map is being computed…")
-    return figure, bar, False, HIDDEN
+    if polling:
+        return no_update, no_update, bar, False, HIDDEN
+    return empty_figure("The map is being computed…"), "", bar, False, HIDDEN
