@@ -1,5 +1,8 @@
 """The map tab in headless Chromium, on the real digits-default run (234 neurons)."""
 
+import json
+import shutil
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -54,10 +57,15 @@ def test_bad_neuron_in_the_url_shows_a_message_not_a_traceback(page):
 
 
 def test_unknown_run_falls_back_with_a_note(page):
-    page.open("/?run=../../etc&method=nope")
+    """The address then names the run shown, and the neuron opens when that run has it."""
+    page.open("/?run=../../etc&method=nope&neuron=conv3:5")
     page.wait_for_map(NEURONS)
     note = page.wait_text("explorer-note", "no run named")
     assert "'../../etc'" in note and "method=nope" in note
+    assert "showing 'digits-default' instead, with its neuron conv3:5" in note
+    assert page.panel_name("conv3:5") == "conv3:5"
+    page.wait(lambda _: "run=digits-default" in page.query(), 5, "the address names the run")
+    assert "neuron=conv3:5" in page.query() and "etc" not in page.query()
 
 
 def test_search_by_name_then_pick_a_hit(page):
@@ -114,3 +122,32 @@ def test_lasso_lists_the_selection_for_download(page):
     count = page.wait_text("lasso-count", "neurons selected")
     assert count.startswith(f"{NEURONS} neurons selected")
     assert page.driver.find_element(By.ID, "explorer-lasso-csv").is_enabled()
+
+
+_TITLE_AND_TOOLBAR = """
+const title = document.getElementById('explorer-map-title').getBoundingClientRect();
+const bar = document.querySelector('#explorer-map .modebar').getBoundingClientRect();
+return [title.bottom, bar.top, title.right, document.querySelector('.map-area')
+        .getBoundingClientRect().right];
+"""
+
+
+def test_a_run_with_a_long_name_and_no_umap_map(page, ui_server):
+    """A run opens on the map it has computed, and says that UMAP (the default) is not made
+    yet and how to make it; its long name wraps above the map's tool bar, not under it."""
+    name = "resnet32-cifar10-" + "a-long-experiment-name-" * 2 + "2024"
+    folder = ui_server.home / "runs" / name
+    shutil.copytree(ui_server.home / "runs" / "digits-default", folder)
+    meta = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps(meta | {"id": name}))
+    for umap in (folder / "projections").glob("umap-*"):
+        umap.unlink()
+    page.open(f"/?run={name}")
+    page.wait_for_map(NEURONS)
+    note = page.wait_text("explorer-note", "UMAP map (the default) is not computed yet")
+    assert "PCA map" in note and "press Apply" in note
+    title = page.wait_text("explorer-map-title", name)
+    assert "PCA" in title
+    page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .js-plotly-plot").click()
+    title_bottom, bar_top, title_right, area_right = page.driver.execute_script(_TITLE_AND_TOOLBAR)
+    assert title_bottom <= bar_top + 1 and title_right <= area_right

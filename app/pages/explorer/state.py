@@ -6,8 +6,14 @@ from app import api_client
 from app.api_client import ApiError
 from app.components.map_figure import cached_method
 from app.components.ui import message
+from app.components.words import count
 from app.pages.explorer.demo import empty_home
-from app.pages.explorer.params import PARAM_INPUTS, param_problems, params_from_inputs
+from app.pages.explorer.params import (
+    METHOD_NAMES,
+    PARAM_INPUTS,
+    param_problems,
+    params_from_inputs,
+)
 from app.urls import format_view, parse_view
 
 
@@ -79,7 +85,7 @@ async def _open_run(run, method, params, neuron, bad, update_url):
         return (no_update,) * 9 + (message(f"Cannot list runs: {err.detail}", "error"),)
     options = [
         {
-            "label": f"{r['id']} — {r['arch']} on {r['dataset']} ({r['neurons']} neurons)",
+            "label": f"{r['id']} — {r['arch']} on {r['dataset']} ({count(r['neurons'], 'neuron')})",
             "value": r["id"],
         }
         for r in runs
@@ -88,14 +94,41 @@ async def _open_run(run, method, params, neuron, bad, update_url):
     if run is None:
         run = _default_run(runs)
     elif run not in {r["id"] for r in runs}:
-        notes.insert(0, f"There is no run named {run!r}; showing the default instead.")
-        run, neuron = _default_run(runs), None
+        asked, run = run, _default_run(runs)
+        neuron, said = await _same_neuron(run, neuron) if run else (None, "")
+        notes.insert(0, f"There is no run named {asked!r}; showing {run!r} instead{said}.")
+        update_url = True  # the address names the run shown, not the missing one
     if run is None:
         return no_update, None, options, *(no_update,) * 4, None, None, empty_home()
     summary = next(r for r in runs if r["id"] == run)
-    method = method or cached_method(summary, "umap")
+    infos = []
+    if method is None:
+        method = cached_method(summary, "umap")
+        if method != "umap":
+            infos.append(_not_computed(method))
     view = {"run": run, "method": method, "params": params}
     values = [params.get(k) for k in PARAM_INPUTS]
     url = format_view(run, method, params, neuron) if update_url else no_update
-    note = message("; ".join(notes), "warning") if notes else None
-    return url, run, options, method, *values, view, neuron, note
+    note = [message("; ".join(notes), "warning")] if notes else []
+    note = note + [message(text, "info") for text in infos]
+    return url, run, options, method, *values, view, neuron, note or None
+
+
+async def _same_neuron(run: str, neuron: str | None) -> tuple[str | None, str]:
+    """`neuron` when the run shown in place of a missing one has it, with words saying so."""
+    if not neuron:
+        return None, ""
+    try:
+        await api_client.neuron(run, neuron)
+    except ApiError:
+        return None, f" (it has no neuron {neuron})"
+    return neuron, f", with its neuron {neuron}"
+
+
+def _not_computed(shown: str) -> str:
+    """Why a run opens on another map than UMAP, and how to make the UMAP one."""
+    name = METHOD_NAMES[shown]
+    return (
+        f"This is the {name} map, the one this run has computed. The UMAP map (the default) "
+        "is not computed yet: choose UMAP under Map and press Apply to make it."
+    )
