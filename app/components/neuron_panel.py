@@ -102,6 +102,19 @@ def _class_chart(d: dict) -> dcc.Graph | html.P | None:
     return dcc.Graph(figure=fig, config=CHART_CONFIG, id="neuron-class-chart")
 
 
+def _occupied(edges: list[float], counts: list[float]) -> list[float] | None:
+    """The x-range of the bins that hold images: the histogram's range grows by doubling
+    while it is made, so its last bins can be empty (and a range drawn from all of them
+    would show values the neuron never takes)."""
+    full = [k for k, c in enumerate(counts) if c]
+    if not full:
+        return None
+    lo, hi = edges[full[0]], edges[full[-1] + 1]
+    pad = (hi - lo) * 0.02
+    # No negative side for outputs that are never negative (after a ReLU).
+    return [lo - pad if lo < 0 or lo - pad >= 0 else 0.0, hi + pad]
+
+
 def _histogram(d: dict) -> dcc.Graph | None:
     hist = d.get("histogram")
     if not hist:
@@ -119,7 +132,7 @@ def _histogram(d: dict) -> dcc.Graph | None:
     )
     fig.update_layout(
         title={"text": "Activation histogram (pooled, all images)", "font": {"size": 13}},
-        xaxis={"title": {"text": "activation"}},
+        xaxis={"title": {"text": "activation"}, "range": _occupied(edges, counts)},
         yaxis={"title": {"text": "images"}},
         margin={"l": 50, "r": 10, "t": 35, "b": 40},
         height=200,

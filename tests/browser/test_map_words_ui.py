@@ -106,6 +106,15 @@ def test_every_number_says_what_it_is(page):
     assert "dead / alive" in legend and "none dead" in legend
 
 
+_HISTOGRAM_RANGE = """
+const gd = document.querySelector('#neuron-histogram .js-plotly-plot');
+const bars = gd.data[0], range = gd._fullLayout.xaxis.range;
+const full = bars.y.map((n, k) => k).filter(k => bars.y[k] > 0);
+const edge = (k, side) => bars.x[k] + side * bars.width[k] / 2;
+return [range[0], range[1], edge(full[0], -1), edge(full[full.length - 1], 1)];
+"""
+
+
 def test_panel_closes_walks_neighbours_by_key_and_shows_both_lists(page):
     page.open("/?run=digits-default&method=pca")
     page.wait_for_map(NEURONS)
@@ -119,6 +128,12 @@ def test_panel_closes_walks_neighbours_by_key_and_shows_both_lists(page):
     semantic = page.driver.find_elements(By.CSS_SELECTOR, "#neuron-neighbors .neighbor")
     on_map = page.driver.find_elements(By.CSS_SELECTOR, "#neuron-map-neighbors .neighbor")
     assert len(semantic) == 10 and len(on_map) == 10
+    assert len({round(b.rect["width"]) for b in semantic + on_map}) == 1  # one width for all
+    # The histogram's x-range is that of the bins that hold images (fc:3's bins span
+    # -38 … 28, its images -7 … 14).
+    low, high, first, last = page.driver.execute_script(_HISTOGRAM_RANGE)
+    pad = (last - first) * 0.05
+    assert first - pad < low <= first and last <= high < last + pad
     assert "also semantic neighbours" in page.text_of("neuron-map-overlap")
     keys = ActionChains(page.driver)  # to whatever has the focus, as a person types
     keys.send_keys("n").send_keys("n").perform()
