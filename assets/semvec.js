@@ -79,7 +79,7 @@ document.addEventListener('keydown', function (event) {
   const panel = document.getElementById('explorer-panel');
   if (!panel || panel.offsetParent === null) { return; }  // the Map tab is not shown
   if (event.key === 'Escape') {
-    const close = panel.querySelector('.panel-close');
+    const close = panel.querySelector('.zoom') || panel.querySelector('.panel-close');
     if (close) { close.click(); event.preventDefault(); }
     return;
   }

@@ -146,6 +146,12 @@ def test_panel_closes_walks_neighbours_by_key_and_shows_both_lists(page):
     ActionChains(page.driver).send_keys(Keys.ENTER).perform()
     page.panel_name(target)
     assert page.query().endswith(f"neuron={target}")
+    # Esc on an enlarged image closes the image alone; a second Esc closes the panel.
+    page.driver.find_elements(By.CSS_SELECTOR, "#neuron-top-images .tile")[0].click()
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".zoom"), message="the enlarged image")
+    ActionChains(page.driver).send_keys(Keys.ESCAPE).perform()
+    page.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, ".zoom"), message="image closed")
+    assert page.panel_name(target) and page.query().endswith(f"neuron={target}")
     ActionChains(page.driver).send_keys(Keys.ESCAPE).perform()
     page.wait_text("explorer-panel", "Click a neuron")
     assert "neuron=" not in page.query() and page.highlighted() == []
