@@ -6,7 +6,8 @@ import statistics
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from app.components.ui import CHART_CONFIG, fmt, plain
+from app.components.ui import CHART_CONFIG, plain
+from app.components.words import count
 
 SOURCES = {
     "lasso": "the lasso selection",
@@ -80,14 +81,14 @@ def delta_chart(result: dict) -> go.Figure:
     fig = go.Figure(
         [
             go.Bar(
-                name=f"selection ({len(result['neurons'])} neurons)",
+                name=f"selection ({count(len(result['neurons']), 'neuron')})",
                 x=classes,
                 y=[v or 0.0 for v in selection],
                 marker_color="#d62728",
                 hovertemplate="class %{x}: %{y:+.1f} points<extra>selection</extra>",
             ),
             go.Bar(
-                name=f"control (mean of {len(draws)} random draws)",
+                name=f"control (mean of {count(len(draws), 'random draw')})",
                 x=classes,
                 y=means,
                 marker_color="#9aa4b1",
@@ -118,34 +119,51 @@ def delta_chart(result: dict) -> go.Figure:
 
 def _sentence(result: dict) -> str:
     n, draws = len(result["neurons"]), len(result["control"]["draws"])
-    fill = "zeros" if result["mode"] == "zero" else "their mean over the images"
+    if n == 1:
+        fill = "zeros" if result["mode"] == "zero" else "its mean over the images"
+        what = "the selected neuron is replaced by {fill} (red), and when 1 random neuron of "
+        what += "the same layer is"
+    else:
+        fill = "zeros" if result["mode"] == "zero" else "their mean over the images"
+        what = f"the {n:,} selected neurons are replaced by {{fill}} (red), and when {n:,} "
+        what += "random neurons of the same layers are"
     return (
-        f"Bars: how much each class's accuracy on the {result['images']:,} held-out images "
-        f"changes when the {n} selected neurons are replaced by {fill} (red), and when {n} "
-        f"random neurons of the same layers are (grey: the mean of {draws} draws, whiskers "
-        "from the lowest to the highest draw). A red bar below its grey whisker: the "
+        f"Bars: how much each class's accuracy on the {count(result['images'], 'held-out image')} "
+        f"changes when {what.format(fill=fill)} (grey: the mean of {count(draws, 'draw')}, "
+        "whiskers from the lowest to the highest draw). A red bar below its grey whisker: the "
         "selection matters more for that class than chance."
     )
 
 
 def _accuracy_line(result: dict) -> str:
     mean, lo, hi = _spread([d["accuracy"] for d in result["control"]["draws"]])
+    random = "a random neuron" if len(result["neurons"]) == 1 else "random neurons"
     return (
         f"Accuracy {result['base']['accuracy']:.1%} → {result['selection']['accuracy']:.1%} "
-        f"with the selection knocked out; {mean:.1%} with random neurons "
-        f"({lo:.1%} … {hi:.1%})."
+        f"with the selection knocked out; {mean:.1%} with {random} ({lo:.1%} … {hi:.1%})."
     )
 
 
+def _change(loss: float, digits: int = 1) -> str:
+    """A share of activation lost, in words: `lose 3.4%`, or `gain 3.4%` when negative."""
+    return f"{'gain' if loss < 0 else 'lose'} {abs(loss):.{digits}%}"
+
+
 def _top_images_line(result: dict) -> str:
-    """How much the remaining neurons lose on their own top images."""
+    """How much the remaining neurons lose (or gain) on their own top images."""
     sel = result["selection"]
+    if sel["top_image_loss"] is None:
+        return "No other neuron varies over the images: nothing to lose on its top images."
     controls = [d["top_image_loss"] for d in result["control"]["draws"] if d["top_image_loss"]]
-    control = f" (random: {statistics.fmean(controls):.1%})" if controls else ""
-    worst = ", ".join(f"{m['name']} {m['loss']:.0%}" for m in sel["most_affected"][:5])
+    control = f" (random neurons: {_change(statistics.fmean(controls))})" if controls else ""
+    worst = ", ".join(
+        f"{m['name']} ({abs(m['loss']):.0%} {'gained' if m['loss'] < 0 else 'lost'})"
+        for m in sel["most_affected"][:5]
+    )
+    top = "top image" if result["top_k"] == 1 else f"top {result['top_k']} images"
     return (
-        f"The other neurons lose {fmt(sel['top_image_loss'], '.1%')} of their activation on "
-        f"their top {result['top_k']} images{control}; most: {worst or '—'}."
+        f"The other neurons {_change(sel['top_image_loss'])} of their activation on their "
+        f"{top}{control}; most affected: {worst or '—'}."
     )
 
 
@@ -168,7 +186,8 @@ def ablation_results(result: dict) -> html.Div:
                 className="panel-head",
             ),
             html.Div(
-                f"{len(result['neurons'])} neurons: {names} · layers {layers}",
+                f"{count(len(result['neurons']), 'neuron')}: {names} · "
+                f"{'layer' if len(result['layers']) == 1 else 'layers'} {layers}",
                 className="muted",
                 id="ablation-neurons",
             ),

@@ -15,6 +15,7 @@ import re
 from dash import dcc, html
 
 from app.components.ui import plain
+from app.components.words import count
 
 OUTLINE = "#495057"
 HELP = (
@@ -65,8 +66,8 @@ def _trace(cluster: dict, first: bool) -> dict:
         "x": outline["x"],
         "y": outline["y"],
         "text": [cluster["label"]] * len(outline["x"]),
-        "hovertemplate": f"<b>{label}</b><br>{cluster['size']} neurons · click to select"
-        "<extra></extra>",
+        "hovertemplate": f"<b>{label}</b><br>{count(cluster['size'], 'neuron')} · click to "
+        "select<extra></extra>",
         "line": {"color": OUTLINE, "width": 1.2, "dash": "dot"},
         "uid": f"cluster-{cluster['id']}",
     }
@@ -114,9 +115,10 @@ def summary(body: dict) -> str:
             f"No clusters: the {body['neurons']:,} vectors hold no dense group of "
             f"{body['min_size']} or more."
         )
+    verb = "is" if body["unclustered"] == 1 else "are"
     return (
-        f"{len(found)} clusters of at least {body['min_size']} neurons; "
-        f"{body['unclustered']:,} of {body['neurons']:,} neurons are in none."
+        f"{count(len(found), 'cluster')} of at least {body['min_size']} neurons; "
+        f"{body['unclustered']:,} of {count(body['neurons'], 'neuron')} {verb} in none."
     )
 
 
@@ -126,7 +128,7 @@ def cluster_buttons(body: dict) -> list[html.Button]:
             [html.Span(c["label"], className="cluster-label"), html.Span(f" {c['size']}")],
             id={"type": "explorer-cluster", "cluster": c["id"]},
             className="hit cluster-hit",
-            title=f"select the {c['size']} neurons of this cluster"
+            title=f"select the {count(c['size'], 'neuron')} of this cluster"
             + (f" ({c['outside']} lie away from its outline on this map)" if c["outside"] else ""),
             n_clicks=0,
         )
@@ -134,11 +136,11 @@ def cluster_buttons(body: dict) -> list[html.Button]:
     ]
 
 
-def selection_note(label: str, names: list[str], count: int) -> list:
+def selection_note(label: str, names: list[str], size: int) -> list:
     """The selection box once a cluster is picked: as after a lasso, with its label."""
-    more = f" (first {len(names)} listed)" if count > len(names) else ""
+    more = f" (first {len(names)} listed)" if size > len(names) else ""
     return [
-        html.Div(f"{count} neurons selected{more}", id="lasso-count"),
+        html.Div(f"{count(size, 'neuron')} selected{more}", id="lasso-count"),
         html.Div(f"cluster {label}", id="lasso-cluster", className="cluster-picked"),
         html.Div(", ".join(names), id="lasso-list"),
     ]

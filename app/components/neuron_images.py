@@ -105,7 +105,10 @@ def top_images(run: str, d: dict) -> html.Div:
         for t in d["top"]
     ]
     parts = [
-        html.H4(f"Top {len(tiles)} images", title="the images with the highest mean activation"),
+        html.H4(
+            "Top image" if len(tiles) == 1 else f"Top {len(tiles)} images",
+            title="the images with the highest mean activation",
+        ),
         html.Div(tiles, className="top-grid", id="neuron-top-images"),
         html.Div(HEAT_LEGEND, className="muted", id="neuron-heat-legend"),
         _model_view(d),

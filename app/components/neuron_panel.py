@@ -10,6 +10,7 @@ from app.components.feature_image import feature_box
 from app.components.glossary import hint
 from app.components.neuron_images import top_images
 from app.components.ui import CHART_CONFIG, fmt, plain
+from app.components.words import count
 
 KEYS_HINT = "Keys: n / p next / previous neighbour (Enter opens it), Esc closes the panel."
 
@@ -127,7 +128,7 @@ def _histogram(d: dict) -> dcc.Graph | None:
             y=counts,
             width=[b - a for a, b in itertools.pairwise(edges)],
             marker_color="#72B7B2",
-            hovertemplate="%{x:.3f}: %{y} images<extra></extra>",
+            hovertemplate="activation %{x:.3f} · images: %{y}<extra></extra>",
         )
     )
     fig.update_layout(
@@ -160,7 +161,11 @@ def _neighbor_button(
             html.Span(number, className="nb-sim"),
             html.Span(
                 ("residual copy · " if n.get("copy_of_query") else "")
-                + (f"+ {len(copies)} copies: {', '.join(copies)}" if copies else ""),
+                + (
+                    f"+ {count(len(copies), 'copy', 'copies')}: {', '.join(copies)}"
+                    if copies
+                    else ""
+                ),
                 className="nb-copies",
             )
             if copies or n.get("copy_of_query")

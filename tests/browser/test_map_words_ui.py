@@ -70,6 +70,11 @@ def test_class_search_marks_every_hit_and_pages_through_them(page, ui_server):
     page.wait_text("explorer-search-count", "found by name")
     names = [h.text for h in page.driver.find_elements(By.CSS_SELECTOR, ".search-results .hit")]
     assert names and all("27" in n.split(" · ")[0] for n in names)
+    # A class no neuron has: the answer names the classes there are.
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("class:42", Keys.ENTER)
+    said = page.wait_text("explorer-search-results", "No neuron")
+    assert said == "No neuron has dominant class '42'; the classes are 0–9."
 
 
 def test_every_number_says_what_it_is(page):

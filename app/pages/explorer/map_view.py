@@ -74,9 +74,10 @@ def _references(q: dict) -> list:
     out = []
     held = q.get("held_out")
     if held:
+        classes = count(held["classes"], "class", "classes")
         out.append(
             html.Span(
-                [html.B("held out"), f" {held['images']:,} images, {held['classes']} classes"],
+                [html.B("held out"), f" {count(held['images'], 'image')}, {classes}"],
                 className="fact",
                 title="the class-balanced test images these figures are measured on",
             )

@@ -8,6 +8,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from app import api_client
 from app.api_client import ApiError
 from app.components.ui import message
+from app.components.words import count
 
 MAX_LISTED = 200
 """At most this many lasso-selected names are listed on the page (the CSV has all)."""
@@ -48,7 +49,11 @@ async def explorer_search(_go, _submit, _prev, _next, text, view, found):
     except ApiError as err:
         return message(err.detail, "error"), {"ids": []}, True, True
     if not result["total"]:
-        return message(f"No neuron matches {text!r}.{_class_hint(text)}"), {"ids": []}, True, True
+        if text.lower().startswith("class:"):
+            said = await _no_class(view["run"], text.split(":", 1)[1].strip())
+        else:
+            said = f"No neuron matches {text!r}.{_class_hint(text)}"
+        return message(said), {"ids": []}, True, True
     hits = [[n["id"], n["name"], n["label"]] for n in result["data"]]
     found = {"query": text, "total": result["total"], "hits": hits, "page": 0}
     found["ids"] = [h[0] for h in hits]
@@ -56,9 +61,30 @@ async def explorer_search(_go, _submit, _prev, _next, text, view, found):
 
 
 def _class_hint(text: str) -> str:
-    if text.lower().startswith("class:"):
-        return ""
     return f" For the neurons of class {text}, search class:{text}." if text.isdigit() else ""
+
+
+async def _no_class(run: str, label: str) -> str:
+    """Why `class:LABEL` found nothing, naming the classes there are."""
+    try:
+        classes = (await api_client.run(run)).get("classes") or []
+    except ApiError:
+        classes = []
+    if not classes:
+        return f"No neuron has dominant class {label!r}: this run's images have no classes."
+    if label in classes:
+        return f"No neuron has class {label} as its dominant class."
+    return f"No neuron has dominant class {label!r}; the classes are {class_range(classes)}."
+
+
+def class_range(classes: list[str]) -> str:
+    """The class names in few words: `0–9` when they are 0, 1, …, n-1; else the first
+    names and how many there are."""
+    if len(classes) > 2 and classes == [str(i) for i in range(len(classes))]:
+        return f"0–{len(classes) - 1}"
+    if len(classes) <= 12:
+        return ", ".join(classes)
+    return f"{', '.join(classes[:8])}, … ({len(classes):,} classes)"
 
 
 def _paging(found: dict) -> tuple[bool, bool]:
@@ -111,7 +137,7 @@ async def explorer_lasso(selected, view):
     names = [columns["name"][i] for i in ids[:MAX_LISTED]]
     more = f" (first {MAX_LISTED} listed)" if len(ids) > MAX_LISTED else ""
     listing = [
-        html.Div(f"{len(ids)} neurons selected{more}", id="lasso-count"),
+        html.Div(f"{count(len(ids), 'neuron')} selected{more}", id="lasso-count"),
         html.Div(", ".join(names), id="lasso-list"),
     ]
     return listing, ids, False
