@@ -29,6 +29,7 @@ def _curve_lengths(page) -> list[int]:
 def test_static_and_ce_jobs_grow_live_and_one_is_cancelled(driver, two_slot_server):
     page = MapPage(driver, two_slot_server.url).open("/distill")
     page.wait(lambda d: "digits-default" in page.text_of("distill-teacher"), message="teacher")
+    page.wait_text("distill-student", "digits_cnn_small")  # proposed once the teacher is read
     page.type("distill-seeds", "1")
     page.type("distill-epochs", "60")
     page.driver.find_element(By.ID, "distill-go").click()

@@ -17,6 +17,7 @@ def _jobs(ui_server, kind: str | None = None) -> list[dict]:
 def _open(page) -> None:
     page.open("/distill")
     page.wait(lambda d: "digits-default" in page.text_of("distill-teacher"), message="teacher")
+    page.wait_text("distill-student-note", "Proposed for this teacher's greyscale 8-px images")
 
 
 def _tick(page, method: str, on: bool) -> None:

@@ -190,6 +190,7 @@ async def distill_start(
 ):
     if not teacher:
         return message("Choose a teacher run (make one in the Runs tab).", "error"), None
+    student = student or (facts or {}).get("student")  # clicked before the list filled
     if not student:
         return message("Choose a student architecture.", "error"), None
     if not methods:
