@@ -1,5 +1,5 @@
 """Save the manual's screenshots at 1280x800: the map, the map with a neuron's panel open,
-the Runs tab and the Distillation tab.
+its clusters, an ablation result, the Runs tab and the Distillation tab.
 
     .venv/bin/python scripts/screenshot.py [--out-dir docs/images] [--home HOME]
 
@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from selenium.webdriver.common.by import By  # noqa: E402
 
 from tests.backend.api.conftest import Server  # noqa: E402
 from tests.browser.conftest import make_driver  # noqa: E402
@@ -40,6 +42,18 @@ def shoot(page: MapPage, neuron: str, out_dir: Path) -> list[Path]:
     page.panel_name(neuron)
     page.wait(lambda _: page.images_loaded("neuron-top-images") > 0)
     save("screenshot.png")
+    page.open(f"/?run=digits-default&method=umap&neuron={neuron}")
+    page.wait_for_map()
+    page.panel_name(neuron)
+    page.choose("explorer-ablate-source", "neighbours")
+    page.driver.find_element(By.ID, "explorer-ablate-go").click()
+    page.wait(lambda d: d.find_elements(By.ID, "ablation-sentence"), 180, "no ablation result")
+    save("screenshot-ablation.png")
+    page.open("/?run=digits-default&method=umap")
+    page.wait_for_map()
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#explorer-clusters-list .cluster-label"))
+    page.driver.execute_script("document.getElementById('explorer-clusters-list').scrollIntoView()")
+    save("screenshot-clusters.png")
     page.open("/runs")
     page.wait_text("runs-table", "digits-default")
     save("screenshot-runs.png")
