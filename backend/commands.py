@@ -189,7 +189,7 @@ def runs(_args) -> None:
 
     store = RunStore(get_settings().home)
     # CEIL and BOUND: the training correlation itself and its rank-d fit, measured the
-    # same way (docs/quality.md): what the r and P@10 beside them could be at most.
+    # same way (docs/method.md): what the r and P@10 beside them could be at most.
     head = ("RUN", "KIND", "ARCH", "DATASET", "NEURONS", "r", "P@10", "CEIL r/P@10")
     rows = [(*head, "BOUND r/P@10", "IMAGES/CLASSES", "ACC")]
     for run in store.runs():
