@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.cli_reference import fill  # noqa: E402
+from backend.cli_reference import fill
 
 
 def on_page_markdown(markdown: str, **_) -> str:
