@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--align-steps",
         type=int,
-        default=200,  # AlignConfig's: the CLI imports no config at start
+        default=ALIGN_STEPS,
         help="the students' vectors: steps after the eigen-start",
     )
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")

@@ -119,19 +119,20 @@ def delta_chart(result: dict) -> go.Figure:
 
 def _sentence(result: dict) -> str:
     n, draws = len(result["neurons"]), len(result["control"]["draws"])
-    if n == 1:
-        fill = "zeros" if result["mode"] == "zero" else "its mean over the images"
-        what = "the selected neuron is replaced by {fill} (red), and when 1 random neuron of "
-        what += "the same layer is"
-    else:
-        fill = "zeros" if result["mode"] == "zero" else "their mean over the images"
-        what = f"the {n:,} selected neurons are replaced by {{fill}} (red), and when {n:,} "
-        what += "random neurons of the same layers are"
+    one = n == 1
+    selected = "the selected neuron is" if one else f"the {n:,} selected neurons are"
+    mean = "its" if one else "their"
+    fill = "zeros" if result["mode"] == "zero" else f"{mean} mean over the images"
+    random = (
+        "1 random neuron of the same layer is"
+        if one
+        else (f"{n:,} random neurons of the same layers are")
+    )
     return (
         f"Bars: how much each class's accuracy on the {count(result['images'], 'held-out image')} "
-        f"changes when {what.format(fill=fill)} (grey: the mean of {count(draws, 'draw')}, "
-        "whiskers from the lowest to the highest draw). A red bar below its grey whisker: the "
-        "selection matters more for that class than chance."
+        f"changes when {selected} replaced by {fill} (red), and when {random} (grey: the mean "
+        f"of {count(draws, 'draw')}, whiskers from the lowest to the highest draw). A red bar "
+        "below its grey whisker: the selection matters more for that class than chance."
     )
 
 

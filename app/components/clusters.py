@@ -81,7 +81,7 @@ def _note(cluster: dict) -> dict:
         "y": y,
         "xref": "x",
         "yref": "y",
-        "text": f"#{cluster['id'] + 1}",
+        "text": cluster["label"].split(" ", 1)[0],  # its number, `#3`
         "showarrow": False,
         "yanchor": "bottom",
         "font": {"size": 10, "color": "#212529"},

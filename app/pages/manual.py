@@ -6,7 +6,7 @@ read through the API and drawn by dcc.Markdown, so it works with no network and 
 import posixpath
 import re
 
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
@@ -86,8 +86,8 @@ def _nav(contents: list[dict], current: str) -> list:
     Input("shell-url", "pathname"),
 )
 async def show_page(pathname):
-    if not is_manual(pathname):
-        return [], ""
+    if not is_manual(pathname):  # another tab: the hidden manual keeps what it shows
+        return no_update, no_update
     name = page_name(pathname)
     try:
         contents = await api_client.manual_contents()

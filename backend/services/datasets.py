@@ -47,8 +47,11 @@ def present_in(root: Path) -> list[str]:
     from backend.data.torchvision_sets import SETS
 
     found = [name for name, ds in SETS.items() if not ds.missing_files(root)]
-    lone = lone_split(root)  # root/test/<class>/... alone is an image folder too
-    split_root = root / "train" if (root / "train").is_dir() else root / lone if lone else root
+    split_root = root
+    if (root / "train").is_dir():
+        split_root = root / "train"
+    elif lone := lone_split(root):  # root/test/<class>/... alone is an image folder too
+        split_root = root / lone
     if _has_class_images(split_root) or _has_images(root):
         found.append("imagefolder")
     return [name for name in list_datasets() if name in found]
