@@ -69,8 +69,8 @@ def tab_of(pathname: str | None) -> str | None:
 
 
 def is_page(pathname: str | None) -> bool:
-    """Whether the page has this path: a tab's, or one of the manual's."""
-    return tab_of(pathname) is not None or manual.is_manual(pathname)
+    """Whether the page has this path: a tab's, or a page of the manual's."""
+    return tab_of(pathname) is not None or manual.is_known_page(pathname)
 
 
 def _not_found(pathname: str) -> list:

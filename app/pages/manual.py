@@ -10,6 +10,7 @@ from dash import Input, Output, callback, dcc, html, no_update
 
 from app import api_client
 from app.api_client import ApiError
+from backend.services import manual as manual_pages  # the same nav the API serves, for 404s
 
 PREFIX = "/manual"
 HELP_FOR_TAB = {"map": "map", "runs": "runs", "distill": "distillation"}
@@ -33,6 +34,12 @@ def layout() -> html.Div:
 def is_manual(pathname: str | None) -> bool:
     path = pathname or "/"
     return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def is_known_page(pathname: str | None) -> bool:
+    """Whether a manual path names a page of the manual's navigation (else it is a 404)."""
+    names = {entry.name for entry in manual_pages.contents()}
+    return is_manual(pathname) and page_name(pathname or "") in names
 
 
 def help_href(tab: str | None, pathname: str | None) -> str:

@@ -28,10 +28,12 @@ def test_an_empty_home_offers_the_demo_run_and_opens_its_map(driver, empty_serve
 
 
 def test_an_unknown_path_says_not_found(page, ui_server):
-    for path in ("/no/such/page", "/redoc"):  # answered as not found, with the page itself
+    # Answered as not found, with the page itself.
+    for path in ("/no/such/page", "/redoc", "/manual/no-such-page"):
         answer = httpx.get(ui_server.url + path)
         assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
-    assert httpx.get(ui_server.url + "/runs/").status_code == 200
+    for path in ("/runs/", "/manual", "/manual/map", "/manual/research/static-distillation"):
+        assert httpx.get(ui_server.url + path).status_code == 200, path
     page.open("/redoc")
     assert "/redoc" in page.wait_text("shell-not-found", "Page not found")
     page.open("/no/such/page")
