@@ -21,6 +21,7 @@ from backend.api.routes import (
     health,
     jobs,
     manual,
+    pictures,
     runs,
     uploads,
 )
@@ -62,7 +63,7 @@ def create_app(slots: int | None = None) -> FastAPI:
         description="Semantic vectors of a CNN's neurons: runs, neurons, jobs.",
     )
     routers = (health, access, jobs, runs, ablation, clusters, features, catalog, distill)
-    routers += (uploads, manual)
+    routers += (uploads, manual, pictures)
     for router in (module.router for module in routers):
         app.include_router(router, responses=ERRORS)
     add_offline_docs(app)

@@ -201,3 +201,21 @@ class PlacementPublic(BaseModel):
     student: StudentPoints
     logit_pairs: list[tuple[int, int]]
     images: int
+
+
+class PicturesPublic(BaseModel):
+    """The index of a run's picture sheet: neuron i is the tile at row i // columns,
+    column i % columns, `tile` pixels a side."""
+
+    sheet: str
+    """The sheet's URL (it changes when the sheet is remade)."""
+    tile: int
+    columns: int
+    count: int
+    blank: list[int]
+    """Neurons with no top image, drawn as grey tiles."""
+    source: str
+    seconds: float
+    """How long the sheet took to make."""
+    bytes: int
+    """The sheet's size on disk."""

@@ -48,5 +48,6 @@ def get_kind(name: str) -> JobKind:
 
 
 def _load_builtin() -> None:
-    # Importing them registers train, align, analyze, project, distill, ablate, visualize.
-    from backend.jobs import ablate, builtin, distill, visualize  # noqa: F401
+    # Importing them registers train, align, analyze, project, distill, ablate, visualize,
+    # pictures.
+    from backend.jobs import ablate, builtin, distill, pictures, visualize  # noqa: F401
