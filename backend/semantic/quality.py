@@ -21,6 +21,10 @@ from torch import nn
 
 from backend.semantic.alignment import DEAD_STD
 from backend.semantic.neurons import ActivationProbe
+from backend.semantic.residual import copy_mask
+
+NO_LIVE_NEURONS = "no live neurons"
+"""The result when fewer than two neurons vary on the held-out images: no pair to compare."""
 
 
 @dataclass
@@ -33,14 +37,28 @@ class QualityReport:
     per_neuron_r: np.ndarray
     """(N,) float32; NaN for neurons dead on the held-out data."""
     per_neuron_precision: np.ndarray
+    precision_without_copies: float | None = None
+    """precision@k with each neuron's residual copies left out of both lists; None when
+    no copies were given."""
 
     def summary(self) -> dict:
-        return {
+        if self.live_neurons < 2:
+            return {
+                "r": None,
+                f"precision_at_{self.k}": None,
+                "live_neurons": self.live_neurons,
+                "num_images": self.num_images,
+                "result": NO_LIVE_NEURONS,
+            }
+        out = {
             "r": self.r,
             f"precision_at_{self.k}": self.precision_at_k,
             "live_neurons": self.live_neurons,
             "num_images": self.num_images,
         }
+        if self.precision_without_copies is not None:
+            out[f"precision_at_{self.k}_without_copies"] = self.precision_without_copies
+        return out
 
 
 @torch.no_grad()
@@ -105,11 +123,12 @@ def evaluate_quality(
     k: int = 10,
     chunk: int | None = None,
     rows: torch.Tensor | None = None,
+    copies: torch.Tensor | None = None,
 ) -> QualityReport:
     """Compare the vectors' similarity with the correlation of held-out activations h."""
     if unit_vectors.shape[0] != h.shape[1]:
         raise ValueError(f"{unit_vectors.shape[0]} vectors for {h.shape[1]} neurons")
-    return evaluate_similarity(vector_similarity(unit_vectors), h, k, chunk, rows)
+    return evaluate_similarity(vector_similarity(unit_vectors), h, k, chunk, rows, copies=copies)
 
 
 def evaluate_similarity(
@@ -119,21 +138,30 @@ def evaluate_similarity(
     chunk: int | None = None,
     rows: torch.Tensor | None = None,
     standardised: tuple[torch.Tensor, torch.Tensor] | None = None,
+    copies: torch.Tensor | None = None,
 ) -> QualityReport:
     """Compare any similarity's rows with the correlation of held-out activations h.
 
     With `rows`, only those neurons' rows are measured (against all N columns): an
     unbiased estimate of the all-rows figures at a fraction of the cost. `standardised`
-    is `standardise(h)` when the caller has it already.
+    is `standardise(h)` when the caller has it already. `copies` (N,) are residual copy
+    groups (backend.semantic.residual): precision@k is then also measured with each
+    neuron's copies left out of both neighbour lists; with no copies at all, it is the
+    raw figure.
     """
     n = h.shape[1]
     z, alive = standardised if standardised is not None else standardise(h)
     live = int(alive.sum())
-    k = max(1, min(k, live - 1))
+    measured = live >= 2  # else no pair to compare: the report says NO_LIVE_NEURONS
+    k = min(k, live - 1) if measured else k
     chunk = chunk or max(1, min(n, 2**24 // max(n, 1)))
     ids = torch.arange(n) if rows is None else rows
+    if not measured:
+        ids = ids[:0]
     per_r = torch.full((n,), float("nan"))
     per_p = torch.full((n,), float("nan"))
+    with_copies = copies is not None and bool((copies >= 0).any())
+    per_p_apart = torch.full((n,), float("nan")) if with_copies else per_p
     sums = torch.zeros(5, dtype=torch.float64)  # sum x, y, xy, xx, yy over all pairs
     pairs = 0
     for start in range(0, len(ids), chunk):
@@ -150,37 +178,53 @@ def evaluate_similarity(
         pairs += int(mask.sum())
         live_rows = alive[rows]
         per_r[rows[live_rows]] = _pearson_rows(sim, corr, maskf)[live_rows]
-        top_c = corr.masked_fill(~mask, -2.0).topk(k, dim=1).indices
-        top_s = sim.masked_fill(~mask, -2.0).topk(k, dim=1).indices
-        marked = torch.zeros_like(maskf).scatter_(1, top_c, 1.0)
-        overlap = marked.gather(1, top_s).sum(1) / k
-        per_p[rows[live_rows]] = overlap[live_rows]
-    sx, sy, sxy, sxx, syy = sums.tolist()
-    cov = sxy / pairs - (sx / pairs) * (sy / pairs)
-    var = (sxx / pairs - (sx / pairs) ** 2) * (syy / pairs - (sy / pairs) ** 2)
-    r = cov / var**0.5 if pairs and var > 0 else float("nan")
+        per_p[rows[live_rows]] = overlap_at_k(corr, sim, mask, k)[live_rows]
+        if with_copies:
+            apart = mask & ~copy_mask(copies, rows)
+            per_p_apart[rows[live_rows]] = overlap_at_k(corr, sim, apart, k)[live_rows]
+    r = float("nan")
+    if pairs:
+        sx, sy, sxy, sxx, syy = (v / pairs for v in sums.tolist())
+        var = (sxx - sx**2) * (syy - sy**2)
+        r = (sxy - sx * sy) / var**0.5 if var > 0 else float("nan")
     return QualityReport(
         r=float(r),
-        precision_at_k=float(np.nanmean(per_p.numpy())) if live else float("nan"),
+        precision_at_k=float(np.nanmean(per_p.numpy())) if measured else float("nan"),
         k=k,
         live_neurons=live,
         num_images=h.shape[0],
         per_neuron_r=per_r.numpy().astype(np.float32),
         per_neuron_precision=per_p.numpy().astype(np.float32),
+        precision_without_copies=(
+            None
+            if copies is None
+            else float(np.nanmean(per_p_apart.numpy()))
+            if measured
+            else float("nan")
+        ),
     )
 
 
-def reference_figures(reference, h: torch.Tensor, k: int = 10) -> dict:
-    """The ceiling and the rank-d bound of `reference` on held-out activations h.
+def overlap_at_k(corr: torch.Tensor, sim: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """Per row, the share of its k most similar columns (`sim`) that are among its k most
+    correlated ones (`corr`), over the columns `mask` allows (R, N each)."""
+    top_c = corr.masked_fill(~mask, -2.0).topk(k, dim=1).indices
+    top_s = sim.masked_fill(~mask, -2.0).topk(k, dim=1).indices
+    marked = torch.zeros_like(corr).scatter_(1, top_c, 1.0)
+    return marked.gather(1, top_s).sum(1) / k
+
+
+def reference_figures(
+    reference, h: torch.Tensor, k: int = 10, copies: torch.Tensor | None = None
+) -> dict:
+    """The ceiling and the rank-d bound of `reference` on held-out activations h (with
+    precision@k apart from residual `copies` when given, as in `evaluate_similarity`).
 
     Measured on the reference's rows (all of them up to EXACT_MAX neurons)."""
     standardised = standardise(h)
-    ceiling = evaluate_similarity(
-        reference.correlation_rows, h, k, rows=reference.rows, standardised=standardised
-    )
-    bound = evaluate_similarity(
-        vector_similarity(reference.vectors), h, k, rows=reference.rows, standardised=standardised
-    )
+    common = {"rows": reference.rows, "standardised": standardised, "copies": copies}
+    ceiling = evaluate_similarity(reference.correlation_rows, h, k, **common)
+    bound = evaluate_similarity(vector_similarity(reference.vectors), h, k, **common)
     rows = h.shape[1] if reference.rows is None else len(reference.rows)
     return {
         "ceiling": _figures(ceiling),
@@ -190,4 +234,5 @@ def reference_figures(reference, h: torch.Tensor, k: int = 10) -> dict:
 
 
 def _figures(report: QualityReport) -> dict:
-    return {"r": report.r, f"precision_at_{report.k}": report.precision_at_k}
+    summary = report.summary()
+    return {key: value for key, value in summary.items() if key == "r" or "precision" in key}
