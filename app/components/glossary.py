@@ -8,6 +8,11 @@ GLOSSARY = {
     "(1 is perfect)",
     "P@10": "precision@10: share of each neuron's 10 nearest semantic neighbours that are "
     "among its 10 most correlated neurons on held-out images (1 = all)",
+    "P@10 without copies": "P@10 with each neuron's residual copies (the same channel of the "
+    "other blocks of its residual stage, linked by identity skips) left out of both lists: "
+    "what the vectors find beyond the skip connections",
+    "no live neurons": "every neuron's activation is constant on the held-out images, so "
+    "there is no pair of neurons to compare: the network carries no signal here",
     "test accuracy": "the model's accuracy on the held-out test images",
     "test acc.": "the model's accuracy on the held-out test images",
     "dominant class": "the class whose images excite this neuron most, on average",

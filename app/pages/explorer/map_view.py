@@ -52,12 +52,34 @@ def _run_info(s: dict) -> list:
         ("model", s["arch"]),
         ("dataset", s["dataset"] or "—"),
         ("neurons", f"{s['neurons']:,}"),
-        ("held-out r", fmt(q.get("r"), ".3f")),
-        ("P@10", fmt(q.get("precision_at_10"), ".3f")),
-        ("test accuracy", fmt(s.get("test_accuracy"), ".1%")),
     ]
-    spans = [html.Span([html.B(k), " ", v], className="fact", title=hint(k)) for k, v in facts]
+    if q.get("result") == "no live neurons":
+        facts.append(("no live neurons", f"(of {s['neurons']:,})"))
+    else:
+        facts += [
+            ("held-out r", fmt(q.get("r"), ".3f")),
+            ("P@10", fmt(q.get("precision_at_10"), ".3f")),
+        ]
+        if _has_copies(q):
+            facts.append(("P@10 without copies", fmt(q.get(APART), ".3f")))
+    facts.append(("test accuracy", fmt(s.get("test_accuracy"), ".1%")))
+    spans = [
+        html.Span([html.B(k), " ", v], className="fact", title=hint(k), id=_fact_id(k))
+        for k, v in facts
+    ]
     return spans + _references(q) + _warnings(s)
+
+
+APART = "precision_at_10_without_copies"
+"""P@10 with residual copies left out of both lists (docs/method.md)."""
+
+
+def _has_copies(q: dict) -> bool:
+    return bool((q.get("residual_copies") or {}).get("neurons"))
+
+
+def _fact_id(label: str) -> str:
+    return "explorer-fact-" + label.lower().replace("@", "").replace(" ", "-")
 
 
 def _warnings(s: dict) -> list:
@@ -98,6 +120,9 @@ def _references(q: dict) -> list:
         ref = q.get(key)
         if ref:
             text = f" r {fmt(ref.get('r'), '.3f')} / P@10 {fmt(ref.get('precision_at_10'), '.3f')}"
+            if _has_copies(q):
+                text += f" ({fmt(ref.get(APART), '.3f')} without copies)"
+                note += "; in brackets, P@10 with residual copies left out"
             out.append(
                 html.Span([html.B(label), text], className="fact", title=note, id=f"explorer-{key}")
             )

@@ -109,6 +109,11 @@ def test_run_quality_reports_its_held_out_classes_ceiling_and_bound():
     assert q["num_images"] == 200
     assert q["ceiling"]["precision_at_10"] >= q["bound"]["precision_at_10"]
     assert q["bound"]["precision_at_10"] > report.precision_at_k + 0.3  # random vectors
+    # The digits CNN has no identity skip: no residual copies, so the figures apart from
+    # copies are the raw ones.
+    assert q["residual_copies"] == {"stages": [], "neurons": 0}
+    for figures in (q, q["ceiling"], q["bound"]):
+        assert figures["precision_at_10_without_copies"] == figures["precision_at_10"]
 
 
 def test_eigen_start_beats_random_start_at_equal_steps():
