@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class FieldError(BaseModel):
@@ -42,6 +42,24 @@ class JobPublic(BaseModel):
     finished: float | None
     run_id: str | None
     attempts: int
+    estimate_s: float | None = Field(
+        None, description="seconds the job was estimated to take at submit (none: not costed)"
+    )
+
+    @computed_field(description="the estimate in words: `about 12 min`")
+    @property
+    def estimate(self) -> str | None:
+        from backend.jobs.estimate import duration
+
+        return duration(self.estimate_s) if self.estimate_s is not None else None
+
+
+class JobEstimate(BaseModel):
+    """What a job would cost here, before it is submitted."""
+
+    seconds: float | None = Field(description="estimated seconds (none: not costed)")
+    words: str | None = Field(description="`about 2.8 h (4,096 steps × 4 batches …)`")
+    ceiling_s: float = Field(description="the longest job this server accepts (seconds)")
 
 
 class JobsPublic(BaseModel):

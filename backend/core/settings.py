@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     job_nice: int = Field(10, ge=0, le=19)
     """Niceness job workers give themselves (0-19; 0 = the server's priority). A training
     job would otherwise take every core and leave the explorer's requests waiting."""
+    max_job_hours: float = Field(4.0, gt=0)
+    """Longest job the server accepts, by its estimate at submit (backend/jobs/estimate.py);
+    a longer one is refused (422) with the estimate and this ceiling."""
     max_upload_mb: int = 512
     """Largest checkpoint the API accepts (bigger uploads get 413)."""
     token: str | None = None

@@ -8,6 +8,12 @@ BETA_RANGE = (0.1, 10.0)
 RHO_RANGE = (0.0, 100.0)
 """Validated on digits (docs/research/static-distillation.md, stability): nothing collapses at
 either end."""
+TEMPERATURE_RANGE = (0.5, 100.0)
+"""Softmax temperatures that train: far below 1 every soft target is one-hot and the
+T² scaling vanishes, far above it they are uniform."""
+LAM_MAX = 300_000.0
+"""100 times the largest default (SP's 3000); each method's own bound is checked with the
+job (backend/jobs/distill.py)."""
 
 
 class DistillConfig(BaseModel):
@@ -31,9 +37,18 @@ class DistillConfig(BaseModel):
         0, ge=0, le=2**31 - 1, description="initialisation, batch order and the train subset"
     )
     epochs: int = Field(30, ge=1, le=10_000)
-    lam: float | None = Field(None, ge=0, description="weight of the method's term (None: default)")
+    lam: float | None = Field(
+        None,
+        ge=0,
+        le=LAM_MAX,
+        description="weight of the method's term (None: default); at most 100 times the "
+        "method's default",
+    )
     temperature: float | None = Field(
-        None, gt=0, description="kd, tfkd, static, static_free (None: 4, 20, 20, 20)"
+        None,
+        ge=TEMPERATURE_RANGE[0],
+        le=TEMPERATURE_RANGE[1],
+        description="kd, tfkd, static, static_free (None: 4, 20, 20, 20)",
     )
     beta: float | None = Field(
         None,

@@ -91,3 +91,31 @@ def projection_fits(run: str, method: str, params: dict) -> None:
     from backend.runs.store import RunStore
 
     check_fits(method, params, len(RunStore(get_settings().home).open(run).index()))
+
+
+def student_fits(student: str, dataset: dict) -> None:
+    """A distillation student takes the teacher's images: built on the meta device for the
+    dataset's channels; ValueError when it cannot take them (a torchvision model and grey
+    digits)."""
+    import torch
+
+    from backend.core.errors import SemvecError
+    from backend.jobs.cost_model import data_facts
+    from backend.services.models import build_record
+
+    facts = data_facts(dataset)
+    if facts is None:  # the dataset check says what is missing
+        return
+    try:
+        with torch.device("meta"):
+            build_record(student, {}, {"in_channels": facts.channels}, load_weights=False)
+    except SemvecError as err:
+        if "channel" not in str(err):
+            raise ValueError(f"the student {student} does not build: {err}") from err
+        raise ValueError(
+            f"the student {student} takes 3-channel images and the teacher's dataset "
+            f"({dataset.get('name')}) has {facts.channels}: choose a student that takes "
+            f"{facts.channels} (the zoo's models, or a timm model, which adapts its first layer)"
+        ) from err
+    except Exception:  # a builder that cannot run on meta: the worker builds it for real
+        return

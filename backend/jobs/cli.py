@@ -38,10 +38,11 @@ def jobs_command(args) -> int:
             config = json.loads(args.config)
         except json.JSONDecodeError as err:
             raise SemvecError(f"config must be JSON: {err}") from err
-        job = job_service.submit(store, args.kind, config)
+        job, cost = job_service.submit_estimated(store, args.kind, config)
         print(
-            f"job {job.id} queued ({job.kind}); a running `semvec serve` or "
-            "`semvec jobs work` picks it up"
+            f"job {job.id} queued ({job.kind}), estimated at "
+            f"{cost.words() if cost else 'no estimate: this model is not costed before it runs'}"
+            "; a running `semvec serve` or `semvec jobs work` picks it up"
         )
         return follow(store, job.id) if args.follow else 0
     if action == "show":

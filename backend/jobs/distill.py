@@ -5,6 +5,7 @@ epoch, train_loss, distill_loss, test_accuracy and seconds."""
 from pydantic import Field, field_validator, model_validator
 
 from backend.distill.config import DistillConfig
+from backend.jobs import checks
 from backend.jobs.builtin import (
     DISTILL_PHASES,
     TrainedRunJob,
@@ -22,6 +23,30 @@ def _known_method(value: str) -> str:
     if value not in list_methods():
         raise ValueError(f"unknown method {value!r}; known: {', '.join(list_methods())}")
     return value
+
+
+LAM_FACTOR = 100
+"""lam up to this many times the method's default (1 where it is 0): beyond it the
+method's term swamps the labels, its gradients blow up and the neurons die."""
+
+
+def _lam_in_range(method: str, lam: float | None) -> None:
+    from backend.distill.registry import get_method
+
+    top = LAM_FACTOR * (get_method(method).default_lam or 1.0)
+    if lam is not None and lam > top:
+        raise ValueError(
+            f"lam {lam:g} is too large for {method}: use at most {top:g} "
+            f"({LAM_FACTOR} times its default, {get_method(method).default_lam:g})"
+        )
+
+
+def distill_name(cfg: "DistillJob", job_id: int) -> str:
+    """The run's name when the job names none: `resnet18-static-s0-job19` for the
+    student `timm:resnet18` (a run name takes no colon)."""
+    from backend.models import slug
+
+    return cfg.name or f"{slug(cfg.student)}-{cfg.method}-s{cfg.seed}-job{job_id}"
 
 
 def _knowledge_in_home(value: str | None) -> str | None:
@@ -89,9 +114,11 @@ class DistillJob(DistillConfig, TrainedRunJob):
 
         if self.method == "ls" and self.lam is not None and self.lam >= 1:
             raise ValueError("for label smoothing lam is ε and must be below 1")
+        _lam_in_range(self.method, self.lam)
         teacher = RunStore(get_settings().home).open(self.teacher)
         _data_present(teacher)
         _teaches(teacher, self.method)
+        checks.student_fits(self.student, teacher.meta.dataset)
         if self.hint_layers:
             layers = teacher.layer_paths()
             for path in self.teacher_hint_layers():
@@ -106,5 +133,4 @@ class DistillJob(DistillConfig, TrainedRunJob):
 def distill(ctx: JobContext, cfg: DistillJob) -> str | None:
     from backend.services.distill import distill_run
 
-    default_name = f"{cfg.student}-{cfg.method}-s{cfg.seed}-job{ctx.job_id}"
-    return trained_run(ctx, cfg, distill_run, default_name)
+    return trained_run(ctx, cfg, distill_run, distill_name(cfg, ctx.job_id))

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished REAL,
     run_id TEXT,
     worker_pid INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    estimate_s REAL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     job_id INTEGER NOT NULL REFERENCES jobs(id),
@@ -87,6 +88,8 @@ class Job:
     run_id: str | None
     worker_pid: int | None
     attempts: int
+    estimate_s: float | None = None
+    """Seconds the job was estimated to take at submit (backend/jobs/estimate.py)."""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Job | None":
@@ -106,12 +109,19 @@ class Job:
         return cls(**data)
 
 
-def _insert(db: sqlite3.Connection, kind: str, config: dict) -> int:
+def _insert(db: sqlite3.Connection, kind: str, config: dict, estimate_s: float | None) -> int:
     cur = db.execute(
-        "INSERT INTO jobs (kind, config, created) VALUES (?, ?, ?)",
-        (kind, json.dumps(config), time.time()),
+        "INSERT INTO jobs (kind, config, created, estimate_s) VALUES (?, ?, ?, ?)",
+        (kind, json.dumps(config), time.time(), estimate_s),
     )
     return cur.lastrowid
+
+
+def _add_estimate_column(db: sqlite3.Connection) -> None:
+    """A jobs.db made before jobs had estimates gets the column (empty for its jobs)."""
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+    if "estimate_s" not in columns:
+        db.execute("ALTER TABLE jobs ADD COLUMN estimate_s REAL")
 
 
 class JobStore:
@@ -122,6 +132,7 @@ class JobStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
+                _add_estimate_column(db)
         except StoreWriteError:
             raise
         except sqlite3.DatabaseError as err:
@@ -169,12 +180,12 @@ class JobStore:
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)", (time.time(),))
 
-    def create(self, kind: str, config: dict) -> Job:
+    def create(self, kind: str, config: dict, estimate_s: float | None = None) -> Job:
         with self._write() as db:
-            job_id = _insert(db, kind, config)
+            job_id = _insert(db, kind, config, estimate_s)
         return self.get(job_id)
 
-    def create_once(self, kind: str, config: dict) -> Job:
+    def create_once(self, kind: str, config: dict, estimate_s: float | None = None) -> Job:
         """The queued or running job of this kind and config, or a new one: looked up and
         made in one transaction, so that requests at the same moment share one job."""
         with self._write() as db:
@@ -184,7 +195,7 @@ class JobStore:
             ).fetchall()
             found = (job for job in map(Job.from_row, rows) if job and job.config == config)
             job = next(found, None)
-            job_id = job.id if job is not None else _insert(db, kind, config)
+            job_id = job.id if job is not None else _insert(db, kind, config, estimate_s)
         return self.get(job_id)
 
     def get(self, job_id: int) -> Job | None:

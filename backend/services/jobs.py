@@ -1,8 +1,10 @@
 """Submitting, listing, cancelling and resuming jobs (what the API and the CLI call)."""
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from backend.core.errors import SemvecError
+from backend.jobs.estimate import Estimate, check_ceiling
+from backend.jobs.estimate import estimate as job_estimate
 from backend.jobs.kinds import get_kind, list_kinds
 from backend.jobs.store import Job, JobStore
 
@@ -20,18 +22,41 @@ class JobConfigError(SemvecError):
         super().__init__(f"invalid {kind} job: " + "; ".join(parts))
 
 
-def validate_config(kind: str, config: dict) -> dict:
-    """The config, validated by the kind's model (defaults filled in)."""
+def _validated(kind: str, config: dict) -> BaseModel:
     model = get_kind(kind).config
     try:
-        return model.model_validate(config).model_dump()
+        return model.model_validate(config)
     except ValidationError as err:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]
         raise JobConfigError(kind, errors) from err
 
 
+def validate_config(kind: str, config: dict) -> dict:
+    """The config, validated by the kind's model (defaults filled in)."""
+    return _validated(kind, config).model_dump()
+
+
+def estimate(kind: str, config: dict) -> Estimate | None:
+    """What the job would cost (validated first; nothing is submitted)."""
+    return job_estimate(kind, _validated(kind, config))
+
+
+def _costed(kind: str, config: dict) -> tuple[dict, Estimate | None]:
+    """(the validated config, its estimate); refused above the server's ceiling."""
+    cfg = _validated(kind, config)
+    found = job_estimate(kind, cfg)
+    check_ceiling(kind, found)
+    return cfg.model_dump(), found
+
+
+def submit_estimated(store: JobStore, kind: str, config: dict) -> tuple[Job, Estimate | None]:
+    """The queued job and its estimate (in words too, for the command line)."""
+    config, found = _costed(kind, config)
+    return store.create(kind, config, found.seconds if found else None), found
+
+
 def submit(store: JobStore, kind: str, config: dict) -> Job:
-    return store.create(kind, validate_config(kind, config))
+    return submit_estimated(store, kind, config)[0]
 
 
 def get(store: JobStore, job_id: int) -> Job:
@@ -87,4 +112,5 @@ def _all_of(store: JobStore, kind: str, page: int = 200):
 
 def submit_once(store: JobStore, kind: str, config: dict) -> Job:
     """Submit, unless the same job is already queued or running (then return that one)."""
-    return store.create_once(kind, validate_config(kind, config))
+    config, found = _costed(kind, config)
+    return store.create_once(kind, config, found.seconds if found else None)

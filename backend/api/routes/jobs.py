@@ -6,12 +6,14 @@ from backend.api.deps import UNAUTHORIZED, WRITE, JobStoreDep
 from backend.api.schemas import (
     EpochMetrics,
     JobCreate,
+    JobEstimate,
     JobLog,
     JobPublic,
     JobsMetrics,
     JobsPublic,
 )
 from backend.core.errors import SemvecError
+from backend.core.settings import get_settings
 from backend.services import jobs
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -43,6 +45,18 @@ def _public(job) -> JobPublic:
 )
 def create_job(body: JobCreate, store: JobStoreDep) -> JobPublic:
     return _public(jobs.submit(store, body.kind, body.config))
+
+
+@router.post("/estimate", response_model=JobEstimate, dependencies=WRITE, responses=UNAUTHORIZED)
+def estimate_job(body: JobCreate) -> JobEstimate:
+    """What the job would cost on this server, checked as a submit checks it but not
+    submitted (the page shows it before its start button takes a click)."""
+    found = jobs.estimate(body.kind, body.config)
+    return JobEstimate(
+        seconds=found.seconds if found else None,
+        words=found.words() if found else None,
+        ceiling_s=get_settings().max_job_hours * 3600,
+    )
 
 
 @router.get("", response_model=JobsPublic)

@@ -25,6 +25,15 @@ BAD = [
         {"run": "digits-default", "method": "tsne", "params": {"perplexity": 900}},
         "perplexity",
     ),
+    ("distill", {"teacher": "digits-default", "lam": 1e308}, "lam: Input should be less"),
+    ("distill", {"teacher": "digits-default", "method": "kd", "lam": 1e30}, "lam"),
+    ("distill", {"teacher": "digits-default", "method": "kd", "lam": 500}, "too large for kd"),
+    ("distill", {"teacher": "digits-default", "temperature": 1e-300}, "temperature"),
+    (
+        "distill",
+        {"teacher": "digits-default", "student": "torchvision:resnet18"},
+        "takes 3-channel images and the teacher's dataset (digits) has 1",
+    ),
 ]
 
 
