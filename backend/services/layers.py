@@ -1,10 +1,12 @@
 """A model's layers as `semvec layers` and the page's layer picker show them."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
 from backend.core.errors import SemvecError
+from backend.models.shapes_only import shapes_only, to_meta
 from backend.models.trace import TracedModule, trace
 from backend.services.models import build_record, probed_layers
 from backend.training.config import DataConfig
@@ -30,15 +32,29 @@ def _run_model(target: str):
     return run, run.build_model(), DataConfig.model_validate(run.meta.dataset)
 
 
-def _blank_record(target: str):
-    """The architecture on the meta device where it builds there (no memory, no init:
-    tracing a 600M-parameter ViT for its shapes costs nothing), else on the CPU."""
+class NotTraceableError(SemvecError):
+    """An architecture whose shapes only a real build would give, where none is allowed."""
+
+
+def _blank_record(target: str, for_real: bool):
+    """The architecture built for its shapes only (no memory, no init: tracing a
+    600M-parameter ViT costs nothing); where that fails, built for real if `for_real`
+    (the CLI, in the user's own process), else refused: a server never builds a model
+    in full to list its layers."""
     try:
-        with torch.device("meta"):
-            return build_record(target, load_weights=False)
+        with shapes_only():
+            record = build_record(target, load_weights=False)
+        to_meta(record.model)
+        return record
     except SemvecError:
         raise
-    except Exception:  # a few builders compute on tensors: build for real
+    except Exception as err:
+        if not for_real:
+            raise NotTraceableError(
+                f"{target} cannot be traced without building it in full, which the server does "
+                f"not do for a listing: run `semvec layers {target}` on a machine of yours to "
+                "see its layers, or pick them from a run of it"
+            ) from err
         return build_record(target, load_weights=False)
 
 
@@ -51,7 +67,7 @@ def _guess_input(record) -> tuple[int, int]:
     return (1, 8) if record.ref.startswith("digits") else (3, 32)
 
 
-def _model_and_input(target: str, data: DataConfig | None):
+def _model_and_input(target: str, data: DataConfig | None, for_real: bool):
     """(model, label, a batch of two inputs, its label) for a run or a reference."""
     from backend.data import load_split
     from backend.services.loading import with_preprocess
@@ -63,7 +79,7 @@ def _model_and_input(target: str, data: DataConfig | None):
         model.probed_layers = run.layer_paths()
         label, data = f"run {run.id} ({run.meta.arch})", data or run_data
     elif data is None:
-        record = _blank_record(target)
+        record = _blank_record(target, for_real)
         channels, side = _guess_input(record)
         x = torch.zeros(2, channels, side, side, device=next(record.model.parameters()).device)
         blank = f"a blank {channels}x{side}x{side} input (pass --dataset to use images)"
@@ -78,10 +94,13 @@ def _model_and_input(target: str, data: DataConfig | None):
     return model, label, x, f"{data.name} images {tuple(x.shape[1:])}"
 
 
-def layer_table(target: str, data: DataConfig | None, layers: list[str] | None) -> LayerTable:
+def layer_table(
+    target: str, data: DataConfig | None, layers: list[str] | None, for_real: bool = True
+) -> LayerTable:
     """The modules of `target` (a run, or an architecture reference) traced on one batch of
-    `data` (the run's own data, or a blank image of the model's input size when None)."""
-    model, label, x, input_label = _model_and_input(target, data)
+    `data` (the run's own data, or a blank image of the model's input size when None).
+    `for_real=False` (the server) refuses an architecture that only a full build traces."""
+    model, label, x, input_label = _model_and_input(target, data, for_real)
     try:
         modules = trace(model, x)
     except RuntimeError as err:
@@ -90,3 +109,19 @@ def layer_table(target: str, data: DataConfig | None, layers: list[str] | None) 
     widths = {m.path: m.channels for m in modules}
     neurons = sum(widths.get(path, 0) for path in chosen)
     return LayerTable(label, input_label, modules, chosen, neurons)
+
+
+@lru_cache(maxsize=256)
+def _shapes_of(target: str) -> LayerTable:
+    return layer_table(target, None, None, for_real=False)
+
+
+def architecture_layers(target: str) -> LayerTable:
+    """`layer_table` of an architecture reference for the server: shapes only (never a real
+    build), kept while the server runs since a catalogue name's layers never change (a
+    user's file may, so its table is traced afresh)."""
+    from backend.models import is_user_code
+
+    if is_user_code(target):
+        return layer_table(target, None, None, for_real=False)
+    return _shapes_of(target)

@@ -61,14 +61,16 @@ def architecture_layers(
     arch: Annotated[str, Query(max_length=200, description="an architecture reference")],
 ) -> dict:
     """The modules of `arch` traced on a blank input of its size, the default probed
-    layers and their neuron count (for the page's layer picker)."""
+    layers and their neuron count (for the page's layer picker). Shapes come from a build
+    on the meta device, never a real one: an architecture whose builder needs real
+    tensors throughout is answered 422, saying to list its layers with `semvec layers`."""
     from backend.core.errors import SemvecError
     from backend.models import check_offered
-    from backend.services.layers import layer_table
+    from backend.services.layers import architecture_layers
 
     try:
         check_offered(arch)
-        table = layer_table(arch, None, None)
+        table = architecture_layers(arch)
     except SemvecError as err:
         raise HTTPException(422, str(err)) from err
     probed = set(table.probed)
