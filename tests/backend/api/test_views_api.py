@@ -105,3 +105,29 @@ def test_an_optimised_image_beats_the_dataset_and_is_served_again(served):
     again = _visualize(client, run="digits-default", neurons=["101"]).json()
     assert wait_for_job(client, again["id"], {"succeeded", "failed"})["state"] == "succeeded"
     assert made.stat().st_mtime_ns == stamp
+
+
+def test_the_picture_sheet_is_made_once_by_a_job_and_holds_each_neurons_crop(served):
+    client, _home = served
+    missing = client.get(f"{RUN}/pictures")  # a run made before the sheet: a GET only reads
+    assert (
+        missing.status_code == 409
+        and "POST /api/runs/digits-default/pictures" in (missing.json()["detail"])
+    )
+    assert client.get(f"{RUN}/pictures/sheet.jpg").status_code == 404
+    pending = client.post(f"{RUN}/pictures")
+    assert pending.status_code == 202
+    job = wait_for_job(client, pending.json()["job_id"], {"succeeded", "failed"})
+    assert job["state"] == "succeeded" and job["kind"] == "pictures", job["error"]
+    index = client.get(f"{RUN}/pictures").json()
+    assert index["count"] == 234 and index["tile"] == 32 and index["columns"] == 16
+    assert client.post(f"{RUN}/pictures").status_code == 200  # made: no second job
+    sheet = Image.open(io.BytesIO(client.get(index["sheet"]).content)).convert("L")
+    assert sheet.size == (16 * 32, 15 * 32) and index["bytes"] > 10_000
+    tiles = {
+        i: sheet.crop(((i % 16) * 32, (i // 16) * 32, (i % 16 + 1) * 32, (i // 16 + 1) * 32))
+        for i in range(234)
+    }
+    # Each neuron's own picture: mostly a digit's strokes (dark and light), no blank tile.
+    assert sum(max(t.getdata()) - min(t.getdata()) > 100 for t in tiles.values()) > 200
+    assert len({t.tobytes() for t in tiles.values()}) > 150
