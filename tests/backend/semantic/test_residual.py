@@ -128,3 +128,45 @@ def test_quality_of_a_model_with_no_live_neurons_is_a_result_not_a_crash():
     line = quality_line(q)
     assert line.startswith("quality on held-out data: no live neurons")
     assert "200 images of 10 classes" in line
+
+
+DEAD_MODEL = """
+import torch
+from torch import nn
+
+
+class Constant(nn.Module):
+    def __init__(self, num_classes=10, in_channels=1):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 4, 3, padding=1)
+        self.fc = nn.Linear(4, num_classes)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x * 0)).mean(dim=(2, 3)))
+
+
+def build(num_classes=10, in_channels=1):
+    return Constant(num_classes, in_channels)
+"""
+
+
+def test_a_run_whose_neurons_all_die_is_made_and_says_so(tmp_path):
+    from safetensors.torch import save_file
+
+    from backend.runs.store import RunStore
+    from tests.conftest import run_semvec
+
+    code = tmp_path / "dead_model.py"
+    code.write_text(DEAD_MODEL)
+    scope: dict = {}
+    exec(DEAD_MODEL, scope)  # the user's file, as the user would save its weights
+    save_file(scope["build"]().state_dict(), tmp_path / "dead.safetensors")
+    home = tmp_path / "home"
+    args = ("--arch", f"{code}:build", "--checkpoint", str(tmp_path / "dead.safetensors"))
+    args += ("--dataset", "digits", "--name", "dead")
+    proc = run_semvec(home, "align", *args, "--align-steps", "4", "--device", "cpu")
+    assert "quality on held-out data: no live neurons (every neuron's activation" in (
+        proc.stdout + proc.stderr
+    )
+    quality = RunStore(home).open("dead").metrics()["quality"]
+    assert quality["result"] == "no live neurons" and quality["r"] is None
