@@ -24,6 +24,10 @@ class RunPublic(BaseModel):
     vector_dim: int
     created: float
     quality: dict[str, Any]
+    """Held-out figures (docs/method.md): `r`, `precision_at_10` and
+    `precision_at_10_without_copies` (residual copies left out), the same in `ceiling` and
+    `bound`, `residual_copies` ({stages, neurons}), `live_neurons`, `held_out`. With fewer
+    than two live neurons, `result` is "no live neurons" and the figures are null."""
     test_accuracy: float | None
     analyzed: bool
     labelled: bool | None
