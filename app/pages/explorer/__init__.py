@@ -11,6 +11,7 @@ from dash import dcc, html
 from app.components.ablation import ablation_controls
 from app.components.clusters import clusters_box
 from app.components.map_figure import COLOR_MODES, empty_figure
+from app.components.pictures import looks
 from app.components.ranges import number_field
 from app.components.ui import message
 from app.pages.explorer.params import PARAM_INPUTS
@@ -121,7 +122,14 @@ def layout() -> html.Div:
                         "Try again", id="explorer-map-retry", n_clicks=0, style={"display": "none"}
                     ),
                     html.Div(id="explorer-map-title", className="map-title"),
-                    dcc.Loading(graph, type="circle", delay_show=400),
+                    looks(),
+                    html.Div(
+                        [
+                            dcc.Loading(graph, type="circle", delay_show=400),
+                            html.Div(id="explorer-pictures-layer", className="pictures-layer"),
+                        ],
+                        className="map-stack",
+                    ),
                 ],
                 className="map-area",
             ),
@@ -146,6 +154,8 @@ def layout() -> html.Div:
             dcc.Interval(id="explorer-clusters-poll", interval=1500, disabled=True),
             dcc.Interval(id="explorer-poll", interval=1000, disabled=True),
             dcc.Store(id="explorer-demo-job"),
+            dcc.Store(id="explorer-pictures"),
+            dcc.Interval(id="explorer-pictures-poll", interval=1000, disabled=True),
             dcc.Interval(id="explorer-demo-poll", interval=1000, disabled=True),
         ],
         className="explorer",
@@ -159,6 +169,7 @@ from app.pages.explorer import (  # noqa: E402, F401
     features,
     map_view,
     panel,
+    pictures,
     selection,
     state,
 )

@@ -35,11 +35,13 @@ def _default_run(runs: list[dict]) -> str | None:
     Output("explorer-view", "data"),
     Output("explorer-selected", "data"),
     Output("explorer-note", "children"),
+    Output("explorer-look", "value"),
     Input("shell-url", "search"),
     Input("explorer-run", "value"),
     Input("explorer-apply", "n_clicks"),
     Input("explorer-pick", "data"),
     Input("shell-url", "pathname"),
+    Input("explorer-look", "value"),
     State("explorer-method", "value"),
     State("explorer-n-neighbors", "value"),
     State("explorer-min-dist", "value"),
@@ -48,15 +50,30 @@ def _default_run(runs: list[dict]) -> str | None:
     State("explorer-selected", "data"),
 )
 async def explorer_state(
-    search, run_value, _apply, pick, _path, method, nn, md, perp, view, selected
+    search, run_value, _apply, pick, _path, look, method, nn, md, perp, view, selected
 ):
-    """The URL ⇄ view synchronisation (the one callback that touches the URL query)."""
+    """The URL ⇄ view synchronisation (the one callback that touches the URL query). How
+    the map draws its neurons (`look`: dots or pictures) is in the URL too, but apart from
+    the view: switching it redraws no map."""
+    if ctx.triggered_id == "explorer-look" and view:
+        url = format_view(view["run"], view["method"], view["params"], selected, look)
+        return url, *(no_update,) * 10
+    opened = "shell-url.search" in ctx.triggered_prop_ids or not view
+    if opened:
+        look = parse_view(search)["look"]  # the address opened (a link, Back) says how
+    answer = await _explorer_state(
+        search, run_value, pick, method, nn, md, perp, view, selected, look or "dots"
+    )
+    return *answer, look if opened else no_update
+
+
+async def _explorer_state(search, run_value, pick, method, nn, md, perp, view, selected, look):
     trigger = ctx.triggered_id
     inputs = {"n_neighbors": nn, "min_dist": md, "perplexity": perp}
     keep = [no_update] * 7
     if trigger == "explorer-pick" and view:
         neuron = pick["neuron"]
-        url = format_view(view["run"], view["method"], view["params"], neuron)
+        url = format_view(view["run"], view["method"], view["params"], neuron, look)
         return url, *keep, neuron, no_update
     if trigger == "explorer-apply" and view:
         if problems := param_problems(method, inputs):
@@ -64,20 +81,20 @@ async def explorer_state(
             return (no_update,) * 9 + (note,)
         params = params_from_inputs(method, inputs)
         new_view = {"run": view["run"], "method": method, "params": params}
-        url = format_view(view["run"], method, params, selected)
+        url = format_view(view["run"], method, params, selected, look)
         return url, *keep[:6], new_view, no_update, None
     if trigger == "explorer-run" and view and run_value != view["run"]:
-        return await _open_run(run_value, None, {}, None, [], update_url=True)
+        return await _open_run(run_value, None, {}, None, [], look, update_url=True)
     searched = "shell-url.search" in ctx.triggered_prop_ids
     if trigger == "explorer-run" or (view and not searched):
         return (no_update,) * 10  # the selector echoing a change, or only the tab changed
     asked = parse_view(search)
     return await _open_run(
-        asked["run"], asked["method"], asked["params"], asked["neuron"], asked["bad"], False
+        asked["run"], asked["method"], asked["params"], asked["neuron"], asked["bad"], look, False
     )
 
 
-async def _open_run(run, method, params, neuron, bad, update_url):
+async def _open_run(run, method, params, neuron, bad, look, update_url):
     """Outputs of `explorer_state` for a view opened from the URL or the run selector."""
     try:
         runs = await api_client.runs()
@@ -108,7 +125,7 @@ async def _open_run(run, method, params, neuron, bad, update_url):
             infos.append(_not_computed(method))
     view = {"run": run, "method": method, "params": params}
     values = [params.get(k) for k in PARAM_INPUTS]
-    url = format_view(run, method, params, neuron) if update_url else no_update
+    url = format_view(run, method, params, neuron, look) if update_url else no_update
     note = [message("; ".join(notes), "warning")] if notes else []
     note = note + [message(text, "info") for text in infos]
     return url, run, options, method, *values, view, neuron, note or None
