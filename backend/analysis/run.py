@@ -104,6 +104,7 @@ def analyze(
     class_names: list[str] | None = None,
     total: int | None = None,
     samples: int = 4,
+    also: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
 ) -> Analysis:
     """Top-k images, class means, histograms and moments of every neuron, in one pass.
 
@@ -126,6 +127,9 @@ def analyze(
         total: number of batches, for `progress`; defaults to len(batches) if it has one.
         samples: bottom-activating images kept per neuron, and images drawn at random
             (the same for every neuron), beside the top ones.
+        also: called with every batch's pooled activations H (B, N) and image indices,
+            for statistics kept beside the analysis from the same forward pass
+            (backend/analysis/one_pass.py).
 
     When the model's output is a (B, K) tensor, each image's top class and its softmax
     probability are kept too (`Analysis.predictions`).
@@ -155,8 +159,11 @@ def analyze(
                 with _one_thread(device):
                     if acc is None:
                         acc = _Accumulators(probe, k, bins, num_classes, samples, device)
-                    acc.update(probe.pooled(), probe.maps(), y, idx)
+                    h = probe.pooled()
+                    acc.update(h, probe.maps(), y, idx)
                     acc.update_outputs(out, idx)
+                    if also is not None:
+                        also(h, idx)
                 if progress is not None:
                     progress(step, total)
     finally:

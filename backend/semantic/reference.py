@@ -125,6 +125,15 @@ def _exact(stream: Stream, n: int, dim: int, progress) -> Reference:
         raise ValueError("the reference needs at least two training images")
     mean = (total / count).float()
     gram.addr_(mean, mean, alpha=-count)
+    return exact_from_comoment(gram, count, dim, progress)
+
+
+def exact_from_comoment(gram: torch.Tensor, count: int, dim: int, progress=None) -> Reference:
+    """The exact Reference from the centred co-moment matrix sum (h - mean)(h - mean)^T
+    (N, N) of `count` training images (overwritten: it becomes the correlation)."""
+    n = gram.shape[0]
+    if count < 2:
+        raise ValueError("the reference needs at least two training images")
     scale = gram.diagonal().clamp(min=0).sqrt()
     alive = scale > DEAD_STD * count**0.5
     inv = torch.where(alive, 1.0 / scale.clamp(min=1e-30), torch.zeros_like(scale))

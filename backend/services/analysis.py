@@ -24,9 +24,15 @@ def analyze_run(
     device: str | None = None,
     reporter: Reporter | None = None,
 ) -> Analysis:
-    """One streaming pass over the run's dataset split; writes analysis.* into the run."""
+    """One streaming pass over the run's dataset split; writes analysis.* into the run.
+
+    Without `cfg` (the analysis that follows making a run), an analysis the run already
+    holds is kept: a post-hoc run made it in its one pass (backend/analysis/one_pass.py).
+    """
     from backend.data import load_split
 
+    if cfg is None and (kept := load_analysis(run)) is not None:
+        return kept
     reporter = reporter or Reporter()
     cfg = cfg or AnalyzeConfig(device=device or "auto")
     dev = resolve_device(cfg.device)
@@ -54,14 +60,19 @@ def analyze_run(
     )
     result.save(run.folder)
     metrics = run.metrics()
-    metrics["analysis"] = {
+    metrics["analysis"] = analysis_metrics(result, cfg)
+    run.write_metrics(metrics)
+    return result
+
+
+def analysis_metrics(result: Analysis, cfg: AnalyzeConfig) -> dict:
+    """What metrics.json says of a run's analysis."""
+    return {
         "split": cfg.split,
         "k": cfg.k,
         "num_images": result.num_images,
         "dead_neurons": int(result.dead.sum()),
     }
-    run.write_metrics(metrics)
-    return result
 
 
 def load_analysis(run: Run) -> Analysis | None:

@@ -194,12 +194,18 @@ def chance_warning(model: nn.Module, loaded: Loaded, device, images: int = 512) 
     if len(loaded.test) < CHANCE_SAMPLE:
         return None
     sample = stratified_subset(loaded.test, min(images, len(loaded.test)), seed=0)
-    acc = accuracy(model, sample.batches(128), device)
+    return near_chance(accuracy(model, sample.batches(128), device), len(sample), loaded)
+
+
+def near_chance(acc: float, images: int, loaded: Loaded) -> str | None:
+    """`chance_warning`'s words for an accuracy `acc` measured on `images` test images."""
+    if loaded.own_classes or not loaded.test.labelled or len(loaded.test) < CHANCE_SAMPLE:
+        return None
     chance = 1 / max(len(loaded.test.classes), 1)
     if acc >= NEAR_CHANCE * chance:
         return None
     return (
-        f"Accuracy on {len(sample)} of these test images is {acc:.1%}, near chance "
+        f"Accuracy on {images} of these test images is {acc:.1%}, near chance "
         f"({chance:.1%}): the model's preprocessing or classes may not fit these images. "
         "Check the image size, crop, mean and std, and that the images' classes are the "
         "model's, in the same order."

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from backend.analysis.one_pass import PassResult, align_to_reference, plan_pass, run_pass
 from backend.core.devices import resolve_device
 from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
@@ -21,16 +22,18 @@ from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
 from backend.semantic.neurons import NeuronIndex, neuron_index
 from backend.semantic.report import held_out_quality, quality_line
+from backend.services.analysis import analysis_metrics, batch_for
 from backend.services.loading import (
     PREPROCESS_OPTIONS,
     chance_warning,
     check_fits,
     load_for_align,
+    near_chance,
 )
 from backend.services.models import model_for_data, probed_layers
 from backend.training.align import align_frozen
 from backend.training.checkpoint import EpochCheckpoint
-from backend.training.config import DataConfig, PostHocConfig, TrainConfig
+from backend.training.config import AnalyzeConfig, DataConfig, PostHocConfig, TrainConfig
 from backend.training.distributed import World
 from backend.training.distributed import start as start_distributed
 from backend.training.evaluate import accuracy
@@ -70,10 +73,13 @@ def finish_run(
     reporter: Reporter,
     before_commit: BeforeCommit | None = None,
     measure_accuracy: bool = True,
+    passed: PassResult | None = None,
 ) -> Run:
     """Measure quality on held-out data and write everything; returns the committed run.
 
-    `measure_accuracy` is False when the logits are not the dataset's classes."""
+    `measure_accuracy` is False when the logits are not the dataset's classes. `passed`:
+    what one pass over the images has measured already (its held-out activations, test
+    accuracy and analysis), which then need no other forward pass."""
     report, figures = held_out_quality(
         model,
         meta.layer_paths(),
@@ -82,13 +88,17 @@ def finish_run(
         device,
         reporter,
         train_split=lambda: _train_split(meta),
+        held_out=passed.held_out if passed else None,
     )
     metrics = {"quality": figures, **extra}
-    metrics["test_accuracy"] = (
-        accuracy(model, test_split.batches(512), device)
-        if measure_accuracy and test_split.labelled
-        else None
-    )
+    metrics["test_accuracy"] = None
+    if measure_accuracy and test_split.labelled:
+        metrics["test_accuracy"] = (
+            passed.test_accuracy if passed else accuracy(model, test_split.batches(512), device)
+        )
+    if passed is not None:
+        passed.analysis.save(writer.folder)
+        metrics["analysis"] = analysis_metrics(passed.analysis, AnalyzeConfig())
     writer.write_meta(meta)
     writer.write_weights(model.state_dict())
     writer.write_vectors(vectors.weight.detach().cpu())
@@ -198,13 +208,31 @@ def align_run(
     check_fits(loaded, device)
     layers = probed_layers(model, cfg.layers or (record.probed_layers if cfg.run else None))
     index = _index_for(model, layers, train, device)
-    warning = chance_warning(model, loaded, device)
-    if warning:
-        reporter.message(f"warning: {warning} ({PREPROCESS_OPTIONS})")
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
+    from backend.data import load_split
+
+    everything = load_split(loaded.data.spec(), "all")
+    plan = plan_pass(
+        everything, train, test, len(index), cfg.align.reference_images, cfg.align.seed
+    )
+    passed, warning = None, None
+    if plan is None:
+        warning = chance_warning(model, loaded, device)
+        _warn(warning, reporter)
     run_id = name or store.new_id(f"{slug(record.ref)}-{loaded.data.name}-aligned")
     with store.writer(run_id) as writer:
-        losses = align_frozen(model, layers, train, vectors, cfg.align, device, cfg.amp, reporter)
+        if plan is None:
+            losses = align_frozen(
+                model, layers, train, vectors, cfg.align, device, cfg.amp, reporter
+            )
+        else:
+            batch = batch_for(everything.image_size, AnalyzeConfig().batch_size)
+            passed = run_pass(model, layers, plan, cfg.align.dim, device, reporter, batch)
+            if passed.chance_accuracy is not None:
+                warning = near_chance(passed.chance_accuracy, len(plan.chance_ids), loaded)
+                _warn(warning, reporter)
+            vectors.to(device)
+            losses = align_to_reference(vectors, passed.reference, cfg.align, reporter)
         meta = RunMeta(
             id=run_id,
             kind="align",
@@ -237,7 +265,13 @@ def align_run(
             reporter,
             before_commit,
             measure_accuracy=not loaded.own_classes,
+            passed=passed,
         )
+
+
+def _warn(warning: str | None, reporter: Reporter) -> None:
+    if warning:
+        reporter.message(f"warning: {warning} ({PREPROCESS_OPTIONS})")
 
 
 def _input_of(split) -> dict:
