@@ -91,14 +91,16 @@ class Access(BaseModel):
 
 class Health(BaseModel):
     status: str
-    """`ok`, or `degraded` (answered 503) when jobs.db cannot be written"""
+    """`ok`, or `degraded` (answered 503) when jobs.db cannot be used (a full disk, a
+    read-only file system, a damaged file)"""
     version: str
     home: str
     """the data home's folder name"""
     jobs_running: int
+    """jobs whose worker process is alive"""
     job_slots: int
     store: str = "ok"
-    """`ok`, or why jobs.db cannot be written"""
+    """`ok`, or why jobs.db cannot be used and what to do"""
 
 
 class DatasetFolder(BaseModel):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.jobs import home_lock
+from backend.jobs.backoff import Backoff
 from backend.jobs.store import JobStore, StoreWriteError
 from backend.jobs.worker import PARENT_ENV
 
@@ -96,22 +97,36 @@ class Runner:
         if kill_workers:
             for worker in list(self.workers.values()):
                 _kill(worker.proc)
-            self.store.mark_interrupted("the server was shut down while this job ran")
+            try:
+                self.store.mark_interrupted("the server was shut down while this job ran")
+            except StoreWriteError as err:  # the next start says what to do with jobs.db
+                _say(str(err))
         if self._locked:
             home_lock.release(self.home)
 
+    def running(self) -> int:
+        """Workers whose process is alive (one that died stays listed until its outcome
+        is written, which a damaged jobs.db never allows)."""
+        return sum(1 for worker in self.workers.values() if worker.proc.poll() is None)
+
     def _loop(self) -> None:
+        backoff = Backoff(self.poll_s)
         while not self._stop.is_set():
+            wait = self.poll_s
             try:
                 self.tick()
                 self.store_problem = None
-            except StoreWriteError as err:
-                if self.store_problem is None:  # said once, not five times a second
-                    _say(str(err))
-                self.store_problem = str(err)
+                if line := backoff.succeeded():
+                    _say(line)
             except Exception as err:  # keep the runner alive whatever happens
-                _say(f"{type(err).__name__}: {err}")
-            self._stop.wait(self.poll_s)
+                unusable = isinstance(err, StoreWriteError)
+                self.store_problem = str(err) if unusable else None
+                wait, line = backoff.failed(
+                    str(err) if unusable else f"{type(err).__name__}: {err}"
+                )
+                if line:  # a line per longer wait, not five a second
+                    _say(line)
+            self._stop.wait(wait)
 
     def tick(self) -> None:
         """One round: reap finished workers, enforce cancels, start queued jobs."""

@@ -55,8 +55,8 @@ CREATE INDEX IF NOT EXISTS logs_job ON logs(job_id);
 
 
 class StoreWriteError(SemvecError):
-    """jobs.db cannot be written (a full disk, a read-only file system); `full` when it is
-    space that is missing (answered 507, else 503)."""
+    """jobs.db cannot be used (a full disk, a read-only file system, a damaged file: see
+    StoreDamagedError); `full` when it is space that is missing (answered 507, else 503)."""
 
     def __init__(self, err: Exception):
         text = str(err)
@@ -67,8 +67,26 @@ class StoreWriteError(SemvecError):
         )
 
 
-class StoreDamagedError(SemvecError):
-    """jobs.db is not a readable SQLite database."""
+class StoreDamagedError(StoreWriteError):
+    """jobs.db is not a readable SQLite database (its header or pages overwritten), at
+    start or under a running server: nothing recovers it but moving it aside, so the API
+    answers 503 with what to do."""
+
+    def __init__(self, name: str, err: Exception):
+        self.full = False
+        SemvecError.__init__(
+            self,
+            f"{name} in the data home is damaged ({err}): stop the server, move {name} aside "
+            "(the runs in runs/ are kept; the job history starts anew) or restore it from a "
+            "backup, then start the server again",
+        )
+
+
+def _is_damage(err: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is not a database or its pages are corrupt (not a
+    locked, full or read-only one)."""
+    code = getattr(err, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 @dataclass
@@ -133,20 +151,18 @@ class JobStore:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
                 _add_estimate_column(db)
-        except StoreWriteError:
+        except StoreWriteError:  # a damaged file (StoreDamagedError) included
             raise
         except sqlite3.DatabaseError as err:
             if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
                 raise
-            raise StoreDamagedError(
-                f"{self.path.name} in the data home is damaged ({err}): move it aside (the runs "
-                "in runs/ are kept; the job history starts anew) or restore it from a backup"
-            ) from err
+            raise StoreDamagedError(self.path.name, err) from err
 
     @contextmanager
     def _connect(self):
         """A connection; an I/O failure (a full disk fails reads of a WAL database too)
-        raises StoreWriteError, a busy database waits up to 30 s."""
+        raises StoreWriteError, a file that is no longer a database StoreDamagedError, a
+        busy database waits up to 30 s."""
         try:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
@@ -156,7 +172,11 @@ class JobStore:
                 yield db
             finally:
                 db.close()
-        except sqlite3.OperationalError as err:
+        except sqlite3.DatabaseError as err:
+            if _is_damage(err):
+                raise StoreDamagedError(self.path.name, err) from err
+            if not isinstance(err, sqlite3.OperationalError):
+                raise  # a constraint or a programming error: not the file's fault
             if "locked" in str(err) or "busy" in str(err):
                 raise
             raise StoreWriteError(err) from err

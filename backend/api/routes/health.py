@@ -10,7 +10,7 @@ router = APIRouter(prefix="/api", tags=["health"])
 @router.get(
     "/health",
     response_model=Health,
-    responses={503: {"model": Health, "description": "jobs.db cannot be written"}},
+    responses={503: {"model": Health, "description": "jobs.db cannot be used: `store` says why"}},
 )
 def health(runner: RunnerDep):
     problem = runner.store_trouble()
@@ -18,7 +18,7 @@ def health(runner: RunnerDep):
         status="ok" if problem is None else "degraded",
         version="0.1.0",
         home=runner.home.name,  # the folder's name: no server paths in answers
-        jobs_running=len(runner.workers),
+        jobs_running=runner.running(),
         job_slots=runner.slots,
         store=problem or "ok",
     )
