@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import time
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -151,3 +152,66 @@ def test_a_run_with_a_long_name_and_no_umap_map(page, ui_server):
     page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .js-plotly-plot").click()
     title_bottom, bar_top, title_right, area_right = page.driver.execute_script(_TITLE_AND_TOOLBAR)
     assert title_bottom <= bar_top + 1 and title_right <= area_right
+
+
+PICTURES_JS = """
+return [...document.querySelectorAll('#explorer-pictures-layer .map-picture')].map(
+    e => [e.title, e.getAttribute('role'), Number(e.dataset.count)]);
+"""
+
+
+def _pictures(page) -> list:
+    return page.driver.execute_script(PICTURES_JS) or []
+
+
+def test_pictures_view_from_a_link_zooms_into_cells_and_opens_a_clicked_neuron(page, ui_server):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+
+    from backend.runs.store import RunStore
+    from backend.services.pictures import make_sheet
+
+    # The sheet made here, as its job would (tests/backend/api/test_views_api.py runs it).
+    make_sheet(RunStore(ui_server.home).open("digits-default"))
+    started = time.perf_counter()
+    page.open("/?run=digits-default&view=pictures")
+    page.wait_for_map(NEURONS)
+    shown = page.wait(lambda _: _pictures(page), 60, "no pictures were drawn")
+    names = set(
+        json.loads(
+            page.driver.execute_script(
+                "return JSON.stringify(document.querySelector('#explorer-map .js-plotly-plot')"
+                ".data.flatMap(t => t.meta ? [] : t.text.map(s => s.split(' · ')[0])))"
+            )
+        )
+    )
+    assert all(title in names and role == "img" for title, role, _n in shown)
+    # Overlapping neurons share a cell: every neuron is counted once, in one cell.
+    assert sum(n for *_, n in shown) == NEURONS and len(shown) < NEURONS
+    # Zooming in (the wheel over a picture zooms the map) splits cells: more neurons shown.
+    crowded = page.driver.execute_script(
+        "return [...document.querySelectorAll('.map-picture')]"
+        ".sort((a, b) => b.dataset.count - a.dataset.count)[0]"
+    )
+    for _ in range(3):
+        ActionChains(page.driver).scroll_from_origin(
+            ScrollOrigin.from_element(crowded), 0, -400
+        ).perform()
+        page.settle(0.3)
+    page.wait(
+        lambda _: len({t for t, *_ in _pictures(page)}) > len(shown),
+        message=f"zooming in showed no more than {len(shown)} neurons",
+    )
+    # A click on a picture opens its neuron, and the link keeps the Pictures view.
+    title = page.driver.execute_script(
+        "const e = document.querySelector('.map-picture'); e.dataset.clicked = 1; return e.title"
+    )
+    page.driver.find_element(By.CSS_SELECTOR, ".map-picture[data-clicked]").click()
+    assert page.panel_name(title) == title
+    assert f"neuron={title}" in page.query() and "view=pictures" in page.query()
+    # Dots again: no picture is left over the map, and the link says dots (the default).
+    page.driver.find_element(By.CSS_SELECTOR, "#explorer-look input[value='dots']").click()
+    page.wait(lambda _: not _pictures(page), message="pictures stayed on in Dots")
+    page.wait(lambda _: "view=" not in page.query(), message="the link kept view=pictures")
+    assert not page.console_errors()
+    print(f"pictures test: {time.perf_counter() - started:.1f} s in the browser")
