@@ -168,9 +168,13 @@ async def runs_refresh(_tick, disabled):
     if disabled:
         return no_update, no_update
     try:
-        (runs, damaged), jobs = await api_client.runs_and_damaged(), await api_client.jobs(limit=20)
+        runs, damaged = await api_client.runs_and_damaged()
     except ApiError as err:
         return message(err.detail, "error"), no_update
+    try:  # runs live in their folders: they are listed even when jobs.db cannot be read
+        jobs = await api_client.jobs(limit=20)
+    except ApiError as err:
+        return _runs_table(runs, damaged), message(f"Jobs cannot be shown: {err.detail}", "error")
     return _runs_table(runs, damaged), _jobs_table(jobs)
 
 
