@@ -31,6 +31,7 @@ from backend.core.settings import get_settings
 from backend.jobs.runner import Runner
 from backend.jobs.store import StoreWriteError
 from backend.runs.tensor_budget import ExpandsTooFarError
+from backend.runs.upload_budget import OverBudgetError
 from backend.services.ablation import AblationNotFoundError
 from backend.services.explorer import NeuronNotFoundError
 from backend.services.jobs import JobConfigError, JobNotFoundError
@@ -107,6 +108,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         (CrossSiteError, 403),
         (UploadTooLargeError, 413),
         (ExpandsTooFarError, 413),
+        (OverBudgetError, 413),
         (BodyTooLargeError, 413),
         (SemvecError, 422),
     ]

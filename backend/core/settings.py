@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     a longer one is refused (422) with the estimate and this ceiling."""
     max_upload_mb: int = 512
     """Largest checkpoint the API accepts (bigger uploads get 413)."""
+    max_upload_tensors: int = Field(20_000, ge=1)
+    """Most tensors an uploaded checkpoint may hold (a real one has hundreds to a few
+    thousand); its safetensors header may take 256 bytes a tensor. More gets 413."""
     token: str | None = None
     """Secret that API requests which start, cancel or upload must send as
     `Authorization: Bearer <token>`. Required to serve on a non-loopback address."""

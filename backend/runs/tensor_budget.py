@@ -20,6 +20,12 @@ from pathlib import Path
 import torch
 
 from backend.core.errors import CheckpointError, SemvecError
+from backend.runs.upload_budget import (
+    MAX_TENSORS,
+    check_safetensors,
+    check_zip_entries,
+    too_many,
+)
 
 
 class ExpandsTooFarError(SemvecError):
@@ -162,14 +168,19 @@ _LEGACY_TORCH = b"\x80\x02\x8a\x0a"
 _LEGACY_MAGIC, _LEGACY_PROTOCOL = 0x1950A86A20F9469CFC6C, 1001
 
 
-def check_upload(path: Path, limit_bytes: int) -> None:
-    """`check_torch_file` for a torch file (zip, or the format before 1.6); other files
-    (safetensors, whose layout its own reader checks, or garbage) are left to the
-    checkpoint reader."""
-    with Path(path).open("rb") as f:
+def check_upload(path: Path, limit_bytes: int, max_tensors: int) -> None:
+    """`check_torch_file` for a torch file (zip, or the format before 1.6), after its zip
+    directory's size; other files (safetensors, or garbage) have their header budgeted and
+    the rest left to the checkpoint reader."""
+    path = Path(path)
+    with path.open("rb") as f:
         head = f.read(len(_LEGACY_TORCH))
     if head == _LEGACY_TORCH or zipfile.is_zipfile(path):
-        check_torch_file(path, limit_bytes)
+        if head != _LEGACY_TORCH:
+            check_zip_entries(path, max_tensors)
+        check_torch_file(path, limit_bytes, max_tensors)
+    else:
+        check_safetensors(path, limit_bytes, max_tensors)
 
 
 def _refused(path: Path, err: Exception) -> CheckpointError:
@@ -238,15 +249,18 @@ def _scan_legacy(path: Path) -> tuple[object, dict[str, int]]:
     return found, records
 
 
-def check_torch_file(path: Path, limit_bytes: int) -> None:
-    """Refuse (CheckpointError, or ExpandsTooFarError past `limit_bytes`) a torch file whose
-    tensors are not plainly laid out or would not fit the limit once copied out."""
+def check_torch_file(path: Path, limit_bytes: int, max_tensors: int = MAX_TENSORS) -> None:
+    """Refuse (CheckpointError, or ExpandsTooFarError past `limit_bytes`, OverBudgetError
+    past `max_tensors`) a torch file whose tensors are not plainly laid out or would not
+    fit the limits once copied out."""
     path = Path(path)
     limit_mb = limit_bytes // 2**20
     with path.open("rb") as f:
         legacy = f.read(len(_LEGACY_TORCH)) == _LEGACY_TORCH
     found, records = _scan_legacy(path) if legacy else _scan_zip(path)
     tensors = _tensors(found, [])
+    if len(tensors) > max_tensors:
+        raise too_many(path.name, f"{len(tensors):,}", max_tensors)
     storages = {t.storage.key: t.storage for t in tensors}
     for storage in storages.values():
         if records.get(storage.key, -1) < storage.numel * storage.itemsize:

@@ -16,7 +16,14 @@ router = APIRouter(prefix="/api/checkpoints", tags=["checkpoints"])
     response_model=CheckpointPublic,
     status_code=201,
     dependencies=WRITE,
-    responses={413: {"model": Problem, "description": "Over SEMVEC_MAX_UPLOAD_MB"}} | UNAUTHORIZED,
+    responses={
+        413: {
+            "model": Problem,
+            "description": "Over SEMVEC_MAX_UPLOAD_MB, or holding more tensors than "
+            "SEMVEC_MAX_UPLOAD_TENSORS (counted from the file's header before it is read)",
+        }
+    }
+    | UNAUTHORIZED,
 )
 async def upload_checkpoint(
     request: Request,
@@ -26,7 +33,11 @@ async def upload_checkpoint(
     Returns the stored path to give an `align` job as `checkpoint`."""
     settings = get_settings()
     stored = await store_upload(
-        request.stream(), filename, settings.uploads_dir, settings.max_upload_mb * 2**20
+        request.stream(),
+        filename,
+        settings.uploads_dir,
+        settings.max_upload_mb * 2**20,
+        settings.max_upload_tensors,
     )
     return CheckpointPublic(
         checkpoint=str(stored.path),
