@@ -55,12 +55,13 @@ def dataset_choices(answer: dict, names: list[str], dataset: str | None):
         }
         for f in sorted(folders, key=lambda f: dataset not in f["datasets"])
     ]
+    where = f"the data home's {answer['folder']}/"  # the server shows no absolute paths
     if holding.get(dataset):
-        note = f"Folders inside {answer['folder']} that hold {dataset} come first."
+        note = f"Folders inside {where} that hold {dataset} come first."
     else:
         note = (
-            f"No folder here holds {dataset}: copy its files into a folder inside "
-            f"{answer['folder']} (e.g. {answer['folder']}/{dataset}), then choose it."
+            f"No folder here holds {dataset}: copy its files into a folder inside {where} "
+            f"(e.g. {answer['folder']}/{dataset}), then choose it."
         )
     return dataset_options, roots, False, note
 

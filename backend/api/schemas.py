@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, field_serializer
 
 
 class FieldError(BaseModel):
@@ -45,6 +45,15 @@ class JobPublic(BaseModel):
     estimate_s: float | None = Field(
         None, description="seconds the job was estimated to take at submit (none: not costed)"
     )
+
+    @field_serializer("config")
+    def _paths_in_home(self, config: dict[str, Any]) -> dict[str, Any]:
+        # A config's paths (a dataset root, an uploaded checkpoint) are stored as the
+        # worker needs them, absolute; shown relative to the data home, as they are taken.
+        from backend.core.paths import shown_in
+        from backend.core.settings import get_settings
+
+        return shown_in(config, get_settings().home)
 
     @computed_field(description="the estimate in words: `about 12 min`")
     @property
@@ -104,12 +113,16 @@ class Health(BaseModel):
 
 
 class DatasetFolder(BaseModel):
-    path: str = Field(description="give it as a job's `data.root`")
+    path: str = Field(
+        description="relative to the data home (`datasets/cifar`): give it as a job's `data.root`"
+    )
     name: str
     datasets: list[str] = Field(description="the registered datasets whose files it holds")
 
 
 class DatasetFolders(BaseModel):
     data: list[DatasetFolder]
-    folder: str = Field(description="where dataset folders go: $SEMVEC_HOME/datasets")
+    folder: str = Field(
+        description="where dataset folders go, relative to the data home: `datasets`"
+    )
     built_in: list[str] = Field(description="datasets that need no folder")

@@ -180,7 +180,8 @@ class MapNotMade(BaseModel):
 
 class CheckpointPublic(BaseModel):
     checkpoint: str
-    """Server-side path: give it to an `align` job as `checkpoint`."""
+    """The stored file's name in the data home's `uploads/`: give it to an `align` job as
+    `checkpoint`."""
     tensors: int
     parameters: int
     bytes: int

@@ -40,3 +40,24 @@ def require_inside(path: str, root: Path, what: str, hint: str) -> str:
             f"lie inside that folder (links are followed before checking); {hint}"
         )
     return path
+
+
+def shown(value: str, home: Path) -> str:
+    """`value` as the API shows it: a path inside the data home relative to it
+    (`datasets/cifar`), so that answers never tell where the server keeps its files; any
+    other string unchanged. Job configs take such relative paths back."""
+    if not isinstance(value, str) or not Path(value).is_absolute():
+        return value
+    try:
+        return Path(value).resolve().relative_to(Path(home).resolve()).as_posix() or "."
+    except (OSError, RuntimeError, ValueError):
+        return value
+
+
+def shown_in(found: object, home: Path) -> object:
+    """`shown` for every string in a job config (dicts and lists, at any depth)."""
+    if isinstance(found, dict):
+        return {key: shown_in(value, home) for key, value in found.items()}
+    if isinstance(found, list):
+        return [shown_in(value, home) for value in found]
+    return shown(found, home) if isinstance(found, str) else found

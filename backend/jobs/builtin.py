@@ -69,7 +69,8 @@ def _known_dataset(data: DataConfig) -> DataConfig:
 
 
 def _uploaded_checkpoint(value: str | None) -> str | None:
-    """A checkpoint stored by POST /api/checkpoints: its path, or its bare file name."""
+    """A checkpoint stored by POST /api/checkpoints: its bare file name, its path, or its
+    path relative to the data home (`uploads/NAME`, as job configs show it)."""
     from backend.core.paths import require_inside
     from backend.core.settings import get_settings
 
@@ -78,6 +79,8 @@ def _uploaded_checkpoint(value: str | None) -> str | None:
     uploads = get_settings().uploads_dir
     if "/" not in value and "\\" not in value:
         value = str(uploads / value)
+    elif not Path(value).expanduser().is_absolute():
+        value = str(get_settings().home / value)
     hint = "upload the file with POST /api/checkpoints and pass the `checkpoint` it returns"
     return require_inside(value, uploads, "checkpoint", hint)
 

@@ -5,7 +5,7 @@ files are missing is refused when it is submitted, not half a minute later."""
 from pathlib import Path
 
 from backend.core.errors import DatasetMissingError
-from backend.core.paths import is_inside
+from backend.core.paths import is_inside, shown
 
 BUILT_IN = ("digits",)
 """Datasets that ship with semvec: no folder needed."""
@@ -59,7 +59,7 @@ def present_in(root: Path) -> list[str]:
 
 def dataset_folders(home: Path) -> list[dict]:
     """Each folder in `home/datasets` (links that lead outside the home are skipped), with
-    the datasets it holds: {path, name, datasets}."""
+    the datasets it holds: {path (relative to `home`), name, datasets}."""
     top = datasets_dir(home)
     if not top.is_dir():
         return []
@@ -68,7 +68,11 @@ def dataset_folders(home: Path) -> list[dict]:
         if not is_inside(folder, home):
             continue
         folders.append(
-            {"path": str(folder), "name": folder.name, "datasets": present_in(folder.resolve())}
+            {
+                "path": shown(str(folder.absolute()), home),
+                "name": folder.name,
+                "datasets": present_in(folder.resolve()),
+            }
         )
     return folders
 

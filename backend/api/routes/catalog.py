@@ -115,12 +115,14 @@ def architecture_weights(
 
 @router.get("/datasets/folders", response_model=DatasetFolders)
 def list_dataset_folders(runner: RunnerDep) -> DatasetFolders:
-    """The folders inside the data home's `datasets/`, each with the datasets it holds."""
+    """The folders inside the data home's `datasets/`, each with the datasets it holds
+    (paths relative to the data home: the server's own layout is not shown)."""
+    from backend.core.paths import shown
     from backend.services import datasets
 
     home = runner.home
     return DatasetFolders(
         data=datasets.dataset_folders(home),
-        folder=str(datasets.datasets_dir(home).resolve()),
+        folder=shown(str(datasets.datasets_dir(home).absolute()), home),
         built_in=list(datasets.BUILT_IN),
     )

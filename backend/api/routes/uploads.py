@@ -30,7 +30,8 @@ async def upload_checkpoint(
     filename: Annotated[str, Query(min_length=1, max_length=200)] = "checkpoint.safetensors",
 ) -> CheckpointPublic:
     """The request body is the checkpoint file (safetensors, or a weights-only torch file).
-    Returns the stored path to give an `align` job as `checkpoint`."""
+    Returns the stored file's name (inside the data home's `uploads/`) to give an `align`
+    job as `checkpoint`."""
     settings = get_settings()
     stored = await store_upload(
         request.stream(),
@@ -40,7 +41,7 @@ async def upload_checkpoint(
         settings.max_upload_tensors,
     )
     return CheckpointPublic(
-        checkpoint=str(stored.path),
+        checkpoint=stored.path.name,
         tensors=stored.tensors,
         parameters=stored.parameters,
         bytes=stored.bytes,

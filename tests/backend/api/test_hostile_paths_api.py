@@ -104,6 +104,28 @@ def test_dataset_roots_must_be_inside_the_home(server, tmp_path):
     assert not (tmp_path / "mnist").exists()
 
 
+def test_answers_name_paths_relative_to_the_home(server):
+    """The data home's absolute path is the server's business: the dataset folders and a
+    job's echoed root read `datasets/...`, and a job takes that form back."""
+    from PIL import Image
+
+    for label in ("cats", "dogs"):
+        (server.home / "datasets" / "pets" / label).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(server.home / "datasets" / "pets" / label / "a.png")
+    with server.client() as client:
+        folders = client.get("/api/datasets/folders")
+        assert folders.json()["folder"] == "datasets", folders.text
+        assert [f["path"] for f in folders.json()["data"]] == ["datasets/pets"]
+        data = {"name": "imagefolder", "root": folders.json()["data"][0]["path"]}
+        created = _job(client, "train", QUICK | {"data": data})
+        assert created.status_code == 201, created.text
+        client.delete(f"/api/jobs/{created.json()['id']}")
+        echoed = client.get(f"/api/jobs/{created.json()['id']}")
+    assert echoed.json()["config"]["data"]["root"] == "datasets/pets"
+    home = str(server.home.resolve())
+    assert home not in folders.text and home not in created.text and home not in echoed.text
+
+
 def test_checkpoints_must_be_uploads(server, tmp_path):
     outside = tmp_path / "teacher.safetensors"
     outside.write_bytes(save(model_zoo.get_model("digits_cnn_small").state_dict()))
@@ -123,11 +145,11 @@ def test_checkpoints_must_be_uploads(server, tmp_path):
             content=outside.read_bytes(),
             headers={"Content-Type": "application/octet-stream"},
         ).json()["checkpoint"]
-        bare = stored.rsplit("/", 1)[1]  # the file name alone names an upload too
+        bare = stored.rsplit("/", 1)[-1]  # the file name alone names an upload too
         config = {"checkpoint": bare, "arch": "digits_cnn_small", "analyze": False}
         created = _job(client, "align", config | {"align": {"steps": 5}})
         assert created.status_code == 201, created.text
-        assert created.json()["config"]["checkpoint"] == str(uploads / bare)
+        assert created.json()["config"]["checkpoint"] == f"uploads/{bare}"  # no server path
         client.delete(f"/api/jobs/{created.json()['id']}")
 
 
