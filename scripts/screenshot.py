@@ -1,7 +1,10 @@
 """Save the manual's screenshots at 1280x800: the map, the map with a neuron's panel open,
-its clusters, an ablation result, the Runs tab and the Distillation tab.
+its Pictures view, its clusters, an ablation result, the Runs tab and the Distillation tab.
 
     .venv/bin/python scripts/screenshot.py [--out-dir docs/images] [--home HOME]
+    .venv/bin/python scripts/screenshot.py --home HOME --pictures RUN:NAME.png
+
+`--pictures` takes only the Pictures view of RUN in HOME (e.g. a ResNet-56 on CIFAR-10).
 
 Without `--home`, runs `semvec quickstart` into a temporary data home; a home given with
 `--home` (e.g. one with finished distillation jobs) is served as it is. Drives headless
@@ -25,6 +28,19 @@ from tests.browser.conftest import make_driver  # noqa: E402
 from tests.browser.pages import MapPage  # noqa: E402
 
 
+def pictures(page: MapPage, run: str, path: Path, neuron: str | None = None) -> Path:
+    """The Pictures view of `run` (its sheet made by the page's job if missing)."""
+    page.open(f"/?run={run}&view=pictures" + (f"&neuron={neuron}" if neuron else ""))
+    page.wait_for_map(timeout=120)
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".map-picture"), 600, "no pictures")
+    if neuron:
+        page.panel_name(neuron)
+        page.wait(lambda _: page.images_loaded("neuron-top-images") > 0)
+    page.settle(1.5)  # the sheet's image decoded and drawn
+    page.driver.save_screenshot(str(path))
+    return path
+
+
 def shoot(page: MapPage, neuron: str, out_dir: Path) -> list[Path]:
     shots = []
 
@@ -42,6 +58,7 @@ def shoot(page: MapPage, neuron: str, out_dir: Path) -> list[Path]:
     page.panel_name(neuron)
     page.wait(lambda _: page.images_loaded("neuron-top-images") > 0)
     save("screenshot.png")
+    shots.append(pictures(page, "digits-default", out_dir / "screenshot-pictures.png", neuron))
     page.open(f"/?run=digits-default&method=umap&neuron={neuron}")
     page.wait_for_map()
     page.panel_name(neuron)
@@ -67,8 +84,9 @@ def shoot(page: MapPage, neuron: str, out_dir: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "docs" / "images")
-    parser.add_argument("--neuron", default="conv3:5")
+    parser.add_argument("--neuron", help="the neuron whose panel is open (default conv3:5)")
     parser.add_argument("--home", type=Path, help="serve this data home instead of a new one")
+    parser.add_argument("--pictures", metavar="RUN:NAME.png", help="only this Pictures view")
     args = parser.parse_args()
     home = args.home
     if home is None:
@@ -80,7 +98,13 @@ def main() -> None:
     try:
         driver.set_window_size(1280, 800)
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        for path in shoot(MapPage(driver, server.url), args.neuron, args.out_dir):
+        page = MapPage(driver, server.url)
+        if args.pictures:
+            run, _, name = args.pictures.partition(":")
+            path = args.out_dir / (name or f"screenshot-pictures-{run}.png")
+            print(pictures(page, run, path, args.neuron))
+            return
+        for path in shoot(page, args.neuron or "conv3:5", args.out_dir):
             print(path)
     finally:
         driver.quit()

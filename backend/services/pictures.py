@@ -31,6 +31,9 @@ FORMAT = 1
 MIN_CROP = 0.5
 """The smallest crop, as a fraction of the region the model saw: a peak on a fine map
 (an early layer's) still shows its surroundings."""
+MIN_CROP_PX = 16
+"""...and never fewer pixels a side than this (all of an 8x8 digit, half of a CIFAR photo):
+a crop of a few pixels shows no shape."""
 BLANK = (230, 233, 238)
 
 
@@ -61,7 +64,7 @@ def _crop_box(heat: np.ndarray | None, width: int, height: int, box) -> tuple[in
         h, w = heat.shape
         row, col = divmod(int(np.argmax(heat)), w)
         fraction = min(1.0, max(MIN_CROP, 3 / min(h, w)))
-        side = fraction * min(region_w, region_h)
+        side = max(fraction * min(region_w, region_h), min(MIN_CROP_PX, region_w, region_h))
         cx = left + (col + 0.5) / w * region_w
         cy = top + (row + 0.5) / h * region_h
     half = max(side / 2, 1.0)
