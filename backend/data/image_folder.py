@@ -18,6 +18,7 @@ cost many seconds.
 """
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 from backend.core.errors import DatasetMissingError, SemvecError
 from backend.core.paths import is_inside
 from backend.data.augment import ShiftFlip
+from backend.data.image_screen import in_words, leave_out, screen
 from backend.data.registry import register_dataset
 from backend.data.spec import DataSpec
 from backend.data.split import UNLABELLED, DataSplit
@@ -55,8 +57,27 @@ def _load_image(path: str) -> Image.Image:
     try:
         with Image.open(path) as image:
             return image.convert("RGB")
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise SemvecError(f"cannot read image {path}: {err}") from err
+
+
+_UNDECODABLE: set[str] = set()
+"""Files whose header was fine but whose pixels did not decode, in this process."""
+
+
+def _stand_in(path: str, err: SemvecError, size: int) -> torch.Tensor:
+    """A blank image for a file that fails to decode in the middle of a pass (a truncated
+    photo): one bad file must not end a job. Said once per file, in the job's log."""
+    if path not in _UNDECODABLE:
+        _UNDECODABLE.add(path)
+        count = len(_UNDECODABLE)
+        print(
+            f"semvec: {err}; a blank image stands in for it "
+            f"({count} such {'file' if count == 1 else 'files'} so far)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return torch.zeros(3, size, size)
 
 
 class _Images(Dataset):
@@ -81,7 +102,11 @@ class _Images(Dataset):
                     transforms.ToTensor(),
                 ]
             )
-        return self._transform(_load_image(self.samples[index][0]))
+        path = self.samples[index][0]
+        try:
+            return self._transform(_load_image(path))
+        except SemvecError as err:
+            return _stand_in(path, err, self.crop)
 
 
 class FolderSplit(DataSplit):
@@ -217,33 +242,56 @@ def _top(root: Path) -> tuple[Path, str | None]:
     return root, None
 
 
+def _usable(samples: list[Sample], root: Path, skip, skipped: list) -> list[Sample]:
+    """`samples` less the files that cannot be used: those a run recorded (`skip`), else
+    those whose header says so (added to `skipped`)."""
+    if skip is not None:
+        return leave_out(samples, str(root), skip)
+    kept, found = screen(samples, str(root))
+    skipped.extend(found)
+    return kept
+
+
 def _split_samples(
-    root: Path, seed: int, split: str
-) -> tuple[list[str], dict[str, list], str | None]:
+    root: Path, seed: int, split: str, skip: tuple[str, ...] | None = None
+) -> tuple[list[str], dict[str, list], str | None, list]:
     """Class names, the samples of the splits (only "all" unless another is asked: the
-    partition needs scikit-learn, which the server need not import for a photo) and the
-    note on how the folder was read (see `_top`)."""
+    partition needs scikit-learn, which the server need not import for a photo), the
+    note on how the folder was read (see `_top`) and the files left out as unusable
+    ((name, reason); none looked at when `skip` names them, as a run records)."""
     top, note = _top(root)
-    classes, train = _read_folder(top, root)
+    classes, listed = _read_folder(top, root)
+    skipped: list = []
+    train = _usable(listed, root, skip, skipped)
     if not train:
+        unusable = f" ({in_words(skipped, len(listed))})" if skipped else ""
         raise DatasetMissingError(
-            f"no images in {top} or its subfolders ({', '.join(EXTENSIONS)}; links to files "
-            f"outside {root} are skipped); expected {LAYOUT}"
+            f"no usable images in {top} or its subfolders{unusable} ({', '.join(EXTENSIONS)}; "
+            f"links to files outside {root} are skipped); expected {LAYOUT}"
         )
     if top == root or note is not None:
         if split == "all":
-            return classes, {"all": train}, note
+            return classes, {"all": train}, note, skipped
         from backend.data.partition import three_way
 
         parts = three_way([label for _, label in train], seed, val_frac=0.1, test_frac=0.1)
         splits = {name: [train[i] for i in parts[name]] for name in ("train", "val", "test")}
-        return classes, {**splits, "all": train}, note
+        return classes, {**splits, "all": train}, note, skipped
     given = [name for name in ("val", "test") if (root / name).is_dir()]
-    held_out = {name: _read_folder(root / name, root, classes)[1] for name in given}
+    held_out = {
+        name: _usable(_read_folder(root / name, root, classes)[1], root, skip, skipped)
+        for name in given
+    }
     val = held_out.get("val", held_out.get("test"))
     test = held_out.get("test", val)
     everything = train + [s for name in given for s in held_out[name]]
-    return classes, {"train": train, "val": val, "test": test, "all": everything}, None
+    return classes, {"train": train, "val": val, "test": test, "all": everything}, None, skipped
+
+
+def listed_samples(root: Path) -> list[Sample]:
+    """Every image file of the folder, in the order of the split `all`, none of them
+    opened (see backend.data.image_screen for which can be used)."""
+    return _split_samples(root, seed=0, split="all", skip=())[1]["all"]
 
 
 def native_size(samples: list[Sample], probe: int = 32) -> int:
@@ -272,7 +320,7 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
     root = Path(spec.root).expanduser().resolve()
     if not root.is_dir():
         raise DatasetMissingError(f"image folder {root} does not exist; expected {LAYOUT}")
-    classes, splits, note = _split_samples(root, spec.seed, split)
+    classes, splits, note, skipped = _split_samples(root, spec.seed, split, spec.skip)
     size = spec.image_size or native_size(splits["all"])
     split_data = FolderSplit(
         name="imagefolder",
@@ -285,7 +333,11 @@ def load_folder_split(spec: DataSpec, split: str) -> FolderSplit:
         std=STD,
         augment=ShiftFlip(max(1, size // 8), flip=True),
     )
+    if skipped:  # the job's log shows the note
+        words = in_words(skipped, len(skipped) + len(splits["all"]))
+        note = f"{note}; {words}" if note else words[0].upper() + words[1:]
     split_data.note = note
+    split_data.skip = list(spec.skip) if spec.skip is not None else [n for n, _ in skipped]
     if spec.image_size is None and spec.crop is None and size == PHOTO_RESIZE:
         split_data.adapt(crop=PHOTO_CROP)
     return split_data

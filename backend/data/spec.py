@@ -24,6 +24,9 @@ class DataSpec:
         crop: side of the centre crop after the resize; None: the resize side.
         mean, std: per-channel normalisation; None: the dataset's own.
         channels: 3 repeats a grey channel, 1 averages RGB; None: the dataset's own.
+        skip: files of an image folder to leave out (paths relative to `root`), as a run
+            records them; None: every file's header is read and the unusable ones are
+            left out (backend.data.image_screen).
     """
 
     name: str = "digits"
@@ -35,6 +38,7 @@ class DataSpec:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     channels: int | None = None
+    skip: tuple[str, ...] | None = None
 
     def __post_init__(self):
         # A Path root is kept as text so that to_dict() stays JSON-ready.
@@ -49,6 +53,8 @@ class DataSpec:
             value = getattr(self, key)
             if value is not None:
                 object.__setattr__(self, key, tuple(float(v) for v in value))
+        if self.skip is not None:
+            object.__setattr__(self, "skip", tuple(str(name) for name in self.skip))
         if self.crop is not None and (self.crop < 1 or (self.image_size or self.crop) < self.crop):
             raise SemvecError(
                 f"crop {self.crop} must be a positive size no larger than the resize "
@@ -59,7 +65,7 @@ class DataSpec:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        for key in ("mean", "std"):
+        for key in ("mean", "std", "skip"):
             out[key] = list(out[key]) if out[key] is not None else None
         return out
 

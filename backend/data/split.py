@@ -31,10 +31,15 @@ class DataSplit(ABC):
         image_size: H == W of the tensors `batches()` yields.
         mean, std: per-channel normalisation applied to those tensors.
         note: how the files were read, for a person, when the layout could be taken
-            another way (an image folder that holds only test/); None otherwise.
+            another way (an image folder that holds only test/) or files were left out
+            as unusable; None otherwise.
+        skip: the files left out as unusable (an image folder's, relative to its root):
+            what a run records so that its folder is read the same way again; None for
+            data that is not a folder of files.
     """
 
     note: str | None = None
+    skip: list[str] | None = None
 
     def __init__(
         self,

@@ -93,6 +93,8 @@ def check_present(name: str, root: str | None, home: Path) -> None:
         )
     folder = Path(root).expanduser().resolve()
     if name in present_in(folder):
+        if name == "imagefolder":
+            _check_usable(folder)
         return
     from backend.data.torchvision_sets import SETS
 
@@ -107,4 +109,20 @@ def check_present(name: str, root: str | None, home: Path) -> None:
     raise DatasetMissingError(
         f"the folder {folder} holds no images in class subfolders (folder/<class>/<image>, "
         "train/ and val/ of those, or one of train/, val/, test/ alone); choose another folder"
+    )
+
+
+def _check_usable(folder: Path) -> None:
+    """Raise DatasetMissingError unless the image folder holds a usable image: headers
+    are read up to the first one that is (the job leaves out the others, and says so)."""
+    from backend.data.image_folder import listed_samples
+    from backend.data.image_screen import MAX_PIXELS, first_usable, in_words, screen
+
+    samples = listed_samples(folder)
+    if first_usable(samples) is not None:
+        return
+    _, skipped = screen(samples, str(folder))
+    raise DatasetMissingError(
+        f"the folder {folder} holds no usable image: {in_words(skipped, len(samples))}; add "
+        f"photos that PIL reads, of at most {MAX_PIXELS:,} pixels each, or choose another folder"
     )

@@ -7,6 +7,7 @@ so that a failure there, too, leaves no run behind.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -17,6 +18,7 @@ from backend.core.devices import resolve_device
 from backend.core.errors import SemvecError
 from backend.core.progress import Reporter
 from backend.core.settings import get_settings
+from backend.data.image_screen import run_warnings
 from backend.models import slug
 from backend.runs.store import Run, RunMeta, RunStore, RunWriter
 from backend.semantic.alignment import SemanticVectors
@@ -44,7 +46,10 @@ def _splits(data):
     from backend.data import load_split
 
     spec = data.spec()
-    return load_split(spec, "train"), load_split(spec, "val"), load_split(spec, "test")
+    train = load_split(spec, "train")
+    if spec.skip is None and train.skip is not None:  # an image folder's headers: read once
+        spec = replace(spec, skip=tuple(train.skip))
+    return train, load_split(spec, "val"), load_split(spec, "test")
 
 
 def _index_for(model: nn.Module, layers: list[str], split, device) -> NeuronIndex:
@@ -172,13 +177,17 @@ def train_run(
             kind="train",
             arch=cfg.arch,
             arch_kwargs=kwargs,
-            dataset=cfg.data.model_dump(),
+            dataset=cfg.data.as_read(train),
             layers=index.to_dict(),
             logit_layer=model.logit_layer,
             vector_dim=cfg.align.dim,
             config=cfg.model_dump(),
         )
-        extra = {"history": history, "settle_loss": settle[-10:]}
+        extra = {
+            "history": history,
+            "settle_loss": settle[-10:],
+            "warnings": run_warnings(train.skip),
+        }
         return finish_run(
             writer, meta, model, vectors, test, device, extra, reporter, before_commit
         )
@@ -240,7 +249,7 @@ def align_run(
             arch_kwargs=record.kwargs,
             arch_code=writer.write_code(record.code) if record.code else None,
             model_classes=record.classes if loaded.own_classes else None,
-            dataset=loaded.data.model_dump(),
+            dataset=loaded.data.as_read(train),
             layers=index.to_dict(),
             logit_layer=record.logit_layer,
             vector_dim=cfg.align.dim,
@@ -252,7 +261,7 @@ def align_run(
             if losses
             else {},
             "input": _input_of(train),
-            "warnings": [warning] if warning else [],
+            "warnings": ([warning] if warning else []) + run_warnings(train.skip),
         }
         return finish_run(
             writer,

@@ -21,11 +21,22 @@ class DataConfig(BaseModel):
     mean: list[float] | None = Field(None, min_length=1, max_length=3)
     std: list[float] | None = Field(None, min_length=1, max_length=3)
     channels: int | None = Field(None, ge=1, le=3, description="1 or 3")
+    skip: list[str] | None = Field(
+        None,
+        description="imagefolder: files to leave out (paths relative to root); a run records "
+        "those its job found unusable. None: each file's header is read at the start",
+    )
 
     def spec(self):
         from backend.data import DataSpec
 
         return DataSpec(**self.model_dump())
+
+    def as_read(self, split) -> dict:
+        """This config as a run records it: with the files that reading `split`'s folder
+        left out, so that the folder is read the same way again without a look at them."""
+        skip = getattr(split, "skip", None)
+        return self.model_dump() | ({"skip": skip} if skip is not None else {})
 
 
 class AlignConfig(BaseModel):

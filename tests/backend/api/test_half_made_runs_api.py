@@ -66,7 +66,7 @@ def test_an_error_while_the_run_is_written_leaves_nothing(tmp_path):
 
     root = tmp_path / "datasets" / "three"
     _image_folder(root)
-    _, splits, _ = _split_samples(root, seed=0, split="test")
+    _, splits, _, _ = _split_samples(root, seed=0, split="test")
     broken = splits["test"][0][0]
     with open(broken, "wb") as f:
         f.write(b"not a png")
