@@ -10,9 +10,8 @@ header: the cookie alone opens nothing.
 
 import hmac
 import logging
-import re
 from html import escape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,7 +25,21 @@ MAX_FORM = 4096  # bytes of a sign-in form worth reading
 NO_STORE = {"Cache-Control": "no-store"}
 
 router = APIRouter(include_in_schema=False)
-TOKEN_IN_QUERY = re.compile(r"(?i)\b(token=)[^&\s]*")
+
+
+def hide_tokens(target: str) -> str:
+    """`target` (a path with its query) with the value of every `token` parameter hidden.
+    Names are compared as the server reads them, percent-decoded (`to%6Ben=` is `token=`
+    to Starlette too); everything else is left as sent."""
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    parts = []
+    for part in query.split("&"):
+        name, eq, _value = part.partition("=")
+        hidden = eq and unquote_plus(name).strip().lower() == "token"
+        parts.append(f"{name}=(hidden)" if hidden else part)
+    return f"{path}?{'&'.join(parts)}"
 
 
 class HideTokens(logging.Filter):
@@ -36,7 +49,7 @@ class HideTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and len(record.args) >= 3:
             args = list(record.args)
-            args[2] = TOKEN_IN_QUERY.sub(r"\1(hidden)", str(args[2]))
+            args[2] = hide_tokens(str(args[2]))
             record.args = tuple(args)
         return True
 

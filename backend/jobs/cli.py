@@ -124,7 +124,9 @@ def serve(args) -> int:
             "using the page sign in at /auth"
         )
     home_lock.hold(get_settings().home)  # refused here, in one line, when in use
-    JobStore(get_settings().home / "jobs.db")  # a damaged jobs.db: one line, not a traceback
+    # A damaged or read-only (immutable) jobs.db: one line here, not a traceback from the
+    # job runner once uvicorn starts.
+    JobStore(get_settings().home / "jobs.db").probe()
     if args.slots:
         os.environ["SEMVEC_JOB_SLOTS"] = str(args.slots)
 

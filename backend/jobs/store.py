@@ -61,10 +61,13 @@ class StoreWriteError(SemvecError):
     def __init__(self, err: Exception):
         text = str(err)
         self.full = "full" in text or getattr(err, "errno", None) in (errno.ENOSPC, errno.EFBIG)
-        super().__init__(
-            f"the job database cannot be used ({text})"
-            + ("; free some disk space in the data home" if self.full else "")
-        )
+        hint = "; free some disk space in the data home" if self.full else ""
+        if "readonly" in text or "read-only" in text:
+            hint = (
+                "; make jobs.db and the data home writable (the file may be read-only or "
+                "immutable: chmod u+w, chattr -i), then start again"
+            )
+        super().__init__(f"the job database cannot be used ({text}){hint}")
 
 
 class StoreDamagedError(StoreWriteError):

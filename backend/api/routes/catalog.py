@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from backend.api.deps import RunnerDep
@@ -64,15 +64,11 @@ def architecture_layers(
     layers and their neuron count (for the page's layer picker). Shapes come from a build
     on the meta device, never a real one: an architecture whose builder needs real
     tensors throughout is answered 422, saying to list its layers with `semvec layers`."""
-    from backend.core.errors import SemvecError
     from backend.models import check_offered
     from backend.services.layers import architecture_layers
 
-    try:
-        check_offered(arch)
-        table = architecture_layers(arch)
-    except SemvecError as err:
-        raise HTTPException(422, str(err)) from err
+    check_offered(arch)  # a SemvecError is a 422, in words, with no server path in it
+    table = architecture_layers(arch)
     probed = set(table.probed)
     return {
         "arch": arch,
@@ -99,14 +95,10 @@ def architecture_weights(
 ) -> list[dict]:
     """Published weights of a torchvision model (other sources have none: []), with
     whether each is in the server's cache and the preprocessing it comes with."""
-    from backend.core.errors import SemvecError
     from backend.models import check_offered, parse
     from backend.models.sources import torchvision_source
 
-    try:
-        check_offered(arch)
-    except SemvecError as err:
-        raise HTTPException(422, str(err)) from err
+    check_offered(arch)
     source, name = parse(arch)
     if source is not torchvision_source:
         return []

@@ -2,9 +2,12 @@
 access log, a damaged jobs.db at start, a damaged job row, server paths in error
 details, an upload cut off by a killed server."""
 
+import os
 import sqlite3
 import subprocess
 import sys
+
+import pytest
 
 from tests.backend.api.conftest import Server
 from tests.backend.api.test_concurrency_api import TRAIN
@@ -21,9 +24,13 @@ def test_the_sign_in_links_token_stays_out_of_the_access_log(tmp_path):
         signed = client.get("/auth", params={"token": TOKEN, "next": "/runs"})
         assert signed.status_code == 303 and "semvec-token" in signed.headers["set-cookie"]
         client.get("/auth", params={"token": TOKEN + "-wrong"})
+        # Percent-encoded names are the same parameter to the server: it signs in.
+        encoded = client.get(f"/auth?to%6Ben={TOKEN}&next=%2Fruns")
+        assert encoded.status_code == 303 and "semvec-token" in encoded.headers["set-cookie"]
         client.get("/api/health")  # the access log has the lines above once this one is in
         log = server.log_path.read_text()
     assert "GET /auth?token=(hidden)&next=%2Fruns" in log
+    assert "GET /auth?to%6Ben=(hidden)&next=%2Fruns" in log
     assert TOKEN not in log
 
 
@@ -40,6 +47,39 @@ def test_a_damaged_jobs_db_is_one_line_at_start(tmp_path):
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "jobs.db" in lines[0] and "damaged" in lines[0], done.stderr
+
+
+def test_a_read_only_jobs_db_is_one_line_at_start(tmp_path):
+    """An immutable jobs.db (root ignores a file's mode, so root makes it immutable) once
+    gave a traceback from the job runner and exit 3."""
+    db = tmp_path / "jobs.db"
+    sqlite3.connect(db).close()
+    subprocess.run(
+        [sys.executable, "-m", "backend.cli", "jobs", "list"],
+        check=True,
+        env={"SEMVEC_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    if os.geteuid() == 0:
+        locked = subprocess.run(["chattr", "+i", str(db)], capture_output=True)
+        if locked.returncode != 0:
+            pytest.skip(f"this file system cannot make a file immutable: {locked.stderr!r}")
+    else:
+        db.chmod(0o444)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "backend.cli", "serve", "--port", "9"],
+            env={"SEMVEC_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "jobs.db" in lines[0] and "writable" in lines[0], done.stderr
 
 
 def test_a_damaged_job_row_is_skipped_and_the_others_listed(tmp_path):
