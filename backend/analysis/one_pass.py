@@ -20,6 +20,7 @@ image by image, `plan_pass` returns None and the run takes the passes of
 backend/training/align.py (a randomised eigen-solution over subsets of neurons).
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -189,10 +190,18 @@ def run_pass(
     batch_size: int,
     k: int = 9,
     bins: int = 32,
+    amp: bool = True,
 ) -> PassResult:
     """The one pass (see the module's docstring) and the training correlation's
-    eigen-solution from its co-moments."""
+    eigen-solution from its co-moments.
+
+    On CUDA the GPU is kept fed: the model runs in channels_last under bf16 autocast
+    (`amp`), and image files are decoded in one worker process per CPU core."""
     everything = plan.everything
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+        if hasattr(everything, "num_workers"):
+            everything.num_workers = max(1, (os.cpu_count() or 2) - 1)
     total = -(-len(everything) // batch_size)
     reporter.stage("one pass", total)
     done = [0]
@@ -214,7 +223,10 @@ def run_pass(
         class_names=everything.classes,
         total=total,
         also=feed,
+        amp=amp,
     )
+    if device.type == "cuda":  # back: the run's weights are saved as contiguous tensors
+        model.to(memory_format=torch.contiguous_format)
     reporter.stage("reference", 0)
     moments = feed.moments
     # A copy: tensors made under the pass's inference mode refuse in-place edits later.

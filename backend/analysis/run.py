@@ -15,6 +15,7 @@ from backend.analysis.streaming import (
     RunningTopK,
     StreamingHistogram,
 )
+from backend.core.devices import autocast
 from backend.semantic.neurons import ActivationProbe, LayerInfo
 
 Progress = Callable[[int, int], None]
@@ -105,6 +106,7 @@ def analyze(
     total: int | None = None,
     samples: int = 4,
     also: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
+    amp: bool = False,
 ) -> Analysis:
     """Top-k images, class means, histograms and moments of every neuron, in one pass.
 
@@ -130,6 +132,8 @@ def analyze(
         also: called with every batch's pooled activations H (B, N) and image indices,
             for statistics kept beside the analysis from the same forward pass
             (backend/analysis/one_pass.py).
+        amp: on CUDA, run the forward pass under bf16 autocast (the statistics stay
+            float32 and float64).
 
     When the model's output is a (B, K) tensor, each image's top class and its softmax
     probability are kept too (`Analysis.predictions`).
@@ -155,7 +159,8 @@ def analyze(
         with torch.inference_mode(), ActivationProbe(model, layers, keep_maps=True) as probe:
             for step, batch in enumerate(batches, start=1):
                 x, y, idx = _unpack(batch, acc.seen if acc else 0, device)
-                out = model(x)
+                with autocast(device, amp):
+                    out = model(x)
                 with _one_thread(device):
                     if acc is None:
                         acc = _Accumulators(probe, k, bins, num_classes, samples, device)
