@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from app import api_client
 from app.components.feature_image import feature_box
+from app.components.figure_download import panel_download
 from app.components.glossary import hint
 from app.components.neuron_images import top_images
 from app.components.ui import CHART_CONFIG, fmt, plain
@@ -41,6 +42,7 @@ def _facts(d: dict) -> html.Div:
             html.Div(
                 [
                     html.H3([d["name"], badge], id="neuron-name", className="neuron-name"),
+                    panel_download(),
                     html.Button(
                         "×",
                         id={"type": "explorer-close", "panel": "neuron"},

@@ -3,7 +3,11 @@
 import json
 import shutil
 import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -215,3 +219,90 @@ def test_pictures_view_from_a_link_zooms_into_cells_and_opens_a_clicked_neuron(p
     page.wait(lambda _: "view=" not in page.query(), message="the link kept view=pictures")
     assert not page.console_errors()
     print(f"pictures test: {time.perf_counter() - started:.1f} s in the browser")
+
+
+# Download figure: the map as PNG (twice the screen's resolution) and SVG, in Dots and in
+# Pictures, and the neuron panel as one PNG; each file opens.
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _downloads_to(driver, folder: Path) -> None:
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)}
+    )
+
+
+def _saved(page, folder: Path, button, name: str) -> Path:
+    """Press `button`; the file `name` once Chromium has written it (the note says so)."""
+    button.click()
+    page.wait_text("explorer-figure-note", f"Saved {name}")
+    path = folder / name
+    deadline = time.monotonic() + 10
+    while not (path.exists() and path.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert path.exists(), sorted(p.name for p in folder.iterdir())
+    return path
+
+
+def _graph_size(page) -> tuple[int, int]:
+    return tuple(
+        page.driver.execute_script(
+            "const gd = document.querySelector('#explorer-map .js-plotly-plot');"
+            "return [gd.offsetWidth, gd.offsetHeight];"
+        )
+    )
+
+
+def test_map_and_panel_figures_are_files_that_open(page, ui_server, tmp_path):
+    from backend.runs.store import RunStore
+    from backend.services.pictures import make_sheet
+
+    _downloads_to(page.driver, tmp_path)
+    started = time.perf_counter()
+    page.open("/?run=digits-default&method=pca&neuron=conv3:5")
+    page.wait_for_map(NEURONS)
+    page.panel_name("conv3:5")
+    page.wait(lambda _: page.images_loaded("neuron-top-images") == 9, message="9 top images")
+    find = page.driver.find_element
+    png = _saved(
+        page, tmp_path, find(By.ID, "explorer-figure-png"), "semvec_digits-default_pca.png"
+    )
+    width, height = _graph_size(page)
+    with Image.open(png) as image:
+        assert image.size == (2 * width, 2 * height)  # twice the screen's resolution
+        image.load()
+    svg = _saved(
+        page, tmp_path, find(By.ID, "explorer-figure-svg"), "semvec_digits-default_pca.svg"
+    )
+    root = ET.parse(svg).getroot()
+    texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "conv3" in texts  # the legend's layer names
+    panel = find(By.CSS_SELECTOR, "#explorer-panel .panel-figure")
+    shot = _saved(page, tmp_path, panel, "semvec_digits-default_pca_conv3-5.png")
+    with Image.open(shot) as image:
+        image.load()
+        assert image.width >= 1400 and image.height > image.width  # 3 columns of tiles, bars
+        # The top images are drawn: far from the blank page the canvas starts as.
+        assert len(np.unique(np.asarray(image.convert("L").resize((64, 64))))) > 50
+
+    # Pictures: the crops over the map go into both files (the sheet made here, as its
+    # job would: tests/backend/api/test_views_api.py runs the job).
+    make_sheet(RunStore(ui_server.home).open("digits-default"))
+    page.open("/?run=digits-default&method=pca&view=pictures")
+    page.wait_for_map(NEURONS)
+    page.wait(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#explorer-pictures-layer .map-picture"),
+        message="pictures drawn",
+    )
+    shown = len(page.driver.find_elements(By.CSS_SELECTOR, ".map-picture"))
+    name = "semvec_digits-default_pca_pictures"
+    pictures_png = _saved(page, tmp_path, find(By.ID, "explorer-figure-png"), f"{name}.png")
+    with Image.open(pictures_png) as with_pictures, Image.open(png) as dots:
+        assert with_pictures.size == dots.size
+        changed = np.asarray(with_pictures.convert("L")) != np.asarray(dots.convert("L"))
+        assert changed.mean() > 0.05  # the pictures cover part of the map
+    root = ET.parse(_saved(page, tmp_path, find(By.ID, "explorer-figure-svg"), f"{name}.svg"))
+    group = [g for g in root.iter(f"{SVG}g") if g.get("class") == "semvec-pictures"]
+    assert len(group) == 1 and len(group[0].findall(f"{SVG}svg")) == shown
+    assert not page.console_errors()
+    print(f"figure downloads: {time.perf_counter() - started:.1f} s in the browser")

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from app.components.ablation import ablation_controls
 from app.components.clusters import clusters_box
+from app.components.figure_download import map_downloads
 from app.components.map_figure import COLOR_MODES, empty_figure
 from app.components.pictures import looks
 from app.components.ranges import number_field
@@ -123,6 +124,7 @@ def layout() -> html.Div:
                     ),
                     html.Div(id="explorer-map-title", className="map-title"),
                     looks(),
+                    map_downloads(),
                     html.Div(
                         [
                             dcc.Loading(graph, type="circle", delay_show=400),
@@ -167,6 +169,7 @@ from app.pages.explorer import (  # noqa: E402, F401
     clusters,
     demo,
     features,
+    figures,
     map_view,
     panel,
     pictures,
