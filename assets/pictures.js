@@ -117,6 +117,7 @@ window.semvecPictures = (function () {
 
   function draw() {
     pending = false;
+    const started = performance.now();
     const layer = document.getElementById('explorer-pictures-layer');
     const gd = graph();
     const index = state.index;
@@ -155,6 +156,7 @@ window.semvecPictures = (function () {
     });
     while (layer.children.length > k) { layer.lastChild.remove(); }
     layer.dataset.shown = String(k);
+    layer.dataset.drawMs = (performance.now() - started).toFixed(1);  // read by bench/pictures.py
   }
 
   function later() {

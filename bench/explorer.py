@@ -4,6 +4,7 @@
 2. projection payload (cached UMAP) and columns, 10k run: p50 / p95          (goal <= 300 ms)
 3. click on a map point -> panel shows that neuron, 10k run: median / p95    (goal <= 300 ms)
 4. 100k-neuron map: time until drawn; pan, zoom and click: longest frame gap (frozen > 1 s)
+5. Pictures view, 10k run: its sheet made, Dots -> Pictures, pan / zoom (bench/pictures.py)
 
 The runs are made once (bench/explorer_runs.py) and kept under bench/out/. Run with
 `make bench` or `.venv/bin/python -m bench.explorer`; writes bench/out/explorer.json.
@@ -21,7 +22,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import httpx
 import torch
 
-from bench import browser
+from bench import browser, pictures
 from bench.explorer_runs import HOME, RUN_10K, RUN_100K, ensure_runs, log
 from tests.backend.api.conftest import Server
 
@@ -139,6 +140,8 @@ def main() -> None:
         ):
             log(f"{run} in Chromium ...")
             results[key] = browser_session(server.url, run, names[run], clicks, seed=0)
+        log(f"{RUN_10K}: the Pictures view ...")
+        results["pictures_10k"] = pictures.bench(server.url, HOME, RUN_10K)
     results["machine"] = {
         "cpus": os.cpu_count(),
         "browser": "headless Chromium, --disable-gpu (WebGL in software, SwiftShader)",
@@ -147,6 +150,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / "explorer.json").write_text(json.dumps(results, indent=2, default=float))
     print_table(results)
+    pictures.print_table(results["pictures_10k"])
     print(f"wrote {OUT / 'explorer.json'}")
 
 
