@@ -11,6 +11,7 @@ def mount(server):
     from dash import Dash
 
     from app import api_client, auth
+    from app.dash_requests import DashRequests
     from app.not_found import UnknownPages
     from app.shell import is_page, layout
 
@@ -27,6 +28,7 @@ def mount(server):
         assets_folder=str(ASSETS),
     )
     dash_app.layout = layout
+    server.add_middleware(DashRequests, dash_app=dash_app)  # in front of Dash's own
     # Dash sets itself up on its first request to one of its own paths; with the FastAPI
     # backend a deep link (`/runs`) is not one, so its page would come without assets or
     # callbacks. Setting up now makes every first page complete.

@@ -2,6 +2,7 @@
 
 import errno
 import json
+import re
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -78,14 +79,61 @@ def create_app(slots: int | None = None) -> FastAPI:
         allowed_hosts=settings.allowed_host_names,
     )
 
+    _document_body_errors(app)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     @app.api_route("/api/{path:path}", methods=methods, include_in_schema=False)
-    def no_such_endpoint(path: str):
+    def no_such_endpoint(path: str, request: Request):
         # Without this, the front end's catch-all page would answer unknown API paths.
+        allowed = _methods_of(app, request.url.path)
+        if allowed:
+            detail = f"/api/{path} takes {', '.join(allowed)}, not {request.method}"
+            headers = {"Allow": ", ".join(allowed)}
+            return JSONResponse(status_code=405, content={"detail": detail}, headers=headers)
         return JSONResponse(status_code=404, content={"detail": f"no API endpoint /api/{path}"})
 
     return app
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """The methods the API's documented routes take at `path` (none: an unknown path)."""
+    found: set[str] = set()
+    for template, operations in app.openapi()["paths"].items():
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^}]+\})", template)
+        )
+        if re.fullmatch(pattern, path):
+            found |= {method.upper() for method in operations}
+    return sorted(found)
+
+
+BODY_ERRORS = {
+    "400": "The body does not parse: not JSON, or nested deeper than the parser goes (a "
+    "1,000-deep list); or a Content-Length that is not a number",
+    "413": "The body is over this route's cap (`detail` says which)",
+}
+
+
+def _document_body_errors(app: FastAPI) -> None:
+    """Every write documents the answers a body can get before the route runs: the
+    RequestGuard's 413 (and 400 for a bad Content-Length), FastAPI's 400 for JSON that
+    does not parse."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            for operations in build()["paths"].values():
+                for method, operation in operations.items():
+                    if method in ("get", "head", "options"):
+                        continue
+                    for status, description in BODY_ERRORS.items():
+                        answer = {"description": description, "content": problem}
+                        operation["responses"].setdefault(status, answer)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _answer(request: Request, status: int, detail: str, headers=None, **extra) -> JSONResponse:

@@ -21,7 +21,8 @@ router = APIRouter(prefix="/api/checkpoints", tags=["checkpoints"])
             "model": Problem,
             "description": "Over SEMVEC_MAX_UPLOAD_MB, or holding more tensors than "
             "SEMVEC_MAX_UPLOAD_TENSORS (counted from the file's header before it is read)",
-        }
+        },
+        415: {"model": Problem, "description": "Not sent as application/octet-stream"},
     }
     | UNAUTHORIZED,
 )

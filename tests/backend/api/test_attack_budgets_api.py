@@ -8,6 +8,8 @@ run, its last neuron, a manual page), and an architecture the catalogue's larges
 torchvision and timm networks. A new GET route is tried without a change here.
 """
 
+import re
+
 import pytest
 
 from tests.backend.api.conftest import Server
@@ -129,3 +131,29 @@ def test_every_get_with_its_largest_arguments_is_answered_quickly_and_cheaply(at
             costly.append(f"{path} {query}: {cost.seconds:.1f} s, +{cost.grew_mb:.0f} MB")
     assert not costly, "\n".join(costly)
     assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_odd_requests_get_the_4xx_the_openapi_documents(attacked):
+    """Answers that were 500 (Dash's), 404 (a known path, another method) or undocumented
+    (400 for a body nested 1,000 deep, the guard's 413, the upload's 415)."""
+    client = attacked.http
+    auth = {"Authorization": "Bearer attack-token"}
+    assert client.get("/_dash-component-suites/os/path.py").status_code == 404
+    page = client.get("/").text
+    script = re.search(r'src="(/_dash-component-suites/[^"]+)"', page).group(1)
+    assert client.get(script).status_code == 200  # the page's own files still load
+    plain = {"Content-Type": "text/plain"}
+    assert client.post("/_dash-update-component", content=b"x", headers=plain).status_code == 415
+    assert client.post("/_dash-update-component", json={}).status_code == 400
+    other = client.patch("/api/jobs", headers=auth)
+    assert other.status_code == 405 and other.headers["allow"] == "GET, POST", other.text
+    assert client.delete("/api/no-such-thing", headers=auth).status_code == 404
+    deep = client.post(
+        "/api/jobs",
+        content=b"[" * 1000 + b"]" * 1000,
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400 and deep.json()["detail"]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"400", "413"} <= paths["/api/jobs"]["post"]["responses"].keys()
+    assert {"413", "415"} <= paths["/api/checkpoints"]["post"]["responses"].keys()
