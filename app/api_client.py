@@ -267,6 +267,11 @@ async def submit_job(kind: str, config: dict) -> dict:
     return (await request("POST", "/api/jobs", json={"kind": kind, "config": config}))[1]
 
 
+async def estimate_job(kind: str, config: dict) -> dict:
+    """What the job would cost on the server, before it is submitted."""
+    return (await request("POST", "/api/jobs/estimate", json={"kind": kind, "config": config}))[1]
+
+
 async def cancel_job(job_id: int) -> dict:
     return (await request("DELETE", f"/api/jobs/{int(job_id)}"))[1]
 

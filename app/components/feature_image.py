@@ -105,8 +105,9 @@ def feature_images(run: str, info: dict) -> html.Div:
     )
 
 
-def start_buttons(detail: dict, note: str | None = None) -> html.Div:
-    """Not made yet: optimise this neuron, or every neuron of its layer in one batch."""
+def start_buttons(detail: dict, note: str | None = None, cost=None) -> html.Div:
+    """Not made yet: optimise this neuron, or every neuron of its layer in one batch;
+    `cost`: what they would take (app.components.job_cost.cost_line), below them."""
     return html.Div(
         [
             html.Div(
@@ -130,5 +131,6 @@ def start_buttons(detail: dict, note: str | None = None) -> html.Div:
                 ],
                 className="search-buttons",
             ),
+            cost,
         ]
     )

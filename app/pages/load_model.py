@@ -13,6 +13,7 @@ from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
 from app.components.folder_picker import folder_picker, picker_callback
+from app.components.job_cost import cost_line, estimate, second_click
 from app.components.ui import field, message
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".th", ".bin", ".ckpt", ".tar")
@@ -85,7 +86,9 @@ def form() -> html.Fieldset:
                 _number("load-steps", 0, 100_000, 200),
             ),
             dcc.Store(id="load-layer-order"),
+            dcc.Store(id="load-confirm"),
             html.Button("Load and align", id="runs-align-go", className="primary", n_clicks=0),
+            html.Div(id="load-cost"),
         ],
         className="form",
     )
@@ -262,6 +265,36 @@ def _floats(text: str | None, what: str) -> list[float] | None:
         raise ValueError(f"{what} must be numbers separated by commas, e.g. 0.5,0.5,0.5") from None
 
 
+@callback(
+    Output("load-cost", "children"),
+    Input("runs-align-arch", "value"),
+    Input("load-weights", "value"),
+    Input("runs-align-dataset", "value"),
+    Input("runs-align-root", "value"),
+    Input("load-resize", "value"),
+    Input("load-crop", "value"),
+    Input("load-layers", "value"),
+    Input("load-steps", "value"),
+)
+async def load_cost(arch, weights, dataset, root, resize, crop, layers, steps):
+    """What the job would take, before Load and align is pressed (published weights: an
+    uploaded checkpoint is costed once it is uploaded, on the click)."""
+    if not arch or not weights or weights == UPLOAD:
+        return None
+    try:
+        data = _data(dataset, root, resize, crop, None, None)
+    except ValueError:
+        return None
+    config = {
+        "arch": f"{arch.partition('@')[0]}@{weights}",
+        "data": data,
+        "align": {"steps": 200 if steps is None else steps},
+    }
+    if layers:
+        config["layers"] = layers
+    return cost_line(await estimate("align", config))
+
+
 def _data(dataset, root, resize, crop, mean, std) -> dict:
     data = {
         "name": dataset or "digits",
@@ -277,6 +310,7 @@ def _data(dataset, root, resize, crop, mean, std) -> dict:
 
 @callback(
     Output("runs-message", "children", allow_duplicate=True),
+    Output("load-confirm", "data"),
     Input("runs-align-go", "n_clicks"),
     State("runs-upload", "contents"),
     State("runs-upload", "filename"),
@@ -291,6 +325,7 @@ def _data(dataset, root, resize, crop, mean, std) -> dict:
     State("load-layers", "value"),
     State("load-layer-order", "data"),
     State("load-steps", "value"),
+    State("load-confirm", "data"),
     prevent_initial_call=True,
 )
 async def load_and_align(
@@ -308,24 +343,30 @@ async def load_and_align(
     layers,
     layer_order,
     steps,
+    asked,
 ):
+    """Upload (or name published weights), then start the `align` job; one estimated above
+    an hour on the second click (the stored checkpoint is kept for it)."""
     if weights == UPLOAD and not contents:
-        return message("Choose a checkpoint file first, or published weights.", "error")
+        return message("Choose a checkpoint file first, or published weights.", "error"), None
     if not arch:
-        return message("Choose the model's architecture.", "error")
+        return message("Choose the model's architecture.", "error"), None
     if weights == UPLOAD and not filename.lower().endswith(CHECKPOINT_SUFFIXES):
-        return message(f"{filename} is not a checkpoint semvec reads.", "error")
+        return message(f"{filename} is not a checkpoint semvec reads.", "error"), None
     try:
         config = {
             "data": _data(dataset, root, resize, crop, mean, std),
             "align": {"steps": 200 if steps is None else steps},
         }
     except ValueError as err:
-        return message(str(err), "error")
+        return message(str(err), "error"), None
     if layers:
         config["layers"] = in_run_order(layers, layer_order or [])
     try:
-        if weights == UPLOAD:
+        if weights == UPLOAD and asked and asked[1].get("upload") == filename:
+            config |= {"arch": arch, "checkpoint": asked[1]["checkpoint"]}  # stored before
+            what = f"{filename}: alignment"
+        elif weights == UPLOAD:
             raw = base64.b64decode(contents.split(",", 1)[1])
             stored = await api_client.upload_checkpoint(PurePath(filename).name, raw)
             config |= {"arch": arch, "checkpoint": stored["checkpoint"]}
@@ -333,8 +374,21 @@ async def load_and_align(
         else:
             config["arch"] = f"{arch.partition('@')[0]}@{weights}"
             what = f"{config['arch']}: alignment"
+        ask, remember = await second_click("align", config, _plain(asked), "Load and align")
+        if ask:
+            kept = (
+                {"upload": filename, "checkpoint": config["checkpoint"]}
+                if weights == UPLOAD
+                else {}
+            )
+            return message(ask, "warning"), [remember, kept]
         job = await api_client.submit_job("align", config)
     except ApiError as err:
         text = await error_text(err, "Uploading and starting jobs")
-        return message(f"Not started: {text}", "error")
-    return message(f"{what} job {job['id']} started: follow it in the jobs table.")
+        return message(f"Not started: {text}", "error"), None
+    return message(f"{what} job {job['id']} started: follow it in the jobs table."), None
+
+
+def _plain(asked):
+    """The [kind, config] asked for before, out of the page's [that, the upload kept]."""
+    return asked[0] if asked else None

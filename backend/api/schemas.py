@@ -67,7 +67,8 @@ class JobEstimate(BaseModel):
     """What a job would cost here, before it is submitted."""
 
     seconds: float | None = Field(description="estimated seconds (none: not costed)")
-    words: str | None = Field(description="`about 2.8 h (4,096 steps × 4 batches …)`")
+    words: str | None = Field(description="`about 2.8 h`")
+    basis: str | None = Field(description="what it was counted from: `4,096 steps × 4 batches …`")
     ceiling_s: float = Field(description="the longest job this server accepts (seconds)")
 
 

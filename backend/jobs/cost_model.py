@@ -7,19 +7,24 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-START_S = 6.0
+START_S = 3.5
 """A worker's start: its process, torch's import, the model's build, the data's load."""
-FLOPS_PER_S = 30e9
-"""Forward FLOPs a second of a network pass on 2 cores (a backward pass costs two more)."""
-IMAGE_S = 2e-4
+FLOPS_PER_S = 100e9
+"""Forward FLOPs (as torch's FlopCounterMode counts them) a second of a network pass on one
+core (a backward pass costs two more): the digits CNN trains at about 90e9, a 224-px
+ResNet-50 step of optimised images ran at about 110e9 a thread."""
+IMAGE_S = 4e-5
 """Per image and pass besides the arithmetic: reading, augmenting, small-tensor overhead."""
-STEP_S = 4e-3
+ANALYSIS_IMAGE_S = 6e-4
+"""Per image of a run's analysis besides its network pass: every neuron's top images,
+histogram and class selectivity."""
+STEP_S = 1.5e-3
 """Per optimiser step besides its images: the update, the loss, Python."""
-ALIGN_STEP_S = 0.03
+ALIGN_STEP_S = 3.2e-3
 """One step fitting the semantic vectors (a batch of activations, a few matrix products)."""
-MAP_NEURON_S = {"umap": 2e-3, "tsne": 4e-3, "pca": 1e-5}
+MAP_NEURON_S = {"umap": 2e-3, "tsne": 1e-3, "pca": 1e-5}
 """Per neuron of a 2-D map (UMAP of 10,000 neurons took 14 s, docs/benchmarks.md)."""
-MAP_START_S = {"umap": 8.0, "tsne": 4.0, "pca": 0.5}
+MAP_START_S = {"umap": 7.0, "tsne": 0.5, "pca": 0.5}
 """numba's compilation (UMAP), the first iterations."""
 GPU_SPEEDUP = 10.0
 """A CUDA device is taken to be this much faster: a guess, not measured here; a GPU

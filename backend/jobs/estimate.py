@@ -108,7 +108,11 @@ def _finish_s(flops: float, facts: cm.DataFacts, align, analyze: bool) -> float:
     its analysis (a pass over every image) and PCA map."""
     reference = min(align.reference_images, facts.train)
     fit = cm.pass_s(flops, reference) + align.steps * cm.ALIGN_STEP_S
-    return fit + (cm.pass_s(flops, facts.all) + cm.MAP_START_S["pca"] if analyze else 0.0)
+    return fit + (_analysis_s(flops, facts.all) + cm.MAP_START_S["pca"] if analyze else 0.0)
+
+
+def _analysis_s(flops: float, images: int) -> float:
+    return cm.pass_s(flops, images) + images * cm.ANALYSIS_IMAGE_S
 
 
 def _epochs_s(flops: float, images: int, batch: int, epochs: int, test: int) -> float:
@@ -178,7 +182,7 @@ def _analyze(cfg) -> Estimate | None:
         return None
     flops, facts = found
     images = facts.all if cfg.split == "all" else facts.test if cfg.split == "test" else facts.train
-    work = cm.pass_s(flops, images)
+    work = _analysis_s(flops, images)
     return Estimate(cm.START_S + cm.on_device(work, cfg.device), f"{images:,} images")
 
 
@@ -203,7 +207,7 @@ def _place(cfg) -> Estimate | None:
 
 @estimator("demo")
 def _demo(_cfg) -> Estimate:
-    return Estimate(25.0, "the digits run from its shipped weights")
+    return Estimate(12.0, "the digits run from its shipped weights")
 
 
 @estimator("ablate")

@@ -142,7 +142,9 @@ def test_train_analyze_project_export_align_end_to_end(semvec, tmp_path):
 
 def test_jobs_from_the_command_line(semvec):
     config = '{"epochs": 2, "device": "cpu", "align": {"steps": 20}, "analyze": false}'
-    assert "job 1 queued" in semvec("jobs", "submit", "train", config).stdout
+    queued = semvec("jobs", "submit", "train", config).stdout
+    assert "job 1 queued (train), estimated at about " in queued
+    assert "(2 epochs × 1,079 images at 8 px)" in queued
     bad = semvec("jobs", "submit", "train", '{"epochs": -3}', expect=2)
     assert "epochs" in bad.stderr and "Traceback" not in bad.stderr
     semvec("jobs", "work")  # runs the queue here until it is empty

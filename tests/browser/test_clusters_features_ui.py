@@ -69,6 +69,11 @@ def test_a_neuron_shows_its_optimised_images_after_a_visualize_job(page):
     page.open("/?run=digits-default&neuron=conv3:7")
     page.wait_for_map(NEURONS)
     page.panel_name("conv3:7")
+    cost = page.wait_text("neuron-feature-cost", "Estimated time: this neuron about ")
+    assert "every neuron of conv3 about " in cost and "(128 neurons not yet made)" in cost, cost
+    line = page.driver.find_element(By.ID, "neuron-feature-cost")
+    page.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", line)
+    page.driver.save_screenshot("/tmp/feature-cost.png")
     start = page.wait(
         lambda d: d.find_elements(By.XPATH, "//button[text()='Optimise images for this neuron']"),
         message="the button that starts a visualize job",

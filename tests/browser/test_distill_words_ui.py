@@ -52,6 +52,19 @@ def test_the_plan_counts_steps_and_asks_before_many_long_jobs(page, ui_server):
     ask = page.wait_text("distill-message", "Press Start jobs again")
     assert "This starts 15 jobs" in ask and "min in all" in ask
     assert len(_jobs(ui_server)) == before  # nothing started on the first click
+    # Above an hour in all, in the server's estimate of each job.
+    page.type("distill-seeds", "10")
+    page.type("distill-epochs", "1000")
+    plan = page.wait_text("distill-plan", "1,000 epochs")
+    assert "50 jobs" in plan and " h in all" in plan, plan
+    page.driver.find_element(By.ID, "distill-go").click()
+    ask = page.wait_text("distill-message", "This starts 50 jobs")
+    assert " h in all; the longest is estimated at about " in ask, ask
+    assert "(1,000 epochs × 1,079 images at 8 px). Press Start jobs again" in ask
+    message = page.driver.find_element(By.ID, "distill-message")
+    page.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", message)
+    page.driver.save_screenshot("/tmp/distill-ask.png")
+    assert len(_jobs(ui_server)) == before
 
 
 def test_reload_keeps_the_form_and_the_filter_and_students_are_linked(page, ui_server):

@@ -15,7 +15,7 @@ from app.components.ranges import problems
 from app.components.ui import message
 from app.components.words import count
 from app.pages.distill import BETA, EPOCHS, LAMBDA, RHO, SEEDS
-from app.pages.distill.plan import duration, needs_confirm, plan
+from app.pages.distill.plan import costed, duration, needs_confirm, plan
 
 FORM = ("student", "methods", "seeds", "epochs", "lam", "beta", "rho", "train_size")
 """The form's fields kept in the hash besides the teacher (`distill-<field>` components)."""
@@ -212,10 +212,19 @@ async def distill_start(
         p = plan(methods, seeds, epochs, images, health["job_slots"])
     except ApiError:
         p = None
+    if p is not None:
+        first = [c for c in configs if c["seed"] == 0]  # the seeds of a method cost alike
+        p = await costed(p, first, seeds, health["job_slots"])
     if p is not None and needs_confirm(p) and asked != configs:
+        longest = p.get("longest")
+        longest = (
+            f"; the longest is estimated at {longest['words']} ({longest['basis']})"
+            if longest
+            else ""
+        )
         text = (
-            f"This starts {p['jobs']} jobs, about {duration(p['seconds'])} in all. "
-            "Press Start jobs again to start them."
+            f"This starts {count(p['jobs'], 'job')}, about {duration(p['seconds'])} in all"
+            f"{longest}. Press Start jobs again to start them."
         )
         return message(text, "warning"), configs
     started = []

@@ -8,6 +8,7 @@ from dash import Input, Output, callback, html
 
 from app import api_client
 from app.api_client import ApiError
+from app.components.job_cost import CONFIRM_S, estimate
 from app.components.ranges import problems
 from app.components.words import count
 from app.pages.distill import EPOCHS, SEEDS
@@ -39,11 +40,35 @@ def plan(methods, seeds, epochs, images: int | None, slots: int) -> dict | None:
     return {"jobs": jobs, "steps": steps, "per_epoch": per_epoch, "seconds": total}
 
 
+async def costed(p: dict, configs: list[dict], seeds, slots: int) -> dict:
+    """The plan with the server's estimates (POST /api/jobs/estimate) of one job per method
+    in `configs` in place of the page's own: {..., seconds, longest} (longest: the words of
+    the longest job's estimate). The page's figures stay when the server cannot say."""
+    found = [await estimate("distill", config) for config in configs]
+    if not found or any(f is None or f["seconds"] is None for f in found):
+        return p
+    longest = max(found, key=lambda f: f["seconds"])
+    total = sum(f["seconds"] for f in found) * int(seeds) / max(1, slots)
+    return p | {"seconds": total, "longest": longest}
+
+
+def one_job(teacher: str, student: str, method: str, epochs, train_size) -> dict:
+    """What costs a job's time (its λ, β and ρ do not)."""
+    config = {"teacher": teacher, "student": student, "method": method, "epochs": int(epochs)}
+    return config | ({"train_size": int(train_size)} if train_size else {})
+
+
 def duration(seconds: float) -> str:
-    return f"{math.ceil(seconds)} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    if seconds < 90:
+        return f"{math.ceil(seconds)} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def needs_confirm(p: dict) -> bool:
+    """Many long jobs, or above an hour: one job, or all of them."""
+    long_one = p.get("longest") and p["longest"]["seconds"] > CONFIRM_S
+    if long_one or p["seconds"] > CONFIRM_S:
+        return True
     return p["jobs"] > CONFIRM_JOBS and p["seconds"] > CONFIRM_SECONDS
 
 
@@ -54,8 +79,10 @@ def needs_confirm(p: dict) -> bool:
     Input("distill-seeds", "value"),
     Input("distill-epochs", "value"),
     Input("distill-train-size", "value"),
+    Input("distill-teacher", "value"),
+    Input("distill-student", "value"),
 )
-async def distill_plan(facts, methods, seeds, epochs, train_size):
+async def distill_plan(facts, methods, seeds, epochs, train_size, teacher, student):
     """`facts`: the teacher's (teacher.py), whose training split the students learn from."""
     if not facts:
         return None
@@ -67,6 +94,10 @@ async def distill_plan(facts, methods, seeds, epochs, train_size):
     p = plan(methods, seeds, epochs, images, health["job_slots"])
     if p is None:
         return None
+    student = student or facts.get("student")
+    if teacher and student:
+        configs = [one_job(teacher, student, m, epochs, train_size) for m in methods]
+        p = await costed(p, configs, seeds, health["job_slots"])
     return html.Div(
         f"{count(p['jobs'], 'job')} · {count(p['steps'], 'training step')} each "
         f"({p['per_epoch']} per epoch of {count(images, 'image')} × {count(int(epochs), 'epoch')})"

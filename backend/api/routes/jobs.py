@@ -14,6 +14,7 @@ from backend.api.schemas import (
 )
 from backend.core.errors import SemvecError
 from backend.core.settings import get_settings
+from backend.jobs.estimate import duration
 from backend.services import jobs
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -54,7 +55,8 @@ def estimate_job(body: JobCreate) -> JobEstimate:
     found = jobs.estimate(body.kind, body.config)
     return JobEstimate(
         seconds=found.seconds if found else None,
-        words=found.words() if found else None,
+        words=duration(found.seconds) if found else None,
+        basis=found.basis if found else None,
         ceiling_s=get_settings().max_job_hours * 3600,
     )
 
