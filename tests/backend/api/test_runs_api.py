@@ -30,6 +30,10 @@ def test_runs_and_run_detail(client):
         next(p["params"] for p in run["projections"] if p["method"] == "umap")
     )
     assert run["quality"]["r"] >= 0.97 and run["classes"] == [str(d) for d in range(10)]
+    # The digits CNN has no residual connections: P@10 without copies is P@10.
+    q = run["quality"]
+    assert q["residual_copies"] == {"stages": [], "neurons": 0}
+    assert q["precision_at_10_without_copies"] == q["precision_at_10"]
     missing = client.get("/api/runs/nope")
     assert missing.status_code == 404 and "no run named 'nope'" in missing.json()["detail"]
 
