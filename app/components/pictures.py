@@ -7,7 +7,8 @@ PICTURES_HINT = (
     "Pictures: each neuron as its top image, cropped around where it fires most. Where "
     "pictures would overlap, the map is cut into cells: each shows the neuron nearest its "
     "centre (the selected neuron or a search hit first) and how many neurons it holds. "
-    "Zoom in to see every neuron."
+    "Zoom in to see every neuron. Optimised image: a neuron with an optimised image (made "
+    "with Visualize in its panel) shows it instead of its crop."
 )
 
 
@@ -23,6 +24,17 @@ def looks() -> html.Div:
                 value="dots",
                 inline=True,
                 className="look-switch",
+            ),
+            dcc.RadioItems(
+                id="explorer-picture-source",
+                options=[
+                    {"label": "top image", "value": "top"},
+                    {"label": "optimised image", "value": "optimised"},
+                ],
+                value="top",
+                inline=True,
+                className="look-switch",
+                style={"display": "none"},
             ),
             html.Div(id="explorer-pictures-status", className="pictures-status"),
         ],

@@ -219,7 +219,11 @@ class PicturesPublic(BaseModel):
     count: int
     blank: list[int]
     """Neurons with no top image, drawn as grey tiles."""
+    optimised: list[int]
+    """Neurons drawn by their optimised image (the `optimised` source)."""
     source: str
+    features: int
+    """Which optimised images the sheet saw (it is remade when more are made)."""
     seconds: float
     """How long the sheet took to make."""
     bytes: int

@@ -4,8 +4,11 @@ Pictures view.
 A neuron's picture is its top image cropped around the peak of its activation map (the
 map the panel's heatmap draws); a neuron of a vector layer (no map) shows its whole top
 image, and one with no top image (no analysis row, a dead neuron) a grey tile. The
-pictures are laid out row by row in neuron-id order in `pictures/sheet.jpg`, with
-`pictures/index.json` saying the tile size and the number of columns, so that the page
+`optimised` sheet shows instead each neuron's optimised image where a `visualize` job made
+one (its top-image crop elsewhere), and is made again once more images were made.
+
+The pictures are laid out row by row in neuron-id order in `pictures/<source>.jpg`, with
+`pictures/<source>.json` saying the tile size and the number of columns, so that the page
 draws any neuron as a CSS sprite of one image fetched once.
 """
 
@@ -23,7 +26,10 @@ from backend.core.progress import Reporter
 from backend.runs.store import Run
 
 FOLDER = "pictures"
-SHEET, INDEX = "sheet.jpg", "index.json"
+SOURCES = {
+    "top": "top image, cropped around the activation's peak",
+    "optimised": "optimised image where one was made, else the top image's crop",
+}
 TILE = 32
 """Pixels a side of each picture in the sheet (the page draws it at about this size)."""
 QUALITY = 88
@@ -37,19 +43,33 @@ a crop of a few pixels shows no shape."""
 BLANK = (230, 233, 238)
 
 
-def sheet_paths(run: Run) -> tuple[Path, Path]:
+def sheet_paths(run: Run, source: str = "top") -> tuple[Path, Path]:
     folder = run.folder / FOLDER
-    return folder / SHEET, folder / INDEX
+    return folder / f"{source}.jpg", folder / f"{source}.json"
 
 
-def read_index(run: Run) -> dict | None:
-    """The sheet's index when the sheet is made (and of this format), else None."""
-    sheet, index = sheet_paths(run)
+def _features_stamp(run: Run) -> int:
+    """Changes whenever a `visualize` job adds optimised images to the run."""
+    from backend.services.feature_viz import FOLDER as FEATURES
+
+    try:
+        return (run.folder / FEATURES).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def read_index(run: Run, source: str = "top") -> dict | None:
+    """The sheet's index when the sheet is made and up to date, else None."""
+    sheet, index = sheet_paths(run, source)
     try:
         body = json.loads(index.read_text())
     except (OSError, ValueError):
         return None
-    return body if body.get("format") == FORMAT and sheet.exists() else None
+    if body.get("format") != FORMAT or not sheet.exists():
+        return None
+    if source == "optimised" and body.get("features") != _features_stamp(run):
+        return None  # optimised images were made since
+    return body
 
 
 def _crop_box(heat: np.ndarray | None, width: int, height: int, box) -> tuple[int, ...]:
@@ -83,11 +103,26 @@ def _picture(raw: np.ndarray, heat, box) -> Image.Image:
     return crop.resize((TILE, TILE), resample)
 
 
-def make_sheet(run: Run, reporter: Reporter | None = None) -> dict:
-    """Make (or remake) the run's picture sheet and return its index."""
+def _optimised(run: Run, i: int) -> Image.Image | None:
+    from backend.services.feature_viz import feature_image
+
+    raw = feature_image(run, i, "max")
+    if raw is None:
+        return None
+    rgb = np.repeat(raw[..., None], 3, axis=2) if raw.ndim == 2 else raw[..., :3]
+    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+    resample = Image.NEAREST if max(image.size) <= TILE else Image.BILINEAR
+    return image.resize((TILE, TILE), resample)
+
+
+def make_sheet(run: Run, reporter: Reporter | None = None, source: str = "top") -> dict:
+    """Make (or remake) the run's picture sheet of `source` and return its index."""
     from backend.services import images
     from backend.services.analysis import load_analysis
 
+    if source not in SOURCES:
+        raise SemvecError(f"unknown picture source {source!r}; known: {', '.join(SOURCES)}")
+    stamp = _features_stamp(run)
     reporter = reporter or Reporter()
     started = time.perf_counter()
     analysis = load_analysis(run)
@@ -98,11 +133,16 @@ def make_sheet(run: Run, reporter: Reporter | None = None) -> dict:
     columns = max(1, math.ceil(math.sqrt(n)))
     sheet = Image.new("RGB", (columns * TILE, math.ceil(n / columns) * TILE), BLANK)
     photos: dict[int, tuple] = {}  # neurons often share a top image: each is read once
-    blank = []
+    blank, optimised = [], []
     reporter.stage("pictures of the neurons", n)
     firsts = analysis.top_indices[:, 0].tolist()
     for i, index in enumerate(firsts):
-        if index < 0:
+        made = _optimised(run, i) if source == "optimised" else None
+        if made is not None:
+            optimised.append(i)
+            row, col = divmod(i, columns)
+            sheet.paste(made, (col * TILE, row * TILE))
+        elif index < 0:
             blank.append(i)
         else:
             if index not in photos:
@@ -121,7 +161,9 @@ def make_sheet(run: Run, reporter: Reporter | None = None) -> dict:
         "columns": columns,
         "count": n,
         "blank": blank,
-        "source": "top image, cropped around the activation's peak",
+        "optimised": optimised,
+        "source": source,
+        "features": stamp,
         "seconds": round(time.perf_counter() - started, 2),
     }
     _write(run, sheet, index)
@@ -130,7 +172,7 @@ def make_sheet(run: Run, reporter: Reporter | None = None) -> dict:
 
 def _write(run: Run, sheet: Image.Image, index: dict) -> None:
     """Sheet first, index last (atomically): an index is only ever read beside its sheet."""
-    sheet_path, index_path = sheet_paths(run)
+    sheet_path, index_path = sheet_paths(run, index["source"])
     sheet_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = sheet_path.with_suffix(f".{os.getpid()}.tmp")
     sheet.save(tmp, format="JPEG", quality=QUALITY)

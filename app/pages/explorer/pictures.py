@@ -15,28 +15,38 @@ from app.components.ui import message
     Output("explorer-pictures", "data"),
     Output("explorer-pictures-status", "children"),
     Output("explorer-pictures-poll", "disabled"),
+    Output("explorer-picture-source", "style"),
     Input("explorer-look", "value"),
     Input("explorer-view", "data"),
     Input("explorer-pictures-poll", "n_intervals"),
+    Input("explorer-picture-source", "value"),
     State("explorer-pictures", "data"),
 )
-async def explorer_pictures(look, view, _tick, shown):
-    """The sheet's index for the run shown (kept while Dots are on, so that switching
-    back is instant), or the progress of the job making it."""
+async def explorer_pictures(look, view, _tick, source, shown):
+    """The sheet's index for the run shown, or the progress of the job making it. The
+    index is kept while Dots are on: switching back draws at once, from the browser."""
     if look != "pictures" or not view:
-        return no_update, None, True
-    run = view["run"]
-    if shown and shown.get("run") == run:
-        return no_update, None, True
+        return no_update, None, True, HIDDEN
+    return *(await _sheet(view["run"], source or "top", shown)), SHOWN
+
+
+HIDDEN, SHOWN = {"display": "none"}, {}
+
+
+async def _sheet(run: str, source: str, shown: dict | None) -> tuple:
+    """(index, status, poll disabled); the index is asked for again on each switch (one
+    small GET): optimised images made since remake the `optimised` sheet."""
+    path = api_client.run_path(run, "pictures")
     try:
-        status, body = await api_client.made_or_started(api_client.run_path(run, "pictures"), {})
+        status, body = await api_client.made_or_started(path, {"source": source})
     except ApiError as err:
         if failed := api_client.failure(err):
             text = f"The pictures could not be made: {failed['error'].rstrip('.')}."
             return None, message(text, "error"), True
         return None, message(await error_text(err, "Making the pictures"), "error"), True
     if status == 200:
-        return body | {"run": run}, None, True
+        index = body | {"run": run}
+        return no_update if index == shown else index, None, True
     job = await api_client.job(body["job_id"])
     if job["state"] in FAILED:
         text = f"The pictures job {job['id']} {job['state']}: {job['error'] or 'no reason'}"
