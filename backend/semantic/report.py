@@ -89,7 +89,7 @@ def quality_line(q: dict) -> str:
     def pair(d: dict) -> str:
         text = f"r {d['r']:.4f}, P@10 {d['precision_at_10']:.4f}"
         if apart and d.get("precision_at_10_without_copies") is not None:
-            text += f" ({d['precision_at_10_without_copies']:.4f} without residual copies)"
+            text += f", without residual copies {d['precision_at_10_without_copies']:.4f}"
         return text
 
     held = q.get("held_out")
