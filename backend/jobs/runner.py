@@ -106,8 +106,9 @@ class Runner:
 
     def running(self) -> int:
         """Workers whose process is alive (one that died stays listed until its outcome
-        is written, which a damaged jobs.db never allows)."""
-        return sum(1 for worker in self.workers.values() if worker.proc.poll() is None)
+        is written, which a damaged jobs.db never allows). Read by health requests while
+        the runner thread adds and removes workers: a copy is iterated."""
+        return sum(1 for worker in list(self.workers.values()) if worker.proc.poll() is None)
 
     def _loop(self) -> None:
         backoff = Backoff(self.poll_s)
