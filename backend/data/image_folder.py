@@ -9,7 +9,9 @@ Layouts understood:
   80 / 10 / 10 as root/<class>/ would be (not one class named `test`).
 Photos of any size and format PIL reads (JPEG, PNG, WebP, ...) are resized (shorter side)
 then centre-cropped to a square per batch. Symbolic links that lead outside the root are
-skipped (a link to the root itself may be given).
+skipped (a link to the root itself may be given). Files that are not usable images are
+left out, named in the split's note, and recorded (`DataSpec.skip`) by a run, which
+reads its folder the same way again (backend.data.image_screen).
 
 Opening a folder imports neither torchvision nor scikit-learn and resolves only the
 symbolic links it meets: the server opens a folder to serve a top image, and importing
