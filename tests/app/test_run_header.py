@@ -45,7 +45,8 @@ def test_a_model_without_copies_shows_the_raw_figures_alone():
 
 def test_no_live_neurons_is_said_in_words_not_as_empty_figures():
     q = {"r": None, "precision_at_10": None, "live_neurons": 0, "result": "no live neurons"}
+    q |= {"ceiling": {"r": None, "precision_at_10": None}, "bound": {"r": None, "dim": 64}}
     facts = _facts(q)
     value, title = facts["no live neurons"]
-    assert value == "(of 1,018)" and "constant" in title
-    assert "held-out r" not in facts and "P@10" not in facts
+    assert value == "(0 of 1,018 vary)" and "constant" in title
+    assert not {"held-out r", "P@10", "ceiling", "rank-64 bound"} & set(facts)

@@ -54,7 +54,7 @@ def _run_info(s: dict) -> list:
         ("neurons", f"{s['neurons']:,}"),
     ]
     if q.get("result") == "no live neurons":
-        facts.append(("no live neurons", f"(of {s['neurons']:,})"))
+        facts.append(("no live neurons", f"(0 of {s['neurons']:,} vary)"))
     else:
         facts += [
             ("held-out r", fmt(q.get("r"), ".3f")),
@@ -118,7 +118,7 @@ def _references(q: dict) -> list:
     }
     for key, (label, note) in notes.items():
         ref = q.get(key)
-        if ref:
+        if ref and q.get("result") != "no live neurons":  # figures of nothing: left out
             text = f" r {fmt(ref.get('r'), '.3f')} / P@10 {fmt(ref.get('precision_at_10'), '.3f')}"
             if _has_copies(q):
                 text += f" ({fmt(ref.get(APART), '.3f')} without copies)"
