@@ -108,6 +108,8 @@ class _Images(Dataset):
         try:
             return self._transform(_load_image(path))
         except SemvecError as err:
+            if isinstance(err.__cause__, FileNotFoundError):
+                raise  # the folder changed under the job: not a bad photo
             return _stand_in(path, err, self.crop)
 
 

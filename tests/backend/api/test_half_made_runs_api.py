@@ -60,21 +60,25 @@ def _image_folder(root, per_class: int = 20) -> None:
 
 
 def test_an_error_while_the_run_is_written_leaves_nothing(tmp_path):
-    """An image of the test split is corrupt: training runs, the vectors settle, then the
-    quality pass on held-out data fails inside the run's writing."""
+    """An image of the test split vanishes once the run is being written (a photo that
+    is there but does not decode is replaced, not fatal): training ran, the vectors
+    settle, then the quality pass on held-out data fails inside the run's writing."""
     from backend.data.image_folder import _split_samples
 
     root = tmp_path / "datasets" / "three"
     _image_folder(root)
     _, splits, _, _ = _split_samples(root, seed=0, split="test")
-    broken = splits["test"][0][0]
-    with open(broken, "wb") as f:
-        f.write(b"not a png")
+    vanishing = splits["test"][0][0]
     data = {"name": "imagefolder", "root": str(root), "image_size": 8}
-    align = {"steps": 20, "batch_size": 16}
+    align = {"steps": 2000, "batch_size": 16}  # the settling the removal lands in
     config = QUICK | {"data": data, "name": "broken", "batch_size": 16, "align": align}
     with Server(tmp_path) as server, server.client() as client:
         job = client.post("/api/jobs", json={"kind": "train", "config": config}).json()
+        deadline = time.monotonic() + 120
+        while not [entry for entry in _entries(tmp_path) if not entry.endswith(".lock")]:
+            assert time.monotonic() < deadline, "no run folder appeared"
+            time.sleep(0.02)
+        os.remove(vanishing)
         job = wait_for_job(client, job["id"], {"succeeded", "failed"})
         assert job["state"] == "failed" and "cannot read image" in job["error"], job["error"]
         assert client.get(f"/api/jobs/{job['id']}/metrics").json()["count"] == 1  # it trained
