@@ -130,4 +130,15 @@ def test_the_picture_sheet_is_made_once_by_a_job_and_holds_each_neurons_crop(ser
     }
     # Each neuron's own picture: mostly a digit's strokes (dark and light), no blank tile.
     assert sum(max(t.getdata()) - min(t.getdata()) > 100 for t in tiles.values()) > 200
-    assert len({t.tobytes() for t in tiles.values()}) > 150
+    assert len({t.tobytes() for t in tiles.values()}) > 100  # some share their top image
+    # The optimised source: conv3:5 (101) has an optimised image (the test above made it),
+    # which takes its tile; every other neuron keeps its crop.
+    pending = client.post(f"{RUN}/pictures", params={"source": "optimised"})
+    assert pending.status_code == 202
+    assert wait_for_job(client, pending.json()["job_id"], {"succeeded"})["kind"] == "pictures"
+    made = client.get(f"{RUN}/pictures", params={"source": "optimised"}).json()
+    assert made["optimised"] == [101] and made["sheet"] != index["sheet"]
+    other = Image.open(io.BytesIO(client.get(made["sheet"]).content)).convert("L")
+    box = lambda i: ((i % 16) * 32, (i // 16) * 32, (i % 16 + 1) * 32, (i // 16 + 1) * 32)  # noqa: E731
+    assert other.crop(box(101)).tobytes() != sheet.crop(box(101)).tobytes()
+    assert other.crop(box(100)).tobytes() == sheet.crop(box(100)).tobytes()
