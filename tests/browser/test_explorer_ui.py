@@ -177,7 +177,6 @@ def test_pictures_view_from_a_link_zooms_into_cells_and_opens_a_clicked_neuron(p
 
     # The sheet made here, as its job would (tests/backend/api/test_views_api.py runs it).
     make_sheet(RunStore(ui_server.home).open("digits-default"))
-    started = time.perf_counter()
     page.open("/?run=digits-default&view=pictures")
     page.wait_for_map(NEURONS)
     shown = page.wait(lambda _: _pictures(page), 60, "no pictures were drawn")
@@ -218,7 +217,6 @@ def test_pictures_view_from_a_link_zooms_into_cells_and_opens_a_clicked_neuron(p
     page.wait(lambda _: not _pictures(page), message="pictures stayed on in Dots")
     page.wait(lambda _: "view=" not in page.query(), message="the link kept view=pictures")
     assert not page.console_errors()
-    print(f"pictures test: {time.perf_counter() - started:.1f} s in the browser")
 
 
 # Download figure: the map as PNG (twice the screen's resolution) and SVG, in Dots and in
