@@ -9,6 +9,8 @@ from functools import lru_cache
 
 START_S = 3.5
 """A worker's start: its process, torch's import, the model's build, the data's load."""
+RUN_MODEL_S = 1.5
+"""Opening a run's model for a job that reads one (its weights, its held-out images)."""
 FLOPS_PER_S = 100e9
 """Forward FLOPs (as torch's FlopCounterMode counts them) a second of a network pass on one
 core (a backward pass costs two more): the digits CNN trains at about 90e9, a 224-px

@@ -182,7 +182,7 @@ def _analyze(cfg) -> Estimate | None:
         return None
     flops, facts = found
     images = facts.all if cfg.split == "all" else facts.test if cfg.split == "test" else facts.train
-    work = _analysis_s(flops, images)
+    work = cm.RUN_MODEL_S + _analysis_s(flops, images)
     return Estimate(cm.START_S + cm.on_device(work, cfg.device), f"{images:,} images")
 
 
@@ -201,7 +201,7 @@ def _place(cfg) -> Estimate | None:
     if None in found:
         return None
     images = min(found[1][1].test, MAX_IMAGES)
-    work = sum(cm.pass_s(flops, images) for flops, _ in found)
+    work = sum(cm.RUN_MODEL_S + cm.pass_s(flops, images) for flops, _ in found)
     return Estimate(cm.START_S + cm.on_device(work, cfg.device), f"two models on {images:,} images")
 
 
@@ -223,7 +223,7 @@ def _ablate(cfg) -> Estimate | None:
     else:
         passes = 1 + cfg.draws
         what = f"the selection and {cfg.draws} random draws"
-    work = (1 + passes) * cm.pass_s(flops, facts.test)
+    work = cm.RUN_MODEL_S + (1 + passes) * cm.pass_s(flops, facts.test)
     basis = f"{what} on {facts.test:,} images"
     return Estimate(cm.START_S + cm.on_device(work, cfg.device), basis)
 
@@ -248,7 +248,7 @@ def _visualize(cfg) -> Estimate | None:
     settings = settings_for(facts.size, device, cfg.steps)
     todo = len(missing(run, cfg.neuron_ids()))
     steps = steps_needed(2 * todo, settings)
-    work = steps * (cm.pass_s(flops, settings.batch, backward=True) + cm.STEP_S)
+    work = cm.RUN_MODEL_S + steps * (cm.pass_s(flops, settings.batch, backward=True) + cm.STEP_S)
     basis = (
         f"{settings.steps:,} steps × {math.ceil(2 * todo / settings.batch):,} batches of "
         f"{settings.batch} images at {_px(facts)} ({todo:,} neurons not yet made)"
