@@ -4,7 +4,15 @@ its Pictures view, its clusters, an ablation result, the Runs tab and the Distil
     .venv/bin/python scripts/screenshot.py [--out-dir docs/images] [--home HOME]
     .venv/bin/python scripts/screenshot.py --home HOME --pictures RUN:NAME.png
 
-`--pictures` takes only the Pictures view of RUN in HOME (e.g. a ResNet-56 on CIFAR-10).
+`--pictures` takes only the Pictures view of RUN in HOME. The manual's CIFAR-10 one shows
+the public ResNet-56 aligned on 2,000 CIFAR-10 test photos (200 a class, unpacked from
+../shared/data/cifar10 as bench/own_model.py does), then mapped with UMAP:
+
+    semvec align --checkpoint ../shared/data/teachers/resnet56-cifar10.th \
+        --arch resnet56_a --dataset imagefolder --root HOME/datasets/cifar-2000 \
+        --mean 0.4914,0.4822,0.4465 --std 0.2023,0.1994,0.2010 --name resnet56-cifar10
+    semvec project resnet56-cifar10 --method umap
+    scripts/screenshot.py --home HOME --pictures resnet56-cifar10:screenshot-pictures-cifar.png
 
 Without `--home`, runs `semvec quickstart` into a temporary data home; a home given with
 `--home` (e.g. one with finished distillation jobs) is served as it is. Drives headless
