@@ -52,14 +52,10 @@ def test_a_damaged_jobs_db_is_one_line_at_start(tmp_path):
 def test_a_read_only_jobs_db_is_one_line_at_start(tmp_path):
     """An immutable jobs.db (root ignores a file's mode, so root makes it immutable) once
     gave a traceback from the job runner and exit 3."""
+    from backend.jobs.store import JobStore
+
     db = tmp_path / "jobs.db"
-    sqlite3.connect(db).close()
-    subprocess.run(
-        [sys.executable, "-m", "backend.cli", "jobs", "list"],
-        check=True,
-        env={"SEMVEC_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-        timeout=120,
-    )
+    JobStore(db)  # a sound store, with its tables
     if os.geteuid() == 0:
         locked = subprocess.run(["chattr", "+i", str(db)], capture_output=True)
         if locked.returncode != 0:
