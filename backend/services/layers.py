@@ -46,16 +46,16 @@ def _blank_record(target: str, for_real: bool):
             record = build_record(target, load_weights=False)
         to_meta(record.model)
         return record
-    except SemvecError:
-        raise
     except Exception as err:
-        if not for_real:
-            raise NotTraceableError(
-                f"{target} cannot be traced without building it in full, which the server does "
-                f"not do for a listing: run `semvec layers {target}` on a machine of yours to "
-                "see its layers, or pick them from a run of it"
-            ) from err
-        return build_record(target, load_weights=False)
+        if for_real:
+            return build_record(target, load_weights=False)
+        if isinstance(err, SemvecError) and "meta tensor" not in str(err):
+            raise  # the model's own fault (no logit layer, ...), not the meta device's
+        raise NotTraceableError(
+            f"{target} cannot be traced without building it in full, which the server does "
+            f"not do for a listing: run `semvec layers {target}` on a machine of yours to "
+            "see its layers, or pick them from a run of it"
+        ) from err
 
 
 def _guess_input(record) -> tuple[int, int]:
