@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test docs bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-pipeline bench-first-run bench-serve-start bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
+.PHONY: run test docs bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-pipeline bench-gpu-all bench-first-run bench-serve-start bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -89,6 +89,9 @@ bench-own-model: $(READY)  ## your own model on real photos: the public CIFAR-10
 
 bench-pipeline: $(READY)  ## a whole post-hoc run vs one bare decode + forward (ResNet-56, resnet50 @224), stage split, memory at 2,000 and 10,000 images; needs ../shared/data
 	$(PY) -m bench.pipeline
+
+bench-gpu-all: $(READY)  ## on a CUDA machine: every GPU check (alignment ratio, AMP training, the pipeline at resnet50 @224 on 10,000 photos, CIFAR distillation) in under 10 minutes; writes bench/out/gpu_all.json
+	$(PY) -m bench.gpu_all
 
 bench-first-run: $(READY)  ## the newcomer's path: `make run` in a fresh clone, twice; seconds to a usable map
 	$(PY) -m bench.first_run

@@ -78,8 +78,10 @@ def alignment_ratio(device: torch.device, steps: int, batch: int = 256) -> dict:
     }
 
 
-def train_job(device: str, epochs: int) -> dict:
-    """A real job through the runner, on `device`."""
+def train_job(
+    device: str, epochs: int, arch: str = "resnet20", image_size: int = 32, align_steps: int = 200
+) -> dict:
+    """A real job through the runner, on `device` (bench/gpu_all.py --tiny: a toy size)."""
     from backend.jobs.builtin import TrainJob
     from backend.jobs.runner import Runner
 
@@ -87,11 +89,11 @@ def train_job(device: str, epochs: int) -> dict:
         os.environ["SEMVEC_HOME"] = home
         runner = Runner(Path(home), slots=1)
         config = TrainJob(
-            arch="resnet20",
-            data={"name": "digits", "image_size": 32},
+            arch=arch,
+            data={"name": "digits", "image_size": image_size},
             epochs=epochs,
             device=device,
-            align={"steps": 200},
+            align={"steps": align_steps},
         )
         job = runner.store.create("train", config.model_dump())
         started = time.perf_counter()

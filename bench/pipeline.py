@@ -81,8 +81,11 @@ def _checkpoint(model: str, home: Path) -> Path:
 # ---- the two contenders, each run in its own process (`--one`) ----
 
 
-def bare(model: str, folder: Path, home: Path) -> dict:
-    """Decode, resize, normalise and forward every image once: a plain torchvision loop."""
+def bare(model: str, folder: Path, home: Path, device: str = "cpu") -> dict:
+    """Decode, resize, normalise and forward every image once: a plain torchvision loop
+    (on CUDA: channels_last, bf16 autocast, decoding in one worker per core)."""
+    import os
+
     import torch
     from torchvision import datasets, transforms
 
@@ -98,7 +101,9 @@ def bare(model: str, folder: Path, home: Path) -> dict:
 
         net = resnet50(num_classes=10)
     load_into(net, read_state_dict(_checkpoint(model, home)), arch)
-    net.eval()
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    net.eval().to(dev, memory_format=torch.channels_last if cuda else torch.contiguous_format)
     tf = transforms.Compose(
         [
             transforms.Resize(resize),
@@ -107,16 +112,21 @@ def bare(model: str, folder: Path, home: Path) -> dict:
             transforms.Normalize(mean, std),
         ]
     )
-    loader = torch.utils.data.DataLoader(datasets.ImageFolder(str(folder), tf), batch_size=256)
+    workers = max(1, (os.cpu_count() or 2) - 1) if cuda else 0
+    loader = torch.utils.data.DataLoader(
+        datasets.ImageFolder(str(folder), tf), batch_size=256, num_workers=workers, pin_memory=cuda
+    )
     images = 0
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cuda", torch.bfloat16, enabled=cuda):
         for x, _ in loader:
-            net(x)
+            net(x.to(dev, non_blocking=True))
             images += len(x)
+    if cuda:
+        torch.cuda.synchronize()
     return {"images": images}
 
 
-def whole_run(model: str, folder: Path, home: Path) -> dict:
+def whole_run(model: str, folder: Path, home: Path, device: str = "cpu") -> dict:
     """`semvec align` as the CLI runs it: vectors, quality, analysis and the PCA map."""
     from backend.services.analysis import analyze_run
     from backend.services.projection import project_run
@@ -129,7 +139,7 @@ def whole_run(model: str, folder: Path, home: Path) -> dict:
     clock = StageClock()
 
     def finish(run) -> None:
-        analyze_run(run, device="cpu", reporter=clock)
+        analyze_run(run, device=device, reporter=clock)
         project_run(run, "pca", {}, clock)
 
     cfg = PostHocConfig(
@@ -138,7 +148,7 @@ def whole_run(model: str, folder: Path, home: Path) -> dict:
         data=DataConfig(
             name="imagefolder", root=str(folder), image_size=resize, crop=crop, mean=mean, std=std
         ),
-        device="cpu",
+        device=device,
         align=AlignConfig(),
     )
     run = align_run(cfg, reporter=clock, home=home, before_commit=finish)
@@ -161,17 +171,18 @@ def _one(args) -> None:
     """Child process: one contender on one thread; prints one JSON line."""
     import torch
 
-    torch.set_num_threads(1)
+    if args.device == "cpu":
+        torch.set_num_threads(1)
     started = time.perf_counter()
-    out = CONTENDERS[args.one](args.model, Path(args.folder), Path(args.home))
+    out = CONTENDERS[args.one](args.model, Path(args.folder), Path(args.home), args.device)
     out["seconds_inside"] = round(time.perf_counter() - started, 2)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print("RESULT " + json.dumps(out), flush=True)
 
 
-def _spawn(which: str, model: str, folder: Path, home: Path) -> dict:
+def _spawn(which: str, model: str, folder: Path, home: Path, device: str = "cpu") -> dict:
     cmd = [sys.executable, "-m", "bench.pipeline", "--one", which, "--model", model]
-    cmd += ["--folder", str(folder), "--home", str(home)]
+    cmd += ["--folder", str(folder), "--home", str(home), "--device", device]
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -181,14 +192,14 @@ def _spawn(which: str, model: str, folder: Path, home: Path) -> dict:
     return json.loads(lines[-1][7:]) | {"seconds": round(seconds, 2)}
 
 
-def compare(model: str, folder: Path, home: Path, rounds: int) -> dict:
+def compare(model: str, folder: Path, home: Path, rounds: int, device: str = "cpu") -> dict:
     """Interleaved rounds of bare and whole run; the median per-round ratio."""
     from bench.timing import median, paired_ratio
 
     bares, runs = [], []
     for i in range(rounds):
-        bares.append(_spawn("bare", model, folder, home))
-        runs.append(_spawn("run", model, folder, home))
+        bares.append(_spawn("bare", model, folder, home, device))
+        runs.append(_spawn("run", model, folder, home, device))
         print(
             f"  {model} round {i + 1}/{rounds}: bare {bares[-1]['seconds']:.1f} s, "
             f"run {runs[-1]['seconds']:.1f} s",
@@ -229,6 +240,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--part", choices=["resnet56", "resnet50", "memory", "all"], default="all")
     parser.add_argument("--home", help="data home to work in (default: a temporary folder)")
+    parser.add_argument("--device", default="cpu", help="cpu (one thread) or cuda")
+    parser.add_argument("--photos", type=int, default=2000, help="resnet50's photos (<= 10,000)")
+    parser.add_argument("--out", help="JSON file to write (default: bench/out/pipeline.json)")
     parser.add_argument("--one", choices=list(CONTENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--model", choices=list(MODELS), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -238,14 +252,20 @@ def main() -> None:
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     rounds = 1 if args.quick else args.rounds
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / ("pipeline-quick.json" if args.quick else "pipeline.json")
+    path = (
+        Path(args.out)
+        if args.out
+        else OUT / ("pipeline-quick.json" if args.quick else "pipeline.json")
+    )
+    photos = 200 if args.quick else min(args.photos, 10_000)
+    dev = args.device
     results = json.loads(path.read_text()) if path.exists() else {}
     parts = {
         "resnet56": lambda: compare(
-            "resnet56", _folder(home, 200 if args.quick else None), home, rounds
+            "resnet56", _folder(home, 200 if args.quick else None), home, rounds, dev
         ),
         "resnet50": lambda: compare(
-            "resnet50", _folder(home, 20 if args.quick else 200), home, rounds
+            "resnet50", _folder(home, photos // 10 if photos < 10_000 else None), home, rounds, dev
         ),
         "memory": lambda: memory(home, {"2000": _folder(home, 200), "10000": _folder(home, None)}),
     }
