@@ -15,7 +15,9 @@ Two models, both on photos of ../shared/data's CIFAR-10 test JPEGs:
 Then the peak memory (RSS) of the whole run at 2,000 and at 10,000 images (ResNet-56).
 
 Run: `make bench-pipeline` (or `.venv/bin/python -m bench.pipeline [--quick]`); writes
-bench/out/pipeline.json. `--quick` (a few minutes) uses 2,000 ResNet-56 images, 200
+bench/out/pipeline.json. Each ratio is given in wall seconds and in CPU seconds of the
+child processes (on one thread the latter leaves out the time other processes take the
+shared cores away). `--quick` (a few minutes) uses 2,000 ResNet-56 images, 200
 ResNet-50 photos and one round. Needs ../shared/data; says which file is missing.
 """
 
@@ -183,13 +185,21 @@ def _one(args) -> None:
 def _spawn(which: str, model: str, folder: Path, home: Path, device: str = "cpu") -> dict:
     cmd = [sys.executable, "-m", "bench.pipeline", "--one", which, "--model", model]
     cmd += ["--folder", str(folder), "--home", str(home), "--device", device]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode or not lines:
         raise SystemExit(f"{which} {model} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][7:]) | {"seconds": round(seconds, 2)}
+    return json.loads(lines[-1][7:]) | {"seconds": round(seconds, 2), "cpu_s": round(cpu, 2)}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished child processes: on one thread, a run's own work,
+    without the time other processes took the shared cores away."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def compare(model: str, folder: Path, home: Path, rounds: int, device: str = "cpu") -> dict:
@@ -219,6 +229,11 @@ def compare(model: str, folder: Path, home: Path, rounds: int, device: str = "cp
         "run_s": run_s,
         "run_inside_s": inside,
         "ratio": round(paired_ratio(run_s, bare_s), 3),
+        "bare_cpu_s": [b["cpu_s"] for b in bares],
+        "run_cpu_s": [r["cpu_s"] for r in runs],
+        "cpu_ratio": round(
+            paired_ratio([r["cpu_s"] for r in runs], [b["cpu_s"] for b in bares]), 3
+        ),
         "stages_s": {k: round(v, 2) for k, v in stages.items()},
         "stage_share": {k: round(v / total, 3) for k, v in stages.items()},
         "quality": {k: last[k] for k in ("r", "precision_at_10", "bound", "ceiling")},
@@ -284,7 +299,8 @@ def _summary(results: dict) -> None:
             r = results[name]
             shares = ", ".join(f"{k} {v:.0%}" for k, v in r["stage_share"].items())
             print(
-                f"{name}: {r['images']} images, whole run / bare pass = {r['ratio']:.2f}x "
+                f"{name}: {r['images']} images, whole run / bare pass = {r['ratio']:.2f}x wall, "
+                f"{r.get('cpu_ratio', float('nan')):.2f}x CPU time "
                 f"(run {min(r['run_s']):.1f} s, bare {min(r['bare_s']):.1f} s); {shares}"
             )
     if "memory" in results:

@@ -13,11 +13,13 @@ The vectors are then fitted to the training correlation itself: a step's loss is
 alignment loss with the expected correlation in place of one batch's, so no step needs
 another forward pass.
 
-Memory, whatever the number of images: the N x N co-moment (4 N^2 bytes: 16 MB at 2,000
-neurons, 400 MB at 10,000), the held-out rows (at most 4,096 x N floats) and the
-analysis's O(N k) state. Beyond EXACT_MAX neurons, or when the splits cannot be matched
-image by image, `plan_pass` returns None and the run takes the passes of
-backend/training/align.py (a randomised eigen-solution over subsets of neurons).
+Memory, whatever the number of images: the N x N co-moment (4 N^2 bytes: 4 MB at 1,018
+neurons, 0.9 GB at 15,114), the held-out rows (at most 4,096 x N floats) and the
+analysis's O(N k) state. Up to EXACT_MAX neurons the eigen-solution is exact; beyond, it is
+the randomised one, its products taken on the co-moment in memory. Beyond COMOMENT_MAX
+neurons, or when the splits cannot be matched image by image, `plan_pass` returns None and
+the run takes the passes of backend/training/align.py (randomised products, one pass each,
+and steps over subsets of M neurons).
 """
 
 import os
@@ -35,11 +37,14 @@ from backend.semantic.reference import (
     Reference,
     eigen_start_weight,
     exact_from_comoment,
+    randomised_from_comoment,
 )
 from backend.semantic.report import HELD_OUT_IMAGES
 from backend.semantic.sample import balanced_sample
 from backend.training.config import AlignConfig
 
+COMOMENT_MAX = 23_000
+"""Most neurons whose N x N co-moment one pass keeps (float32: 2.1 GB at 23,000)."""
 CHANCE_IMAGES = 512
 """Test images the near-chance warning is judged on (backend/services/loading.py)."""
 
@@ -93,7 +98,7 @@ def plan_pass(
     """The plan of one pass over `everything`, or None when one pass cannot serve (more
     neurons than an exact training correlation holds, or splits not matched image by
     image)."""
-    if num_neurons > EXACT_MAX:
+    if num_neurons > COMOMENT_MAX:
         return None
     keys = image_keys(everything)
     if keys is None or len(set(keys)) != len(keys):
@@ -164,8 +169,11 @@ class _Feed:
 
     def __call__(self, h: torch.Tensor, idx: torch.Tensor) -> None:
         if self.moments is None:
-            self.moments = Comoments(h.shape[1], h.device)
-            self.held = torch.zeros(self.rows, h.shape[1], device=h.device)
+            # Normal tensors (not inference ones): the solve overwrites the co-moment in
+            # place, so a 15k-neuron model needs no second 900 MB copy.
+            with torch.inference_mode(False):
+                self.moments = Comoments(h.shape[1], h.device)
+                self.held = torch.zeros(self.rows, h.shape[1], device=h.device)
         idx = idx.cpu()
         self.moments.update(h[self.is_train[idx].to(h.device)])
         row = self.held_row[idx]
@@ -229,13 +237,10 @@ def run_pass(
         model.to(memory_format=torch.contiguous_format)
     reporter.stage("reference", 0)
     moments = feed.moments
-    # A copy: tensors made under the pass's inference mode refuse in-place edits later.
-    reference = exact_from_comoment(
-        moments.m2.clone(),
-        moments.count,
-        min(dim, moments.m2.shape[0]),
-        lambda t: reporter.advance(0, t),
-    )
+    n = moments.m2.shape[0]
+    solve = exact_from_comoment if n <= EXACT_MAX else randomised_from_comoment
+    progress = lambda t: reporter.advance(0, t)  # noqa: E731
+    reference = solve(moments.m2, moments.count, min(dim, n), progress=progress)
     labels = everything.labels()
     return PassResult(
         analysis=analysis,

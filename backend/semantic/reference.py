@@ -132,12 +132,7 @@ def exact_from_comoment(gram: torch.Tensor, count: int, dim: int, progress=None)
     """The exact Reference from the centred co-moment matrix sum (h - mean)(h - mean)^T
     (N, N) of `count` training images (overwritten: it becomes the correlation)."""
     n = gram.shape[0]
-    if count < 2:
-        raise ValueError("the reference needs at least two training images")
-    scale = gram.diagonal().clamp(min=0).sqrt()
-    alive = scale > DEAD_STD * count**0.5
-    inv = torch.where(alive, 1.0 / scale.clamp(min=1e-30), torch.zeros_like(scale))
-    corr = gram.mul_(inv[:, None]).mul_(inv[None, :]).cpu()
+    corr, alive = _correlation(gram, count)
     if progress:
         progress(f"exact eigendecomposition of the {n} x {n} training correlation")
     vals, vecs = scipy.linalg.eigh(
@@ -145,6 +140,41 @@ def exact_from_comoment(gram: torch.Tensor, count: int, dim: int, progress=None)
     )
     vals, vecs = torch.from_numpy(vals[::-1].copy()), torch.from_numpy(vecs[:, ::-1].copy())
     return _finish(vecs, vals, corr, None, alive.cpu(), count, "exact")
+
+
+def _correlation(gram: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The correlation (in place of the centred co-moment `gram`) and the alive mask."""
+    if count < 2:
+        raise ValueError("the reference needs at least two training images")
+    scale = gram.diagonal().clamp(min=0).sqrt()
+    alive = scale > DEAD_STD * count**0.5
+    inv = torch.where(alive, 1.0 / scale.clamp(min=1e-30), torch.zeros_like(scale))
+    return gram.mul_(inv[:, None]).mul_(inv[None, :]).cpu(), alive
+
+
+def randomised_from_comoment(
+    gram: torch.Tensor, count: int, dim: int, seed: int = 0, iterations: int = 3, progress=None
+) -> Reference:
+    """The Reference of `_randomised` (the same seeded start, rows and iterations) from the
+    centred co-moment matrix held in memory (overwritten): products C Q need no pass."""
+    n = gram.shape[0]
+    corr, alive = _correlation(gram, count)
+    gen = torch.Generator().manual_seed(seed)
+    k = min(n, 2 * dim)
+    basis = torch.linalg.qr(torch.randn(n, k, generator=gen)).Q
+    n_rows = min(n, CEILING_ROWS, max(1, ROW_BUDGET // n))
+    rows = torch.randperm(n, generator=gen)[:n_rows].sort().values
+    for i in range(iterations + 1):
+        if progress:
+            progress(f"randomised eigen-solution: product {i + 1} of {iterations + 1}")
+        product = corr @ basis
+        if i < iterations:
+            basis = torch.linalg.qr(product).Q
+    small = basis.T @ product
+    vals, small_vecs = torch.linalg.eigh(0.5 * (small + small.T).double())
+    order = vals.argsort(descending=True)[:dim]
+    vecs = (basis.double() @ small_vecs[:, order]).float()
+    return _finish(vecs, vals[order].float(), corr[rows].clone(), rows, alive, count, "randomised")
 
 
 def _standardiser(stream: Stream, n: int) -> tuple[Callable, torch.Tensor, int]:

@@ -119,3 +119,22 @@ def test_a_run_made_in_one_pass_has_the_files_and_figures_of_separate_passes(mon
         a_old, a_new = analyze_run(old), analyze_run(new)
         torch.testing.assert_close(a_new.class_means, a_old.class_means, atol=1e-5, rtol=1e-4)
         assert torch.equal(a_new.top_indices, a_old.top_indices)
+
+
+def test_randomised_reference_from_the_comoment_is_the_one_of_passes_over_the_images():
+    from backend.semantic.reference import compute_reference, randomised_from_comoment
+
+    gen = torch.Generator().manual_seed(1)
+    h = torch.randn(400, 6, generator=gen) @ torch.randn(6, 60, generator=gen)  # rank 6
+    h += 0.1 * torch.randn(400, 60, generator=gen)
+    direct = compute_reference(lambda: iter(h.split(64)), 60, 4, seed=3, exact_max=10)
+    moments = Comoments(60)
+    for batch in h.split(64):
+        moments.update(batch)
+    ours = randomised_from_comoment(moments.m2, moments.count, 4, seed=3)
+    assert ours.method == direct.method == "randomised"
+    assert torch.equal(ours.rows, direct.rows)
+    torch.testing.assert_close(ours.eigenvalues, direct.eigenvalues, rtol=1e-4, atol=1e-4)
+    fit = ours.vectors @ ours.vectors.T  # the rank-d fit, whatever the eigenvectors' signs
+    torch.testing.assert_close(fit, direct.vectors @ direct.vectors.T, rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(ours.correlation, direct.correlation, rtol=1e-4, atol=1e-4)
