@@ -1,6 +1,6 @@
 """Validated settings of one student (shared by the CLI, the job kind and the bench)."""
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from backend.training.config import AlignConfig
 
@@ -84,6 +84,27 @@ class DistillConfig(BaseModel):
         "eigen-start (600 steps there gained P@10 +0.005 on the digits student and were most "
         "of a short job's time)",
     )
+
+    @field_validator("lam", mode="before")
+    @classmethod
+    def _lam_bounded(cls, value):
+        if isinstance(value, int | float) and value > LAM_MAX:
+            raise ValueError(
+                f"lam {value:g} is too large: at most {LAM_MAX:,.0f}, and for each method 100 "
+                "times its default"
+            )
+        return value
+
+    @field_validator("temperature", mode="before")
+    @classmethod
+    def _temperature_trains(cls, value):
+        low, high = TEMPERATURE_RANGE
+        if isinstance(value, int | float) and not low <= value <= high:
+            raise ValueError(
+                f"temperature {value:g} is outside {low:g}–{high:g}: far below 1 every soft "
+                "target is one-hot, far above it uniform"
+            )
+        return value
 
     def teacher_hint_layers(self) -> list[str] | None:
         """The teacher side of the `path` / `teacher_path=student_path` hint entries."""
