@@ -78,7 +78,7 @@ def _forward_flops(arch: str, kwargs_json: str, channels: int, size: int) -> flo
     from backend.services.models import build_model
 
     with torch.device("meta"):
-        model = build_model(arch, json.loads(kwargs_json))
+        model = build_model(arch, json.loads(kwargs_json)).eval()  # one image: no batch stats
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(torch.empty(1, channels, size, size))
     return float(counter.get_total_flops())
