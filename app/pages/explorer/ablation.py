@@ -12,6 +12,7 @@ from app.api_client import ApiError
 from app.components.ablation import IDLE, ablation_results
 from app.components.access import error_text
 from app.components.job_controls import FAILED, job_progress
+from app.components.job_cost import second_click
 from app.components.ui import message
 
 DONE = "Done: the result is at the top of the right-hand column."
@@ -99,6 +100,10 @@ async def explorer_ablate(
     if not neurons:
         return no_update, None, True, message(NOTHING[source], "warning"), no_update
     body = {"neurons": neurons, "mode": mode or "zero", "draws": int(draws or 5)}
+    asked = (job or {}).get("asked")  # a job above an hour waits for a second click
+    ask, asked = await second_click("ablate", {"run": view["run"], **body}, asked, "Ablate")
+    if ask:
+        return no_update, {"asked": asked}, True, message(ask, "warning"), no_update
     try:
         status, answer = await api_client.request(
             "POST", api_client.run_path(view["run"], "ablations"), json=body
@@ -118,7 +123,7 @@ def _progress(job_id: int, job: dict | None) -> html.Div:
 
 
 async def _follow(view, job):
-    if not job:
+    if not job or "job_id" not in job:  # none, or one waiting for its second click
         return no_update, None, True, no_update, no_update
     state = await api_client.job(job["job_id"])
     if state["state"] in FAILED:
