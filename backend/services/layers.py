@@ -1,5 +1,6 @@
 """A model's layers as `semvec layers` and the page's layer picker show them."""
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -49,7 +50,7 @@ def _blank_record(target: str, for_real: bool):
     except Exception as err:
         if for_real:
             return build_record(target, load_weights=False)
-        if isinstance(err, SemvecError) and "meta tensor" not in str(err):
+        if isinstance(err, SemvecError) and not re.search(r"\bmeta\b", str(err)):
             raise  # the model's own fault (no logit layer, ...), not the meta device's
         raise NotTraceableError(
             f"{target} cannot be traced without building it in full, which the server does "
