@@ -220,7 +220,12 @@ def _fitting(share: float) -> tuple:
 _FINISH_RUN = (*_fitting(0.12), *_FINISH)
 TRAIN_PHASES = (("train", "training", 0.75), *_FINISH_RUN)
 DISTILL_PHASES = (("distill", "training the student", 0.75), *_FINISH_RUN)
-ALIGN_PHASES = (*_fitting(0.8), *_FINISH)
+ALIGN_PHASES = (
+    # backend/analysis/one_pass.py: one read of the images for everything, then the fit
+    ("one pass", "reading the images", 0.6),
+    *_fitting(0.2),
+    *_FINISH,
+)
 DEMO_PHASES = (*_FINISH, ("umap map", "UMAP map", 0.07))
 
 

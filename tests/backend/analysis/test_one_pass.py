@@ -13,6 +13,7 @@ from backend.analysis import one_pass
 from backend.analysis.one_pass import Comoments, plan_pass, run_pass
 from backend.core.progress import Reporter
 from backend.data import load_split
+from backend.jobs.builtin import ALIGN_PHASES
 from backend.runs.checkpoint import load_into, read_state_dict
 from backend.semantic.quality import collect_activations
 from backend.semantic.reference import REFERENCE_IMAGES, reference_for
@@ -107,6 +108,8 @@ def test_a_run_made_in_one_pass_has_the_files_and_figures_of_separate_passes(mon
         # Each image is read once: no caching pass, no separate analysis pass.
         assert new_stages.count("one pass") == 1
         assert not {"activations", "analysis"} & set(new_stages)
+        # An align job's progress bar knows every stage it will go through.
+        assert set(new_stages) <= {stage for stage, *_ in ALIGN_PHASES}
         files = sorted(p.name for p in old.folder.iterdir())
         assert sorted(p.name for p in new.folder.iterdir()) == files
         q_old, q_new = old.metrics()["quality"], new.metrics()["quality"]
