@@ -19,9 +19,7 @@ def home(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_a_worker_cut_off_by_a_damaged_store_is_not_counted_and_the_runner_backs_off(
-    home, capfd
-):
+def test_a_worker_cut_off_by_a_damaged_store_is_not_counted_and_the_runner_backs_off(home, capfd):
     runner = Runner(home, slots=1).start()
     try:
         config = TrainJob.model_validate({"epochs": 1, "device": "cpu", "analyze": False})
