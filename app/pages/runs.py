@@ -15,6 +15,7 @@ from app.components.job_controls import (
     job_progress,
     state_badge,
 )
+from app.components.job_cost import second_click
 from app.components.ranges import Range, number_field
 from app.components.ui import choice, field, fmt, message, table
 from app.pages import load_model
@@ -35,6 +36,7 @@ def layout() -> html.Div:
                 "Run name (optional)",
                 dcc.Input(id="runs-train-name", type="text", placeholder="e.g. my-digits-cnn"),
             ),
+            dcc.Store(id="runs-train-confirm"),
             html.Button("Start training", id="runs-train-go", className="primary", n_clicks=0),
         ],
         className="form",
@@ -180,25 +182,32 @@ async def runs_refresh(_tick, disabled):
 
 @callback(
     Output("runs-message", "children"),
+    Output("runs-train-confirm", "data"),
     Input("runs-train-go", "n_clicks"),
     State("runs-train-arch", "value"),
     State("runs-train-dataset", "value"),
     State("runs-train-root", "value"),
     State("runs-train-epochs", "value"),
     State("runs-train-name", "value"),
+    State("runs-train-confirm", "data"),
     prevent_initial_call=True,
 )
-async def runs_train(_go, arch, dataset, root, epochs, name):
+async def runs_train(_go, arch, dataset, root, epochs, name, asked):
+    """Start a `train` job; one estimated above an hour on the second click."""
     if problem := EPOCHS.problem(epochs):
-        return message(f"Not started: {problem}", "error")
+        return message(f"Not started: {problem}", "error"), None
     config = {"arch": arch, "data": _data(dataset, root), "epochs": EPOCHS.value(epochs)}
     if (name or "").strip():
         config["name"] = name.strip()
+    ask, asked = await second_click("train", config, asked, "Start training")
+    if ask:
+        return message(ask, "warning"), asked
     try:
         job = await api_client.submit_job("train", config)
     except ApiError as err:
-        return message(f"Not started: {await error_text(err, 'Starting jobs', LABELS)}", "error")
-    return message(f"Training job {job['id']} started: follow it in the jobs table.")
+        text = await error_text(err, "Starting jobs", LABELS)
+        return message(f"Not started: {text}", "error"), None
+    return message(f"Training job {job['id']} started: follow it in the jobs table."), None
 
 
 def _data(dataset: str, root: str | None) -> dict:
