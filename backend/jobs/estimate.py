@@ -251,6 +251,6 @@ def _visualize(cfg) -> Estimate | None:
     work = cm.RUN_MODEL_S + steps * (cm.pass_s(flops, settings.batch, backward=True) + cm.STEP_S)
     basis = (
         f"{settings.steps:,} steps × {math.ceil(2 * todo / settings.batch):,} batches of "
-        f"{settings.batch} images at {_px(facts)} ({todo:,} neurons not yet made)"
+        f"{settings.batch} images at {_px(facts)}, {todo:,} neurons not yet made"
     )
     return Estimate(cm.START_S + cm.on_device(work, cfg.device), basis)

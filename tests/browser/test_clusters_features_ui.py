@@ -70,7 +70,8 @@ def test_a_neuron_shows_its_optimised_images_after_a_visualize_job(page):
     page.wait_for_map(NEURONS)
     page.panel_name("conv3:7")
     cost = page.wait_text("neuron-feature-cost", "Estimated time: this neuron about ")
-    assert "every neuron of conv3 about " in cost and "(128 neurons not yet made)" in cost, cost
+    assert "every neuron of conv3 about " in cost, cost
+    assert "of 64 images at 8 px, 128 neurons not yet made)." in cost, cost
     line = page.driver.find_element(By.ID, "neuron-feature-cost")
     page.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", line)
     page.driver.save_screenshot("/tmp/feature-cost.png")
