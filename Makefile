@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.installed
 READY  := $(VENV)/.installed-dev
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test docs bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-pipeline bench-gpu-all bench-first-run bench-serve-start bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
+.PHONY: run test docs bench bench-ablation bench-ablation-cifar bench-feature-viz bench-own-model bench-pipeline bench-gpu-all bench-estimates bench-first-run bench-serve-start bench-quality bench-quality-scale bench-gpu bench-kd bench-kd-gpu bench-kd-cifar bench-kd-cifar-gpu lint format checkpoint clean
 
 # What the app needs (requirements.txt); `make run` installs only this.
 $(RUNTIME): requirements.txt pyproject.toml
@@ -86,6 +86,9 @@ bench-ablation-cifar: $(READY)  ## the same on the public CIFAR-10 ResNet-56 (ne
 
 bench-own-model: $(READY)  ## your own model on real photos: the public CIFAR-10 ResNet-56 and torchvision:resnet50 @224px, per stage; needs ../shared/data
 	$(PY) -m bench.own_model
+
+bench-estimates: $(READY)  ## every job kind once on the digits run: estimate at submit vs the worker's CPU seconds; writes bench/out/estimates.json
+	$(PY) -m bench.estimates
 
 bench-pipeline: $(READY)  ## a whole post-hoc run vs one bare decode + forward (ResNet-56, resnet50 @224), stage split, memory at 2,000 and 10,000 images; needs ../shared/data
 	$(PY) -m bench.pipeline
