@@ -4,7 +4,13 @@ Typical use: `load_split(DataSpec("digits", seed=0), "train").batches(128, shuff
 yields (x, y, idx) batches; see DataSplit.
 """
 
-from backend.data.registry import list_datasets, load_split, provided_by, register_dataset
+from backend.data.registry import (
+    list_datasets,
+    load_split,
+    load_splits,
+    provided_by,
+    register_dataset,
+)
 from backend.data.spec import SPLITS, DataSpec
 from backend.data.split import DataSplit
 
@@ -13,4 +19,12 @@ provided_by("backend.data.digits", ["digits"])
 provided_by("backend.data.torchvision_sets", ["mnist", "fashion_mnist", "cifar10", "cifar100"])
 provided_by("backend.data.image_folder", ["imagefolder"])
 
-__all__ = ["SPLITS", "DataSpec", "DataSplit", "list_datasets", "load_split", "register_dataset"]
+__all__ = [
+    "SPLITS",
+    "DataSpec",
+    "DataSplit",
+    "list_datasets",
+    "load_split",
+    "load_splits",
+    "register_dataset",
+]

@@ -7,6 +7,7 @@ needs neither.
 
 import importlib
 from collections.abc import Callable
+from dataclasses import replace
 
 from backend.core.errors import UnknownNameError
 from backend.data.spec import DataSpec, check_split
@@ -59,3 +60,12 @@ def load_split(spec: DataSpec, split: str) -> DataSplit:
     data = loader(spec, check_split(split))
     data.adapt(channels=spec.channels, mean=spec.mean, std=spec.std, crop=spec.crop)
     return data
+
+
+def load_splits(spec: DataSpec, splits: tuple[str, ...]) -> tuple[DataSplit, ...]:
+    """Several splits of one dataset; an image folder's file headers are read once, by the
+    first split, and its list of unusable files is handed to the others."""
+    first = load_split(spec, splits[0])
+    if spec.skip is None and first.skip is not None:
+        spec = replace(spec, skip=tuple(first.skip))
+    return (first, *(load_split(spec, split) for split in splits[1:]))

@@ -46,11 +46,12 @@ class DataFacts:
 
 @lru_cache(maxsize=32)
 def _data_facts(data_json: str) -> DataFacts:
-    from backend.data import load_split
+    from backend.data import load_splits
     from backend.training.config import DataConfig
 
     spec = DataConfig.model_validate_json(data_json).spec()
-    splits = {name: load_split(spec, name) for name in ("train", "val", "test")}
+    names = ("train", "val", "test")
+    splits = dict(zip(names, load_splits(spec, names), strict=True))
     test = splits["test"]
     return DataFacts(
         train=len(splits["train"]),

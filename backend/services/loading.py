@@ -39,10 +39,9 @@ class Loaded:
 
 
 def _splits(data: DataConfig):
-    from backend.data import load_split
+    from backend.data import load_splits
 
-    spec = data.spec()
-    return load_split(spec, "train"), load_split(spec, "test")
+    return load_splits(data.spec(), ("train", "test"))
 
 
 def with_preprocess(data: DataConfig, record: ModelRecord) -> DataConfig:

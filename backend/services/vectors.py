@@ -7,7 +7,6 @@ so that a failure there, too, leaves no run behind.
 """
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -43,13 +42,9 @@ from backend.training.fit import train_with_alignment
 
 
 def _splits(data):
-    from backend.data import load_split
+    from backend.data import load_splits
 
-    spec = data.spec()
-    train = load_split(spec, "train")
-    if spec.skip is None and train.skip is not None:  # an image folder's headers: read once
-        spec = replace(spec, skip=tuple(train.skip))
-    return train, load_split(spec, "val"), load_split(spec, "test")
+    return load_splits(data.spec(), ("train", "val", "test"))
 
 
 def _index_for(model: nn.Module, layers: list[str], split, device) -> NeuronIndex:
