@@ -15,7 +15,7 @@ from app.components.job_controls import (
     job_progress,
     state_badge,
 )
-from app.components.job_cost import second_click
+from app.components.job_cost import cost_line, estimate, second_click
 from app.components.ranges import Range, number_field
 from app.components.ui import choice, field, fmt, message, table
 from app.pages import load_model
@@ -38,6 +38,7 @@ def layout() -> html.Div:
             ),
             dcc.Store(id="runs-train-confirm"),
             html.Button("Start training", id="runs-train-go", className="primary", n_clicks=0),
+            html.Div(id="runs-train-cost"),
         ],
         className="form",
     )
@@ -180,6 +181,27 @@ async def runs_refresh(_tick, disabled):
     return _runs_table(runs, damaged), _jobs_table(jobs)
 
 
+def _train_config(arch, dataset, root, epochs, name) -> dict:
+    config = {"arch": arch, "data": _data(dataset, root), "epochs": EPOCHS.value(epochs)}
+    if (name or "").strip():
+        config["name"] = name.strip()
+    return config
+
+
+@callback(
+    Output("runs-train-cost", "children"),
+    Input("runs-train-arch", "value"),
+    Input("runs-train-dataset", "value"),
+    Input("runs-train-root", "value"),
+    Input("runs-train-epochs", "value"),
+)
+async def train_cost(arch, dataset, root, epochs):
+    """What the training job would take, before Start training is pressed."""
+    if not arch or EPOCHS.problem(epochs):
+        return None
+    return cost_line(await estimate("train", _train_config(arch, dataset, root, epochs, None)))
+
+
 @callback(
     Output("runs-message", "children"),
     Output("runs-train-confirm", "data"),
@@ -196,9 +218,7 @@ async def runs_train(_go, arch, dataset, root, epochs, name, asked):
     """Start a `train` job; one estimated above an hour on the second click."""
     if problem := EPOCHS.problem(epochs):
         return message(f"Not started: {problem}", "error"), None
-    config = {"arch": arch, "data": _data(dataset, root), "epochs": EPOCHS.value(epochs)}
-    if (name or "").strip():
-        config["name"] = name.strip()
+    config = _train_config(arch, dataset, root, epochs, name)
     ask, asked = await second_click("train", config, asked, "Start training")
     if ask:
         return message(ask, "warning"), asked

@@ -33,6 +33,11 @@ def test_epochs_out_of_range_are_kept_and_refused_in_words(page, ui_server):
     page.wait_text("runs-table", "digits-default")
     label = page.driver.find_element(By.XPATH, "//label[.//input[@id='runs-train-epochs']]")
     assert "1 … 1000" in label.text
+    # The job's cost is stated before it is started, and follows the epochs asked for.
+    cost = page.wait_text("runs-train-cost", "Estimated time: about")
+    assert "10 epochs" in cost, cost
+    page.type("runs-train-epochs", "1000")
+    assert "1,000 epochs" in page.wait_text("runs-train-cost", "1,000 epochs")
     jobs = _jobs(ui_server)
     for typed, why in (("100000", "too large"), ("0", "too small")):
         page.type("runs-train-epochs", typed)
