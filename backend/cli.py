@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", help="a .safetensors file, or a weights-only torch file (.pt, .pth, .th)"
     )
     p.add_argument("--arch", help=_ARCH_HELP)
+    p.add_argument(
+        "--gpus",
+        type=int,
+        default=1,
+        help="processes sharing the pass over the images, one per GPU (CPU cores on a machine "
+        "without one), launched by torchrun; rank 0 merges their statistics and writes the "
+        "run. Across machines, start `torchrun -m backend.cli align ...` on each instead",
+    )
     _add_data(p)
     _add_align(p, steps=ALIGN_STEPS)
 
@@ -222,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to start torchrun's ranks
     from backend.commands import COMMANDS
 
     try:

@@ -89,12 +89,19 @@ def _after_vectors(args, reporter):
     return None if args.no_analyze else finish
 
 
-def _make_run(make, cfg, args) -> None:
-    """Make a run with vectors (train_run or align_run), analyse it, say where it is."""
-    reporter = TqdmReporter()
-    run = make(cfg, name=args.name, reporter=reporter, before_commit=_after_vectors(args, reporter))
-    reporter.close()
-    print(f"run {run.id}: {run.folder}")
+def _make_run(make, cfg, args, **extra) -> None:
+    """Make a run with vectors (train_run or align_run), analyse it, say where it is.
+    Under torchrun (`world` in `extra`) rank 0 alone reports and writes."""
+    from backend.core.progress import Reporter
+
+    world = extra.get("world")
+    reporter = TqdmReporter() if world is None or world.is_main else Reporter()
+    finish = _after_vectors(args, reporter)
+    run = make(cfg, name=args.name, reporter=reporter, before_commit=finish, **extra)
+    if isinstance(reporter, TqdmReporter):
+        reporter.close()
+    if run is not None:
+        print(f"run {run.id}: {run.folder}")
 
 
 @command("train")
@@ -118,11 +125,36 @@ def train(args) -> None:
     _make_run(train_run, cfg, args)
 
 
+def _start_ranks(args) -> int | None:
+    """With --gpus N outside torchrun: the same command as N ranks under torchrun (its
+    exit code); None when this process is to do the work (one process, or a rank)."""
+    import os
+    import subprocess
+
+    if args.gpus < 1:
+        raise SemvecError(f"--gpus {args.gpus}: give 1 or more processes")
+    if args.gpus == 1 or "WORLD_SIZE" in os.environ:
+        return None
+    from backend.jobs.checks import ranks_fit
+
+    try:
+        ranks_fit(args.gpus)
+    except ValueError as err:
+        raise SemvecError(str(err).replace("gpus", "--gpus", 1)) from err
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command = [f"--nproc-per-node={args.gpus}", "-m", "backend.cli", *args.argv]
+    return subprocess.run([*launch, *command]).returncode
+
+
 @command("align")
-def align(args) -> None:
+def align(args) -> int | None:
     from backend.services.loading import WrongArchitectureError
     from backend.services.vectors import align_run
     from backend.training.config import PostHocConfig
+    from backend.training.distributed import from_environment
+
+    if (code := _start_ranks(args)) is not None:
+        return code
 
     cfg = PostHocConfig(
         run=args.run,
@@ -136,7 +168,7 @@ def align(args) -> None:
         align=_align_config(args),
     )
     try:
-        _make_run(align_run, cfg, args)
+        _make_run(align_run, cfg, args, world=from_environment())
     except WrongArchitectureError as err:  # the CLI's own way to name another architecture
         raise SemvecError(f"{err} (or bring your own: --arch path/to/file.py:build)") from err
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from backend.analysis import across_ranks
 from backend.analysis.result import Analysis
 from backend.analysis.run import analyze
 from backend.core.progress import Reporter
@@ -42,6 +43,7 @@ from backend.semantic.reference import (
 from backend.semantic.report import HELD_OUT_IMAGES
 from backend.semantic.sample import balanced_sample
 from backend.training.config import AlignConfig
+from backend.training.distributed import World
 
 COMOMENT_MAX = 23_000
 """Most neurons whose N x N co-moment one pass keeps (float32: 2.1 GB at 23,000)."""
@@ -199,18 +201,32 @@ def run_pass(
     k: int = 9,
     bins: int = 32,
     amp: bool = True,
-) -> PassResult:
+    world: World | None = None,
+) -> PassResult | None:
     """The one pass (see the module's docstring) and the training correlation's
     eigen-solution from its co-moments.
 
     On CUDA the GPU is kept fed: the model runs in channels_last under bf16 autocast
-    (`amp`), and image files are decoded in one worker process per CPU core."""
+    (`amp`), and image files are decoded in one worker process per CPU core (per GPU
+    under torchrun). Under torchrun (`world` of several ranks) each rank reads its share
+    of the batches and rank 0 gets the statistics of all of them
+    (backend/analysis/across_ranks.py); the other ranks return None."""
+    world = world or World()
     everything = plan.everything
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
         if hasattr(everything, "num_workers"):
-            everything.num_workers = max(1, (os.cpu_count() or 2) - 1)
+            cores = (os.cpu_count() or 2) // max(1, world.size)
+            everything.num_workers = max(1, cores - 1)
+    batches, agree = everything.batches(batch_size), None
     total = -(-len(everything) // batch_size)
+    if world.distributed:
+        chunks, steps = across_ranks.share(len(everything), batch_size, world)
+        batches, agree, total = (
+            everything.batches_of(chunks),
+            across_ranks.RangeAgreement(steps),
+            len(chunks),
+        )
     reporter.stage("one pass", total)
     done = [0]
 
@@ -222,7 +238,7 @@ def run_pass(
     analysis = analyze(
         model,
         layers,
-        everything.batches(batch_size),
+        batches,
         num_classes=len(everything.classes),
         k=k,
         bins=bins,
@@ -232,9 +248,17 @@ def run_pass(
         total=total,
         also=feed,
         amp=amp,
+        agree_range=agree,
     )
     if device.type == "cuda":  # back: the run's weights are saved as contiguous tensors
         model.to(memory_format=torch.contiguous_format)
+    if world.distributed:
+        across_ranks.reduce_comoments(feed.moments, world)
+        across_ranks.reduce_rows(feed.held, world)
+        parts = across_ranks.gather_to_main(analysis, world)
+        if not world.is_main:
+            return None
+        analysis = across_ranks.merge_analyses(parts)
     reporter.stage("reference", 0)
     moments = feed.moments
     n = moments.m2.shape[0]

@@ -107,6 +107,7 @@ def analyze(
     samples: int = 4,
     also: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
     amp: bool = False,
+    agree_range=None,
 ) -> Analysis:
     """Top-k images, class means, histograms and moments of every neuron, in one pass.
 
@@ -134,6 +135,9 @@ def analyze(
             (backend/analysis/one_pass.py).
         amp: on CUDA, run the forward pass under bf16 autocast (the statistics stay
             float32 and float64).
+        agree_range: under torchrun, a `RangeAgreement`
+            (backend/analysis/across_ranks.py): each batch's min and max agreed over the
+            ranks, so that their histograms keep the same bins and add up.
 
     When the model's output is a (B, K) tensor, each image's top class and its softmax
     probability are kept too (`Analysis.predictions`).
@@ -164,6 +168,7 @@ def analyze(
                 with _one_thread(device):
                     if acc is None:
                         acc = _Accumulators(probe, k, bins, num_classes, samples, device)
+                        acc.agree_range = agree_range
                     h = probe.pooled()
                     acc.update(h, probe.maps(), y, idx)
                     acc.update_outputs(out, idx)
@@ -175,6 +180,8 @@ def analyze(
         model.train(was_training)
     if acc is None:
         raise ValueError("analyze got no batches: the dataset is empty")
+    if agree_range is not None:
+        agree_range.finish(acc.hist)
     return acc.finish(class_names)
 
 
@@ -204,6 +211,7 @@ class _Accumulators:
         self.confidence = PerImage(torch.float32, float("nan"), device)
         self.num_outputs: int | None = None
         self.max_index = -1
+        self.agree_range = None
         # Per neuron (N, 1): the flat map rows of its k slots start at channel * k, and
         # batch row r of it is r * width + channel in the (B * width, h * w) output view.
         channel = torch.cat([torch.arange(lay.width) for lay in self.index.layers])
@@ -228,7 +236,10 @@ class _Accumulators:
             self.classes.update(h64, y)
             self.labels.update(idx, y)
         self.moments.update(h64)
-        self.hist.update(h64, batch_min, batch_max)
+        if self.agree_range is None:
+            self.hist.update(h64, batch_min, batch_max)
+        else:
+            self.hist.update(h64, *self.agree_range(batch_min, batch_max))
         if self.bottom is not None:
             self.bottom.update(h.neg(), idx, batch_min.neg().to(h.dtype))
             self.random.update(h, idx)

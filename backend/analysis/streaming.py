@@ -165,7 +165,7 @@ class StreamingHistogram:
         if self._offset is None:
             self._init_range(bmin, bmax)
         else:
-            self._grow(bmin, bmax)
+            self.grow(bmin, bmax)
         # The flat bin number row * bins + floor((x - lo) * bins / (hi - lo)), as one fused
         # multiply-add and one clamp. The clamp takes a value that rounding put a hair past
         # the last edge back into the last bin; every value is >= lo, so truncating floors.
@@ -187,7 +187,9 @@ class StreamingHistogram:
         width = torch.maximum(span * (1 + 1 / self.bins), floor)
         self._set_range(bmin.clone(), bmin + width)
 
-    def _grow(self, bmin: torch.Tensor, bmax: torch.Tensor) -> None:
+    def grow(self, bmin: torch.Tensor, bmax: torch.Tensor) -> None:
+        """Widen the ranges until they hold [bmin, bmax], counting nothing (also how a rank
+        follows the others' batches: backend/analysis/across_ranks.py)."""
         half = self.bins // 2
         while True:
             right = bmax >= self.hi

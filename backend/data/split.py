@@ -154,6 +154,14 @@ class DataSplit(ABC):
                 x = self._augment(x, generator)
             yield (self._adapted(x) - self._mean) / self._std, self._labels[idx], idx
 
+    def batches_of(
+        self, chunks: list[torch.Tensor]
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """(x, y, idx) as `batches` yields them, for these chunks of split indices only
+        (one rank's share of a pass: the other ranks' images are never decoded here)."""
+        for idx, x in zip(chunks, self._read_batches(chunks), strict=True):
+            yield (self._adapted(x) - self._mean) / self._std, self._labels[idx], idx
+
     def _read_batches(self, chunks: list[torch.Tensor]) -> Iterator[torch.Tensor]:
         """Images of each chunk of indices, float32 (B, C, S, S) in [0, 1]."""
         for idx in chunks:

@@ -195,12 +195,17 @@ def align_run(
     home: Path | None = None,
     before_commit: BeforeCommit | None = None,
     state: dict | None = None,
-) -> Run:
+    world: World | None = None,
+) -> Run | None:
     """Align a frozen model: from a run, a checkpoint + architecture, published weights,
     or the weights (`state`) of a model handed over in Python, with `cfg.arch` to rebuild
-    it. See backend.services.loading."""
+    it. See backend.services.loading.
+
+    Under torchrun (`world`), every rank reads its share of the images in the one pass;
+    rank 0 alone fits the vectors and writes the run (the others return None)."""
     reporter = reporter or Reporter()
-    device = resolve_device(cfg.device)
+    world = world or World()
+    device = start_distributed(world, resolve_device(cfg.device))
     store = RunStore(home or get_settings().home)
     if name is not None:
         store.ensure_free(name)
@@ -221,8 +226,24 @@ def align_run(
     )
     passed, warning = None, None
     if plan is None:
+        if world.distributed:
+            raise SemvecError(
+                f"several processes share the one pass over the images, which this run "
+                f"cannot take ({len(index):,} neurons, or splits not matched image by "
+                "image): run it in one process"
+            )
         warning = chance_warning(model, loaded, device)
         _warn(warning, reporter)
+    else:
+        batch = batch_for(everything.image_size, AnalyzeConfig().batch_size)
+        passed = run_pass(
+            model, layers, plan, cfg.align.dim, device, reporter, batch, amp=cfg.amp, world=world
+        )
+        if passed is None:  # another rank than 0: its share is in rank 0's statistics
+            return None
+        if passed.chance_accuracy is not None:
+            warning = near_chance(passed.chance_accuracy, len(plan.chance_ids), loaded)
+            _warn(warning, reporter)
     run_id = name or store.new_id(f"{slug(record.ref)}-{loaded.data.name}-aligned")
     with store.writer(run_id) as writer:
         if plan is None:
@@ -230,11 +251,6 @@ def align_run(
                 model, layers, train, vectors, cfg.align, device, cfg.amp, reporter
             )
         else:
-            batch = batch_for(everything.image_size, AnalyzeConfig().batch_size)
-            passed = run_pass(model, layers, plan, cfg.align.dim, device, reporter, batch)
-            if passed.chance_accuracy is not None:
-                warning = near_chance(passed.chance_accuracy, len(plan.chance_ids), loaded)
-                _warn(warning, reporter)
             vectors.to(device)
             losses = align_to_reference(vectors, passed.reference, cfg.align, reporter)
         meta = RunMeta(
