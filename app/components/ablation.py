@@ -47,6 +47,7 @@ def ablation_controls() -> html.Fieldset:
                 ]
             ),
             html.Button("Ablate", id="explorer-ablate-go", className="primary", n_clicks=0),
+            html.Div(id="explorer-ablate-cost"),
             html.Div(IDLE, id="explorer-ablate-status", className="muted"),
             html.Label(
                 [
@@ -55,6 +56,7 @@ def ablation_controls() -> html.Fieldset:
                 ]
             ),
             html.Button("Sweep layer", id="explorer-sweep-go", n_clicks=0),
+            html.Div(id="explorer-sweep-cost"),
             html.Div(id="explorer-sweep-status", className="muted"),
             dcc.Store(id="explorer-ablate-job"),
             dcc.Store(id="explorer-ablation-result"),

@@ -99,6 +99,11 @@ def test_colour_by_own_ablation_effect_before_any_sweep_says_how_to_make_one(pag
     page.driver.find_element(By.CSS_SELECTOR, "#explorer-color input[value='ablation']").click()
     hint = page.wait_text("explorer-status", "No layer has been swept")
     assert "Sweep layer" in hint
+    # Both jobs state their cost before their buttons are pressed.
+    assert "5 random draws" in page.wait_text("explorer-ablate-cost", "Estimated time: about")
+    assert page.text_of("explorer-sweep-cost") == ""
+    page.choose("explorer-sweep-layer", "conv2")
+    assert "64 neurons one at a time" in page.wait_text("explorer-sweep-cost", "Estimated time")
     legend = page.driver.find_element(By.CSS_SELECTOR, "#explorer-map .legend").text
     assert f"not swept ({NEURONS})" in legend
     colours = page.driver.execute_script(

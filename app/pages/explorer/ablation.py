@@ -12,7 +12,7 @@ from app.api_client import ApiError
 from app.components.ablation import IDLE, ablation_results
 from app.components.access import error_text
 from app.components.job_controls import FAILED, job_progress
-from app.components.job_cost import second_click
+from app.components.job_cost import cost_line, estimate, second_click
 from app.components.ui import message
 
 DONE = "Done: the result is at the top of the right-hand column."
@@ -153,6 +153,26 @@ clientside_callback(
     Input("explorer-ablation", "children"),
     prevent_initial_call=True,
 )
+
+
+@callback(
+    Output("explorer-ablate-cost", "children"),
+    Output("explorer-sweep-cost", "children"),
+    Input("explorer-view", "data"),
+    Input("explorer-ablate-draws", "value"),
+    Input("explorer-sweep-layer", "value"),
+)
+async def explorer_ablation_costs(view, draws, layer):
+    """What an ablation and a layer's sweep would take, before their buttons are pressed
+    (an ablation's time depends on the draws, not on which neurons are chosen)."""
+    if not view:
+        return None, None
+    run = view["run"]
+    ablate = None
+    if isinstance(draws, int) and 1 <= draws <= 50:
+        ablate = await estimate("ablate", {"run": run, "neurons": [0], "draws": draws})
+    sweep = await estimate("ablate", {"run": run, "layer": layer}) if layer else None
+    return cost_line(ablate), cost_line(sweep)
 
 
 @callback(Output("explorer-sweep-layer", "options"), Input("explorer-layer", "options"))
