@@ -97,14 +97,22 @@ def standardise(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return centred.mul_(alive), alive
 
 
-def _pearson_rows(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Pearson correlation of x and y along dim 1, counting only masked entries."""
-    n = mask.sum(dim=1).clamp(min=1)
-    mx = (x * mask).sum(1, keepdim=True) / n[:, None]
-    my = (y * mask).sum(1, keepdim=True) / n[:, None]
-    dx, dy = (x - mx) * mask, (y - my) * mask
-    denom = (dx.pow(2).sum(1) * dy.pow(2).sum(1)).sqrt()
-    return (dx * dy).sum(1) / denom.clamp(min=1e-12)
+def _row_sums(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per row of x and y (R, N each, masked entries zero): sum x, y, xy, xx, yy (R, 5),
+    in float64. The products are per-row dot products, so no (R, N) product is made."""
+    dot = lambda a, b: torch.bmm(a[:, None, :], b[:, :, None]).flatten().double()  # noqa: E731
+    return torch.stack(
+        [x.sum(1).double(), y.sum(1).double(), dot(x, y), dot(x, x), dot(y, y)], dim=1
+    )
+
+
+def _pearson(sums: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation from sums of x, y, xy, xx, yy (..., 5) over n entries (...)."""
+    n = n.double().clamp(min=1)
+    sx, sy, sxy, sxx, syy = (sums[..., i] for i in range(5))
+    cov = sxy - sx * sy / n
+    var = (sxx - sx * sx / n).clamp(min=0) * (syy - sy * sy / n).clamp(min=0)
+    return cov / var.sqrt().clamp(min=1e-12)
 
 
 SimilarityRows = Callable[[torch.Tensor], torch.Tensor]
@@ -166,22 +174,27 @@ def evaluate_similarity(
     pairs = 0
     for start in range(0, len(ids), chunk):
         rows = ids[start : start + chunk]
-        corr = z[:, rows].T @ z
-        sim = similarity(rows).float()
         mask = alive[rows, None] & alive[None, :]
         mask[torch.arange(len(rows)), rows] = False
-        maskf = mask.float()
-        cm, sm = corr * maskf, sim * maskf
-        sums += torch.stack(
-            [cm.sum(), sm.sum(), (cm * sm).sum(), cm.pow(2).sum(), sm.pow(2).sum()]
-        ).double()
-        pairs += int(mask.sum())
+        left_out = ~mask
+        # Both (R, N) blocks are this loop's own: masked in place, summed, then filled
+        # with -2 in place for the top-k (one sweep each, no masked copies).
+        corr = (z[:, rows].T @ z).masked_fill_(left_out, 0.0)
+        sim = similarity(rows).float().masked_fill(left_out, 0.0)
+        row_sums = _row_sums(corr, sim)
+        counts = mask.sum(1)
+        sums += row_sums.sum(0)
+        pairs += int(counts.sum())
         live_rows = alive[rows]
-        per_r[rows[live_rows]] = _pearson_rows(sim, corr, maskf)[live_rows]
-        per_p[rows[live_rows]] = overlap_at_k(corr, sim, mask, k)[live_rows]
+        per_r[rows[live_rows]] = _pearson(row_sums, counts)[live_rows].float()
+        corr.masked_fill_(left_out, -2.0)
+        sim.masked_fill_(left_out, -2.0)
+        per_p[rows[live_rows]] = _overlap(corr, sim, k)[live_rows]
         if with_copies:
-            apart = mask & ~copy_mask(copies, rows)
-            per_p_apart[rows[live_rows]] = overlap_at_k(corr, sim, apart, k)[live_rows]
+            copy = copy_mask(copies, rows)
+            corr.masked_fill_(copy, -2.0)
+            sim.masked_fill_(copy, -2.0)
+            per_p_apart[rows[live_rows]] = _overlap(corr, sim, k)[live_rows]
     r = float("nan")
     if pairs:
         sx, sy, sxy, sxx, syy = (v / pairs for v in sums.tolist())
@@ -208,10 +221,14 @@ def evaluate_similarity(
 def overlap_at_k(corr: torch.Tensor, sim: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
     """Per row, the share of its k most similar columns (`sim`) that are among its k most
     correlated ones (`corr`), over the columns `mask` allows (R, N each)."""
-    top_c = corr.masked_fill(~mask, -2.0).topk(k, dim=1).indices
-    top_s = sim.masked_fill(~mask, -2.0).topk(k, dim=1).indices
-    marked = torch.zeros_like(corr).scatter_(1, top_c, 1.0)
-    return marked.gather(1, top_s).sum(1) / k
+    return _overlap(corr.masked_fill(~mask, -2.0), sim.masked_fill(~mask, -2.0), k)
+
+
+def _overlap(corr: torch.Tensor, sim: torch.Tensor, k: int) -> torch.Tensor:
+    """`overlap_at_k` of rows whose excluded columns already hold -2 (below any value)."""
+    top_c = corr.topk(k, dim=1).indices
+    top_s = sim.topk(k, dim=1).indices
+    return (top_s[:, :, None] == top_c[:, None, :]).any(dim=2).sum(1) / k
 
 
 def reference_figures(
