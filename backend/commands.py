@@ -129,7 +129,6 @@ def _start_ranks(args) -> int | None:
     """With --gpus N outside torchrun: the same command as N ranks under torchrun (its
     exit code); None when this process is to do the work (one process, or a rank)."""
     import os
-    import subprocess
 
     if args.gpus < 1:
         raise SemvecError(f"--gpus {args.gpus}: give 1 or more processes")
@@ -141,9 +140,9 @@ def _start_ranks(args) -> int | None:
         ranks_fit(args.gpus)
     except ValueError as err:
         raise SemvecError(str(err).replace("gpus", "--gpus", 1)) from err
-    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command = [f"--nproc-per-node={args.gpus}", "-m", "backend.cli", *args.argv]
-    return subprocess.run([*launch, *command]).returncode
+    from backend.training.distributed import run_ranks
+
+    return run_ranks(args.gpus, ["backend.cli", *args.argv])
 
 
 @command("align")

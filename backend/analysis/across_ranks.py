@@ -23,6 +23,7 @@ import torch.distributed as dist
 
 from backend.analysis.result import Analysis, selectivity
 from backend.analysis.run import DEAD_STD
+from backend.core.errors import SemvecError
 from backend.training.distributed import World
 
 
@@ -34,7 +35,7 @@ def share(num_images: int, batch_size: int, world: World) -> tuple[list[torch.Te
         for start in range(0, num_images, batch_size)
     ]
     if len(chunks) < world.size:
-        raise ValueError(
+        raise SemvecError(
             f"{num_images:,} images make {len(chunks)} batches of {batch_size}, fewer than "
             f"the {world.size} processes: use fewer processes"
         )

@@ -82,3 +82,28 @@ def gather(value, world: World) -> list:
     out: list = [None] * world.size
     dist.all_gather_object(out, value)
     return out
+
+
+def run_ranks(processes: int, module_args: list[str]) -> int:
+    """`python -m MODULE_ARGS` as `processes` ranks on this machine, launched by torchrun
+    (its standalone rendezvous on a free port); the exit code: 0, 2 when the ranks that
+    failed met a user error (and said so in one line), else 1.
+
+    torchrun runs in this process, so that a rank's error reaches the user as the rank's
+    own line, not as the launcher's traceback."""
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    # The cores shared out (torchrun would give each rank one thread, and say so).
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // processes)))
+    # A failed rank prints its own error; the launcher's log would repeat it as noise.
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    try:
+        run(parse_args(["--standalone", f"--nproc-per-node={processes}", "-m", *module_args]))
+    except ChildFailedError as err:
+        # Ranks the launcher stopped when another failed have negative codes (signals).
+        codes = {failure.exitcode for failure in err.failures.values() if failure.exitcode > 0}
+        return 2 if codes == {2} else 1
+    return 0
