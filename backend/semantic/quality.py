@@ -97,15 +97,6 @@ def standardise(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return centred.mul_(alive), alive
 
 
-def _row_sums(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per row of x and y (R, N each, masked entries zero): sum x, y, xy, xx, yy (R, 5),
-    in float64. The products are per-row dot products, so no (R, N) product is made."""
-    dot = lambda a, b: torch.bmm(a[:, None, :], b[:, :, None]).flatten().double()  # noqa: E731
-    return torch.stack(
-        [x.sum(1).double(), y.sum(1).double(), dot(x, y), dot(x, x), dot(y, y)], dim=1
-    )
-
-
 def _pearson(sums: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     """Pearson correlation from sums of x, y, xy, xx, yy (..., 5) over n entries (...)."""
     n = n.double().clamp(min=1)
@@ -157,61 +148,130 @@ def evaluate_similarity(
     neuron's copies left out of both neighbour lists; with no copies at all, it is the
     raw figure.
     """
+    return evaluate_similarities([(similarity, rows)], h, k, chunk, standardised, copies)[0]
+
+
+@dataclass
+class _Tally:
+    """One similarity's running figures over the sweep of `evaluate_similarities`."""
+
+    similarity: SimilarityRows
+    wanted: torch.Tensor
+    """(N,) bool: the rows this similarity is measured on."""
+    per_r: torch.Tensor
+    per_p: torch.Tensor
+    per_p_apart: torch.Tensor
+    sums: torch.Tensor
+    pairs: int = 0
+
+
+def evaluate_similarities(
+    similarities: list[tuple[SimilarityRows, torch.Tensor | None]],
+    h: torch.Tensor,
+    k: int = 10,
+    chunk: int | None = None,
+    standardised: tuple[torch.Tensor, torch.Tensor] | None = None,
+    copies: torch.Tensor | None = None,
+) -> list[QualityReport]:
+    """`evaluate_similarity` of several (similarity, rows) at once, in one sweep: each
+    chunk's held-out correlation rows, their sums and their top-k are made once for all
+    (at 15k neurons that product is most of the cost)."""
     n = h.shape[1]
     z, alive = standardised if standardised is not None else standardise(h)
     live = int(alive.sum())
     measured = live >= 2  # else no pair to compare: the report says NO_LIVE_NEURONS
     k = min(k, live - 1) if measured else k
     chunk = chunk or max(1, min(n, 2**24 // max(n, 1)))
-    ids = torch.arange(n) if rows is None else rows
+    with_copies = copies is not None and bool((copies >= 0).any())
+    tallies = []
+    for similarity, rows in similarities:
+        wanted = torch.ones(n, dtype=torch.bool)
+        if rows is not None:
+            wanted = torch.zeros(n, dtype=torch.bool).index_fill_(0, rows, True)
+        per_p = torch.full((n,), float("nan"))
+        per_p_apart = torch.full((n,), float("nan")) if with_copies else per_p
+        sums = torch.zeros(5, dtype=torch.float64)  # sum x, y, xy, xx, yy over all pairs
+        tallies.append(
+            _Tally(similarity, wanted, torch.full((n,), float("nan")), per_p, per_p_apart, sums)
+        )
+    ids = torch.stack([t.wanted for t in tallies]).any(0).nonzero().flatten()
     if not measured:
         ids = ids[:0]
-    per_r = torch.full((n,), float("nan"))
-    per_p = torch.full((n,), float("nan"))
-    with_copies = copies is not None and bool((copies >= 0).any())
-    per_p_apart = torch.full((n,), float("nan")) if with_copies else per_p
-    sums = torch.zeros(5, dtype=torch.float64)  # sum x, y, xy, xx, yy over all pairs
-    pairs = 0
     for start in range(0, len(ids), chunk):
         rows = ids[start : start + chunk]
         mask = alive[rows, None] & alive[None, :]
         mask[torch.arange(len(rows)), rows] = False
         left_out = ~mask
-        # Both (R, N) blocks are this loop's own: masked in place, summed, then filled
-        # with -2 in place for the top-k (one sweep each, no masked copies).
+        copy = copy_mask(copies, rows) if with_copies else None
+        # The correlation block is made once: masked in place, summed, then filled with
+        # -2 in place for its top-k (no masked copies).
         corr = (z[:, rows].T @ z).masked_fill_(left_out, 0.0)
-        sim = similarity(rows).float().masked_fill(left_out, 0.0)
-        row_sums = _row_sums(corr, sim)
+        corr_sums = (corr.sum(1).double(), _dot(corr, corr))
         counts = mask.sum(1)
-        sums += row_sums.sum(0)
-        pairs += int(counts.sum())
-        live_rows = alive[rows]
-        per_r[rows[live_rows]] = _pearson(row_sums, counts)[live_rows].float()
+        done = [_tally_rows(t, rows, corr, corr_sums, counts, left_out, copy, k) for t in tallies]
         corr.masked_fill_(left_out, -2.0)
-        sim.masked_fill_(left_out, -2.0)
-        per_p[rows[live_rows]] = _overlap(corr, sim, k)[live_rows]
-        if with_copies:
-            copy = copy_mask(copies, rows)
-            corr.masked_fill_(copy, -2.0)
-            sim.masked_fill_(copy, -2.0)
-            per_p_apart[rows[live_rows]] = _overlap(corr, sim, k)[live_rows]
+        top_c = corr.topk(k, dim=1).indices
+        if copy is not None:
+            top_c_apart = corr.masked_fill_(copy, -2.0).topk(k, dim=1).indices
+        for t, (sel, live_ids, live_sel, top_s, top_s_apart) in zip(tallies, done, strict=True):
+            t.per_p[live_ids] = _shared(top_c[sel], top_s, k)[live_sel]
+            if copy is not None:
+                t.per_p_apart[live_ids] = _shared(top_c_apart[sel], top_s_apart, k)[live_sel]
+    return [_report(t, k, live, measured, h.shape[0], copies) for t in tallies]
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise dot products (R,) in float64, without an (R, N) product."""
+    return torch.bmm(a[:, None, :], b[:, :, None]).flatten().double()
+
+
+def _tally_rows(t: _Tally, rows, corr, corr_sums, counts, left_out, copy, k: int) -> tuple:
+    """Add this chunk's wanted rows to the tally's sums and per-neuron r; return what
+    precision@k needs (the rows, their top-k by similarity, apart from copies too)."""
+    sel = t.wanted[rows]
+    if not bool(sel.all()):
+        rows, corr, counts, left_out = rows[sel], corr[sel], counts[sel], left_out[sel]
+        copy = None if copy is None else copy[sel]
+    sim = t.similarity(rows).float().masked_fill(left_out, 0.0)
+    sums = torch.stack(
+        [
+            corr_sums[0][sel],
+            sim.sum(1).double(),
+            _dot(corr, sim),
+            corr_sums[1][sel],
+            _dot(sim, sim),
+        ],
+        dim=1,
+    )
+    t.sums += sums.sum(0)
+    t.pairs += int(counts.sum())
+    live_sel = counts > 0
+    live_ids = rows[live_sel]
+    t.per_r[live_ids] = _pearson(sums, counts)[live_sel].float()
+    sim.masked_fill_(left_out, -2.0)
+    top_s = sim.topk(k, dim=1).indices
+    top_s_apart = None if copy is None else sim.masked_fill_(copy, -2.0).topk(k, dim=1).indices
+    return sel, live_ids, live_sel, top_s, top_s_apart
+
+
+def _report(t: _Tally, k: int, live: int, measured: bool, images: int, copies) -> QualityReport:
     r = float("nan")
-    if pairs:
-        sx, sy, sxy, sxx, syy = (v / pairs for v in sums.tolist())
+    if t.pairs:
+        sx, sy, sxy, sxx, syy = (v / t.pairs for v in t.sums.tolist())
         var = (sxx - sx**2) * (syy - sy**2)
         r = (sxy - sx * sy) / var**0.5 if var > 0 else float("nan")
     return QualityReport(
         r=float(r),
-        precision_at_k=float(np.nanmean(per_p.numpy())) if measured else float("nan"),
+        precision_at_k=float(np.nanmean(t.per_p.numpy())) if measured else float("nan"),
         k=k,
         live_neurons=live,
-        num_images=h.shape[0],
-        per_neuron_r=per_r.numpy().astype(np.float32),
-        per_neuron_precision=per_p.numpy().astype(np.float32),
+        num_images=images,
+        per_neuron_r=t.per_r.numpy().astype(np.float32),
+        per_neuron_precision=t.per_p.numpy().astype(np.float32),
         precision_without_copies=(
             None
             if copies is None
-            else float(np.nanmean(per_p_apart.numpy()))
+            else float(np.nanmean(t.per_p_apart.numpy()))
             if measured
             else float("nan")
         ),
@@ -226,8 +286,11 @@ def overlap_at_k(corr: torch.Tensor, sim: torch.Tensor, mask: torch.Tensor, k: i
 
 def _overlap(corr: torch.Tensor, sim: torch.Tensor, k: int) -> torch.Tensor:
     """`overlap_at_k` of rows whose excluded columns already hold -2 (below any value)."""
-    top_c = corr.topk(k, dim=1).indices
-    top_s = sim.topk(k, dim=1).indices
+    return _shared(corr.topk(k, dim=1).indices, sim.topk(k, dim=1).indices, k)
+
+
+def _shared(top_c: torch.Tensor, top_s: torch.Tensor, k: int) -> torch.Tensor:
+    """Per row, the share of the k columns in `top_s` that are also in `top_c` (R, k each)."""
     return (top_s[:, :, None] == top_c[:, None, :]).any(dim=2).sum(1) / k
 
 
@@ -238,10 +301,35 @@ def reference_figures(
     precision@k apart from residual `copies` when given, as in `evaluate_similarity`).
 
     Measured on the reference's rows (all of them up to EXACT_MAX neurons)."""
-    standardised = standardise(h)
-    common = {"rows": reference.rows, "standardised": standardised, "copies": copies}
-    ceiling = evaluate_similarity(reference.correlation_rows, h, k, **common)
-    bound = evaluate_similarity(vector_similarity(reference.vectors), h, k, **common)
+    ceiling, bound = evaluate_similarities(_references(reference), h, k, copies=copies)
+    return _reference_dict(reference, h, ceiling, bound)
+
+
+def quality_and_references(
+    unit_vectors: torch.Tensor,
+    reference,
+    h: torch.Tensor,
+    k: int = 10,
+    copies: torch.Tensor | None = None,
+) -> tuple[QualityReport, dict]:
+    """`evaluate_quality` of the vectors and `reference_figures` of the reference in one
+    sweep over the held-out correlation (the same figures, the product made once)."""
+    if unit_vectors.shape[0] != h.shape[1]:
+        raise ValueError(f"{unit_vectors.shape[0]} vectors for {h.shape[1]} neurons")
+    wanted = [(vector_similarity(unit_vectors), None), *_references(reference)]
+    report, ceiling, bound = evaluate_similarities(wanted, h, k, copies=copies)
+    return report, _reference_dict(reference, h, ceiling, bound)
+
+
+def _references(reference) -> list[tuple[SimilarityRows, torch.Tensor | None]]:
+    """The ceiling's and the bound's similarities, on the reference's rows."""
+    return [
+        (reference.correlation_rows, reference.rows),
+        (vector_similarity(reference.vectors), reference.rows),
+    ]
+
+
+def _reference_dict(reference, h: torch.Tensor, ceiling, bound) -> dict:
     rows = h.shape[1] if reference.rows is None else len(reference.rows)
     return {
         "ceiling": _figures(ceiling),

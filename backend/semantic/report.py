@@ -13,8 +13,7 @@ from backend.semantic.quality import (
     NO_LIVE_NEURONS,
     QualityReport,
     collect_activations,
-    evaluate_quality,
-    reference_figures,
+    quality_and_references,
 )
 from backend.semantic.reference import REFERENCE_IMAGES, reference_for
 from backend.semantic.residual import ResidualStages, residual_stages
@@ -62,12 +61,14 @@ def held_out_quality(
             progress=lambda n: reporter.advance(n),
         )
     copies = _residual_copies(model, layers, vectors.num_neurons, sample, device)
-    report = evaluate_quality(vectors.unit().cpu(), h, copies=copies.groups)
+    report, references = quality_and_references(
+        vectors.unit().cpu(), reference, h, copies=copies.groups
+    )
     figures = {
         **report.summary(),
         "held_out": describe(sample),
         "residual_copies": copies.summary(),
-        **reference_figures(reference, h, report.k, copies=copies.groups),
+        **references,
     }
     return report, figures
 
