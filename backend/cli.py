@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--gpus",
         type=int,
         default=1,
+        metavar="N",
         help="processes sharing the pass over the images, one per GPU (CPU cores on a machine "
         "without one), launched by torchrun; rank 0 merges their statistics and writes the "
         "run. Across machines, start `torchrun -m backend.cli align ...` on each instead",
