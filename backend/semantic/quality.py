@@ -311,13 +311,14 @@ def quality_and_references(
     h: torch.Tensor,
     k: int = 10,
     copies: torch.Tensor | None = None,
+    chunk: int | None = None,
 ) -> tuple[QualityReport, dict]:
     """`evaluate_quality` of the vectors and `reference_figures` of the reference in one
     sweep over the held-out correlation (the same figures, the product made once)."""
     if unit_vectors.shape[0] != h.shape[1]:
         raise ValueError(f"{unit_vectors.shape[0]} vectors for {h.shape[1]} neurons")
     wanted = [(vector_similarity(unit_vectors), None), *_references(reference)]
-    report, ceiling, bound = evaluate_similarities(wanted, h, k, copies=copies)
+    report, ceiling, bound = evaluate_similarities(wanted, h, k, chunk, copies=copies)
     return report, _reference_dict(reference, h, ceiling, bound)
 
 
