@@ -9,6 +9,7 @@ from backend.data.registry import (
     load_split,
     load_splits,
     provided_by,
+    read_like,
     register_dataset,
 )
 from backend.data.spec import SPLITS, DataSpec
@@ -26,5 +27,6 @@ __all__ = [
     "list_datasets",
     "load_split",
     "load_splits",
+    "read_like",
     "register_dataset",
 ]

@@ -66,6 +66,13 @@ def load_splits(spec: DataSpec, splits: tuple[str, ...]) -> tuple[DataSplit, ...
     """Several splits of one dataset; an image folder's file headers are read once, by the
     first split, and its list of unusable files is handed to the others."""
     first = load_split(spec, splits[0])
-    if spec.skip is None and first.skip is not None:
-        spec = replace(spec, skip=tuple(first.skip))
+    spec = read_like(spec, first)
     return (first, *(load_split(spec, split) for split in splits[1:]))
+
+
+def read_like(spec: DataSpec, split: DataSplit) -> DataSpec:
+    """`spec` with the unusable files that reading `split` found, so that another split of
+    the same folder is read without opening every file's header again."""
+    if spec.skip is None and split.skip is not None:
+        return replace(spec, skip=tuple(split.skip))
+    return spec

@@ -218,9 +218,9 @@ def align_run(
     layers = probed_layers(model, cfg.layers or (record.probed_layers if cfg.run else None))
     index = _index_for(model, layers, train, device)
     vectors = SemanticVectors(len(index), cfg.align.dim, cfg.align.seed)
-    from backend.data import load_split
+    from backend.data import load_split, read_like
 
-    everything = load_split(loaded.data.spec(), "all")
+    everything = load_split(read_like(loaded.data.spec(), train), "all")
     plan = plan_pass(
         everything, train, test, len(index), cfg.align.reference_images, cfg.align.seed
     )
