@@ -8,6 +8,7 @@ from app import api_client
 from app.api_client import ApiError
 from app.components.access import error_text
 from app.components.ui import message
+from app.components.words import duration
 
 ACTIVE = ("queued", "running")
 FAILED = ("failed", "cancelled", "interrupted")
@@ -21,12 +22,6 @@ def elapsed(job: dict) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
-
-
 def time_left(job: dict, now: float | None = None) -> str | None:
     """`about 40 s left`, from the time so far and the share done (the job's one fraction
     over all its phases); None until there is enough to go on."""
@@ -35,7 +30,7 @@ def time_left(job: dict, now: float | None = None) -> str | None:
     spent, done = (now or time.time()) - job["started"], job["progress"]
     if done < 0.03 or spent < 3 or done >= 1:
         return "estimating the time left…"
-    return f"about {_duration(spent * (1 - done) / done)} left"
+    return f"about {duration(spent * (1 - done) / done)} left"
 
 
 def job_progress(job: dict) -> html.Div:

@@ -13,9 +13,9 @@ from app.components.kd_charts import method_label, ordered
 from app.components.kd_summary import OFFERS, role
 from app.components.ranges import problems
 from app.components.ui import message
-from app.components.words import count
+from app.components.words import count, duration
 from app.pages.distill import BETA, EPOCHS, LAMBDA, RHO, SEEDS
-from app.pages.distill.plan import costed, duration, needs_confirm, plan
+from app.pages.distill.plan import costed, needs_confirm, plan
 
 FORM = ("student", "methods", "seeds", "epochs", "lam", "beta", "rho", "train_size")
 """The form's fields kept in the hash besides the teacher (`distill-<field>` components)."""

@@ -2,15 +2,13 @@
 each gets and the time it takes. It makes no claim about how well so few steps train a
 student: that depends on the teacher's data and the student, and the results say it."""
 
-import math
-
 from dash import Input, Output, callback, html
 
 from app import api_client
 from app.api_client import ApiError
 from app.components.job_cost import CONFIRM_S, estimate
 from app.components.ranges import problems
-from app.components.words import count
+from app.components.words import count, duration
 from app.pages.distill import EPOCHS, SEEDS
 
 BATCH = 64
@@ -56,12 +54,6 @@ def one_job(teacher: str, student: str, method: str, epochs, train_size) -> dict
     """What costs a job's time (its λ, β and ρ do not)."""
     config = {"teacher": teacher, "student": student, "method": method, "epochs": int(epochs)}
     return config | ({"train_size": int(train_size)} if train_size else {})
-
-
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{math.ceil(seconds)} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def needs_confirm(p: dict) -> bool:
